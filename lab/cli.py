@@ -1,0 +1,170 @@
+"""`python -m lab up [--topology single|split] | down | status | ssh HOST [COMMAND...]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from lab import containers, image, network
+from lab.topology import BRIDGE, BRIDGE_ADDRESS, LAB_DIR, TOPOLOGIES, LabHost, hosts_for
+
+HOSTS_JSON = LAB_DIR / "hosts.json"
+SSH_CONFIG = LAB_DIR / "ssh_config"
+KNOWN_HOSTS = LAB_DIR / "known_hosts"
+SSH_KEY = LAB_DIR / "id_ed25519"
+SECRETS_DIR = LAB_DIR / "secrets"
+# Secrets the lab invents for itself; group data references them by file (see inventories/lab.py).
+LAB_SECRETS = ["postgresql_app_password", "redis_app_password", "redis_admin_password"]
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write atomically, so a killed run never leaves a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.replace(path)
+
+
+def _ensure_ssh_key() -> str:
+    if not SSH_KEY.exists() or not SSH_KEY.with_suffix(".pub").exists():
+        SSH_KEY.unlink(missing_ok=True)
+        SSH_KEY.with_suffix(".pub").unlink(missing_ok=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "aktienanalyse-lab",
+             "-f", str(SSH_KEY)],
+            check=True,
+        )  # fmt: skip
+    return SSH_KEY.with_suffix(".pub").read_text()
+
+
+def _ensure_secrets() -> None:
+    SECRETS_DIR.mkdir(mode=0o700, exist_ok=True)
+    for name in LAB_SECRETS:
+        path = SECRETS_DIR / name
+        if not path.exists():
+            _write(path, secrets.token_urlsafe(24), mode=0o600)
+
+
+def ssh_config_text(hosts: list[LabHost]) -> str:
+    blocks = []
+    for host in hosts:
+        blocks.append(
+            f"Host {host.name}\n"
+            f"  HostName {host.address}\n"
+            "  User root\n"
+            f"  IdentityFile {SSH_KEY}\n"
+            "  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {KNOWN_HOSTS}\n"
+            "  StrictHostKeyChecking yes\n"
+            "  LogLevel ERROR\n"
+        )
+    return "\n".join(blocks)
+
+
+def up(topology: str) -> None:
+    LAB_DIR.mkdir(exist_ok=True)
+    rootfs = image.ensure_base()
+    image.remove_stale_bases(keep=rootfs)
+    network.ensure_bridge()
+    proxy = network.ensure_apt_cache()
+    authorized_key = _ensure_ssh_key()
+    _ensure_secrets()
+
+    hosts = hosts_for(topology)
+    wanted = {h.container: h for h in hosts}
+    for name in containers.existing():
+        host = wanted.get(name)
+        if host is None or not containers.config_matches(host, rootfs):
+            print(f"removing {name} (not in topology {topology!r}, or outdated)")
+            containers.destroy(name)
+    present = set(containers.existing())
+    for host in hosts:
+        if host.container not in present:
+            print(f"creating {host.container} ({host.address}, groups {','.join(host.groups)})")
+            containers.create(host, rootfs, hosts, authorized_key)
+
+    _write(SSH_CONFIG, ssh_config_text(hosts))
+    known = "".join(f"{h.address} {containers.host_public_key(h)}" for h in hosts)
+    known += "".join(f"{h.name} {containers.host_public_key(h)}" for h in hosts)
+    _write(KNOWN_HOSTS, known)
+    manifest = {
+        "topology": topology,
+        "bridge": {"name": BRIDGE, "address": BRIDGE_ADDRESS},
+        "apt_proxy": proxy,
+        "ssh_config": str(SSH_CONFIG),
+        "known_hosts": str(KNOWN_HOSTS),
+        "secrets_dir": str(SECRETS_DIR),
+        "hosts": [h.as_dict() for h in hosts],
+    }
+    _write(HOSTS_JSON, json.dumps(manifest, indent=2) + "\n")
+
+    for host in hosts:
+        containers.start(host.container)
+    for host in hosts:
+        verdict = containers.wait_until_booted(host, SSH_CONFIG)
+        if verdict != "running":
+            print(f"warning: {host.name}: systemd reports {verdict!r}")
+    status()
+
+
+def down() -> None:
+    for name in containers.existing():
+        print(f"removing {name}")
+        containers.destroy(name)
+    network.remove_bridge()
+    network.stop_apt_cache()
+    shutil.rmtree(LAB_DIR, ignore_errors=True)
+    print("lab removed: no containers, bridge or apt cache left (base image stays cached)")
+
+
+def status() -> int:
+    if not HOSTS_JSON.exists():
+        print("no lab (run `make lab`)")
+        return 1
+    manifest = json.loads(HOSTS_JSON.read_text())
+    print(f"topology {manifest['topology']}, bridge {BRIDGE} {BRIDGE_ADDRESS}, "
+          f"apt cache {manifest['apt_proxy']}")  # fmt: skip
+    print(f"{'host':8} {'address':14} {'state':8} {'memory':7} {'cpus':5} groups")
+    for host in manifest["hosts"]:
+        print(
+            f"{host['name']:8} {host['address']:14} {containers.state(host['container']):8} "
+            f"{host['memory_mib']:>5}M  {host['cpus']:5} {','.join(host['groups'])}"
+        )
+    print(f"ssh: python -m lab ssh HOST   (or ssh -F {SSH_CONFIG} HOST)")
+    return 0
+
+
+def ssh(host: str, command: list[str]) -> None:
+    os.execvp("ssh", ["ssh", "-F", str(SSH_CONFIG), host, *command])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_parser = sub.add_parser("up", help="create or reconcile the lab and boot it")
+    up_parser.add_argument(
+        "--topology", choices=sorted(TOPOLOGIES), default=os.environ.get("TOPOLOGY", "single")
+    )
+    sub.add_parser("down", help="remove containers, bridge and apt cache")
+    sub.add_parser("status", help="what runs where")
+    ssh_parser = sub.add_parser("ssh", help="open a shell (or run a command) on a lab host")
+    ssh_parser.add_argument("host")
+    ssh_parser.add_argument("remote_command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    if os.geteuid() != 0 and args.command in {"up", "down"}:
+        parser.error("the lab needs root (LXC, bridge, apt cache)")
+    if args.command == "up":
+        up(args.topology)
+    elif args.command == "down":
+        down()
+    elif args.command == "status":
+        return status()
+    else:
+        ssh(args.host, args.remote_command)
+    return 0
