@@ -1,0 +1,1 @@
+"""pyinfra deploys for the aktienanalyse platform, one module per concern (see README.md)."""

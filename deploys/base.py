@@ -1,0 +1,101 @@
+"""Base host: apt proxy, packages, time zone, the platform's user and directories, operators.
+
+Runs on every host. Settings: `system` (timezone, apt_proxy, packages), `platform` (user and
+directories), `operators` (accounts, SSH keys, sudo). See README.md, "Settings".
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.server import Users
+from pyinfra.operations import apt, files, server
+
+from deploys.operations import checked_file
+from deploys.settings import Settings
+from deploys.templating import put_rendered, render
+
+APT_PROXY_FILE = "/etc/apt/apt.conf.d/01aktienanalyse-proxy"
+SUDOERS_FILE = "/etc/sudoers.d/aktienanalyse-operators"
+OPERATORS_GROUP = "operators"
+
+
+def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
+    """(path, owner, group, mode) of every platform directory, parents first."""
+    p, user = settings.platform, settings.platform.user
+    return [
+        (p.base_dir, "root", "root", 755),
+        (f"{p.base_dir}/releases", "root", "root", 755),  # venvs: read-only to the services
+        (f"{p.base_dir}/current", "root", "root", 755),
+        (f"{p.base_dir}/wheelhouse", "root", "root", 755),
+        (p.config_dir, "root", user, 750),  # holds production.env (secrets)
+        (p.log_dir, user, user, 750),
+        (p.state_dir, user, user, 750),
+    ]
+
+
+@deploy("Base host")
+def apply() -> None:
+    settings: Settings = host.data.settings
+    _apt(settings)
+    server.timezone(name="Set the time zone", timezone=settings.system.timezone)
+    _platform_user(settings)
+    for path, owner, group, mode in directory_layout(settings):
+        files.directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
+    _operators(settings)
+
+
+def _apt(settings: Settings) -> None:
+    proxy = settings.system.apt_proxy
+    if proxy:
+        put_rendered(APT_PROXY_FILE, {"proxy": str(proxy)}, mode=644)
+    else:
+        files.file(name="No apt proxy", path=APT_PROXY_FILE, present=False)
+    apt.packages(
+        name="Base packages",
+        packages=settings.system.packages,
+        update=True,
+        cache_time=24 * 3600,
+        no_recommends=True,
+    )
+
+
+def _platform_user(settings: Settings) -> None:
+    name = settings.platform.user
+    server.group(name=f"Group {name}", group=name, system=True)
+    server.user(
+        name=f"System user {name} (no login)",
+        user=name,
+        group=name,
+        system=True,
+        home=settings.platform.state_dir,
+        shell="/usr/sbin/nologin",
+        ensure_home=False,
+    )
+
+
+def _operators(settings: Settings) -> None:
+    server.group(name=f"Group {OPERATORS_GROUP}", group=OPERATORS_GROUP)
+    wanted = {op.name for op in settings.operators}
+    for op in settings.operators:
+        server.user(
+            name=f"Operator {op.name}",
+            user=op.name,
+            shell="/bin/bash",
+            home=f"/home/{op.name}",
+            groups=[OPERATORS_GROUP],
+            public_keys=op.ssh_keys,
+            delete_keys=True,
+            ensure_home=True,
+        )
+    # Operators dropped from group data lose their account (their home stays for audit).
+    for name, info in sorted(host.get_fact(Users).items()):
+        if OPERATORS_GROUP in info.get("groups", []) and name not in wanted:
+            server.user(name=f"Remove former operator {name}", user=name, present=False)
+    checked_file(
+        name=f"Sudoers {SUDOERS_FILE} (checked by visudo)",
+        dest=SUDOERS_FILE,
+        content=render(SUDOERS_FILE, operators=settings.operators),
+        check="visudo -cf {path}",
+        mode=440,
+    )

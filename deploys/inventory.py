@@ -1,0 +1,46 @@
+"""Turn an inventory's host list into pyinfra groups, with validated settings attached.
+
+Inventory modules call `build_groups` at import time, so invalid settings stop the run before
+pyinfra connects to anything. Every host gets three data keys the deploys rely on:
+`address` (its IP, for other hosts' configuration), `groups`, and `settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deploys.settings import GROUPS, load_inventory_settings
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    address: str
+    groups: list[str]
+    connection: dict[str, Any] = field(default_factory=dict)  # pyinfra ssh_* data
+    settings: dict[str, Any] = field(default_factory=dict)  # host-level settings layer
+
+
+def build_groups(
+    hosts: Mapping[str, HostSpec],
+    inventory_file: str,
+    environment_settings: Mapping[str, Any] | None = None,
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    settings = load_inventory_settings(
+        {name: spec.groups for name, spec in hosts.items()},
+        inventory_file,
+        environment=environment_settings,
+        per_host={name: spec.settings for name, spec in hosts.items() if spec.settings},
+    )
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {group: [] for group in GROUPS}
+    for name, spec in hosts.items():
+        data = {
+            **spec.connection,
+            "address": spec.address,
+            "groups": list(spec.groups),
+            "settings": settings[name],
+        }
+        for group in spec.groups:
+            groups[group].append((name, data))
+    return groups

@@ -1,0 +1,356 @@
+"""Every setting of the platform: its type, default and meaning, declared once.
+
+Settings come in layers, later ones winning (dicts merge key by key, everything else is
+replaced):
+
+1. `group_data/all.py`
+2. `group_data/<group>.py` for each group the host is in, in the order of GROUPS
+3. the inventory's `SETTINGS` (environment-wide, e.g. the lab's apt proxy)
+4. the inventory's per-host settings
+
+A secret reference replaces the one below it whole. Each layer is a plain Python module or dict whose top-level names are the sections below.
+`load_inventory_settings` validates every host's merged settings before pyinfra contacts any
+host; a bad value stops the run with the file, the key and the reason.
+
+Secrets are never written in group data, only referenced: `{"env": "NAME"}` or
+`{"file": "/path"}`. They are resolved at load time into `SecretStr`, which prints as
+`**********`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+GROUP_DATA = REPO / "group_data"
+GROUPS = ("lb", "app", "db", "cache")
+SERVICES = ("intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend")
+ServiceName = Literal["intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend"]
+
+
+class Strict(BaseModel):
+    """Base of every section: unknown keys are errors, values are not coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SecretRef(Strict):
+    """Where a secret comes from: an environment variable or a file (first line, stripped)."""
+
+    env: str | None = Field(None, description="environment variable holding the secret")
+    file: str | None = Field(None, description="path of a file holding the secret")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+    def resolve(self) -> SecretStr:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ValueError(f"environment variable {self.env} is not set or empty")
+        else:
+            path = Path(self.file)
+            if not path.is_file():
+                raise ValueError(f"secret file {path} does not exist")
+            value = path.read_text().strip()
+            if not value:
+                raise ValueError(f"secret file {path} is empty")
+        return SecretStr(value)
+
+
+class System(Strict):
+    timezone: str = Field("Europe/Berlin", description="host time zone (trading hours)")
+    apt_proxy: AnyHttpUrl | None = Field(
+        None, description="HTTP proxy for apt, e.g. an apt-cacher-ng; none when unset"
+    )
+    packages: list[str] = Field(
+        default=["sudo", "tzdata", "ca-certificates", "curl", "procps", "less"],
+        description="Debian packages every host gets",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Platform(Strict):
+    user: str = Field("aktienanalyse", description="system user and group the services run as")
+    base_dir: str = Field("/opt/aktienanalyse", description="releases, current links, wheelhouse")
+    config_dir: str = Field("/etc/aktienanalyse", description="service config and secrets file")
+    log_dir: str = Field("/var/log/aktienanalyse", description="the platform's log files")
+    state_dir: str = Field("/var/lib/aktienanalyse", description="the services' writable data")
+
+    @field_validator("base_dir", "config_dir", "log_dir", "state_dir")
+    @classmethod
+    def _absolute_ascii(cls, value: str) -> str:
+        if not value.startswith("/") or not value.isascii() or " " in value:
+            raise ValueError("must be an absolute ASCII path without spaces")
+        return value.rstrip("/")
+
+
+USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+SSH_KEY = re.compile(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) \S+")
+
+
+class Operator(Strict):
+    name: str = Field(description="login name")
+    ssh_keys: list[str] = Field(default=[], description="authorized public keys")
+    sudo: bool = Field(True, description="full sudo (with a sudoers file checked by visudo)")
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not USERNAME.match(value):
+            raise ValueError(f"{value!r} is not a valid login name")
+        if value in {"root", "aktienanalyse", "postgres", "redis", "haproxy", "zabbix"}:
+            raise ValueError(f"{value!r} is a system account, not an operator")
+        return value
+
+    @field_validator("ssh_keys")
+    @classmethod
+    def _valid_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not SSH_KEY.match(key):
+                raise ValueError(f"not an OpenSSH public key: {key[:30]!r}")
+        return keys
+
+
+MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
+
+
+class Service(Strict):
+    port: int = Field(ge=1024, le=65535, description="first instance's port")
+    instances: int = Field(1, ge=1, le=16, description="instances, on consecutive ports")
+    memory_max: str = Field(description="systemd MemoryMax, e.g. 512M or 1G")
+    cpu_quota: int = Field(ge=1, le=6400, description="systemd CPUQuota in percent")
+    environment: dict[str, str] = Field(default={}, description="extra environment variables")
+
+    @field_validator("memory_max")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not MEMORY.match(value):
+            raise ValueError(f"{value!r} is not a size like 512M or 1G")
+        return value
+
+    @property
+    def ports(self) -> range:
+        return range(self.port, self.port + self.instances)
+
+
+# The seeds' ports (003) and resource limits (000 §1.2).
+DEFAULT_SERVICES: dict[str, Service] = {
+    "intelligent-core": Service(port=8001, memory_max="1G", cpu_quota=200),
+    "broker-gateway": Service(port=8002, memory_max="512M", cpu_quota=150),
+    "event-bus": Service(port=8003, memory_max="1G", cpu_quota=200),
+    "monitoring": Service(port=8004, memory_max="512M", cpu_quota=100),
+    "frontend": Service(port=8005, memory_max="512M", cpu_quota=100),
+}
+
+SecretName = Literal["postgresql_app_password", "redis_app_password", "redis_admin_password"]
+
+
+class Settings(Strict):
+    """A host's complete, validated settings (host.data.settings in every deploy)."""
+
+    system: System = Field(default_factory=System, description="OS-level settings")
+    platform: Platform = Field(default_factory=Platform, description="user and directory layout")
+    operators: list[Operator] = Field(default=[], description="operator accounts")
+    services: dict[ServiceName, Service] = Field(
+        default_factory=lambda: dict(DEFAULT_SERVICES), description="the five services"
+    )
+    secrets: dict[SecretName, SecretStr] = Field(
+        default={}, description="secret references, resolved at load time"
+    )
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _merge_service_defaults(cls, value: Any) -> Any:
+        """Group data may set only what differs from the seeds' defaults for a service."""
+        if not isinstance(value, Mapping):
+            return value
+        merged = {}
+        for name, overrides in value.items():
+            default = DEFAULT_SERVICES.get(name)
+            if default is not None and isinstance(overrides, Mapping):
+                merged[name] = {**default.model_dump(), **overrides}
+            else:
+                merged[name] = overrides
+        return {**{k: v.model_dump() for k, v in DEFAULT_SERVICES.items()}, **merged}
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _resolve_secrets(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        resolved = {}
+        for name, ref in value.items():
+            try:
+                resolved[name] = SecretRef.model_validate(ref).resolve()
+            except ValidationError as exc:
+                reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                raise ValueError(f"{name}: {reasons}") from None
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return resolved
+
+    @model_validator(mode="after")
+    def _checks_across_sections(self) -> Settings:
+        missing = sorted(set(SecretName.__args__) - set(self.secrets))
+        if missing:
+            raise ValueError(f"secrets missing: {', '.join(missing)}")
+        taken: dict[int, str] = {}
+        for name, service in self.services.items():
+            for port in service.ports:
+                if port in taken:
+                    raise ValueError(f"port {port} used by both {taken[port]} and {name}")
+                taken[port] = name
+        names = [op.name for op in self.operators]
+        if len(names) != len(set(names)):
+            raise ValueError("operator names must be unique")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        """For `pyinfra ... debug-inventory`; secrets print as '**********'."""
+        return self.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and merging the layers
+
+
+class SettingsError(Exception):
+    """Invalid settings; str() lists every problem as `file: key: reason`."""
+
+
+Layer = tuple[str, Mapping[str, Any]]  # (where it came from, its data)
+
+
+def read_group_file(path: Path) -> dict[str, Any]:
+    """The public top-level names of a group_data module."""
+    namespace = runpy.run_path(str(path))
+    return {
+        key: value
+        for key, value in namespace.items()
+        if not key.startswith("_") and not callable(value) and not isinstance(value, type(sys))
+    }
+
+
+def group_layers(groups: Iterable[str], group_data: Path = GROUP_DATA) -> list[Layer]:
+    layers: list[Layer] = []
+    for name in ("all", *(g for g in GROUPS if g in set(groups))):
+        path = group_data / f"{name}.py"
+        if path.exists():
+            layers.append((str(path.relative_to(group_data.parent)), read_group_file(path)))
+    return layers
+
+
+def _is_secret_ref(value: Any) -> bool:
+    return isinstance(value, Mapping) and bool(value) and set(value) <= {"env", "file"}
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge dicts key by key; other values, and secret references, replace what is below."""
+    merged = dict(base)
+    for key, value in override.items():
+        mergeable = isinstance(value, Mapping) and not _is_secret_ref(value)
+        if mergeable and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _source_of(loc: tuple, layers: list[Layer]) -> str:
+    """The last layer that set the longest prefix of `loc`: where the bad value came from."""
+    for depth in range(len(loc), 0, -1):
+        for source, data in reversed(layers):
+            node: Any = data
+            for part in loc[:depth]:
+                if (isinstance(node, Mapping) and part in node) or (
+                    isinstance(node, list) and isinstance(part, int) and part < len(node)
+                ):
+                    node = node[part]
+                else:
+                    break
+            else:
+                return source
+    return layers[-1][0] if layers else "settings"
+
+
+def validate_layers(layers: list[Layer], host: str = "") -> Settings:
+    merged: dict[str, Any] = {}
+    for _, data in layers:
+        merged = deep_merge(merged, data)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+            key = ".".join(str(part) for part in loc) or "(settings)"
+            reason = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                reason = "unknown setting"
+            elif "input" in error and error["type"] not in {"missing"} and "secret" not in key:
+                reason += f" (got {error['input']!r})"
+            where = f"{host}: " if host else ""
+            problems.append(f"{where}{_source_of(loc, layers)}: {key}: {reason}")
+        raise SettingsError("\n".join(problems)) from None
+
+
+def load_inventory_settings(
+    hosts: Mapping[str, Iterable[str]],
+    inventory_file: str,
+    environment: Mapping[str, Any] | None = None,
+    per_host: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Settings]:
+    """Validate every host's settings; exit with all problems listed if any is invalid.
+
+    `hosts` maps host name to its groups. Called from the inventory modules, i.e. before
+    pyinfra connects anywhere.
+    """
+    settings: dict[str, Settings] = {}
+    problems: list[str] = []
+    for host, groups in hosts.items():
+        unknown = sorted(set(groups) - set(GROUPS))
+        if unknown:
+            problems.append(f"{host}: {inventory_file}: groups: unknown group(s) {unknown}")
+            continue
+        layers = group_layers(groups)
+        if environment:
+            layers.append((inventory_file, environment))
+        if per_host and host in per_host:
+            layers.append((f"{inventory_file} (host {host})", per_host[host]))
+        try:
+            settings[host] = validate_layers(layers, host)
+        except SettingsError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise SystemExit("Invalid settings, no host was contacted:\n  " + "\n  ".join(problems))
+    return settings

@@ -1,0 +1,41 @@
+"""The lab's containers, as `python -m lab up` wrote them to .lab/hosts.json.
+
+Lab-only settings live here: the apt cache on the bridge, a test operator, and the secrets the
+lab generated under .lab/secrets/. Everything else comes from group_data/ like production.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from deploys.inventory import HostSpec, build_groups
+
+_LAB = Path(os.environ.get("LAB_DIR", Path(__file__).resolve().parent.parent / ".lab"))
+_MANIFEST_FILE = _LAB / "hosts.json"
+if not _MANIFEST_FILE.exists():
+    raise SystemExit(f"{_MANIFEST_FILE} not found: bring the lab up first (make lab)")
+_manifest = json.loads(_MANIFEST_FILE.read_text())
+_secrets_dir = Path(_manifest["secrets_dir"])
+
+_connection = {
+    "ssh_config_file": _manifest["ssh_config"],
+    "ssh_known_hosts_file": _manifest["known_hosts"],
+    "ssh_strict_host_key_checking": "yes",
+}
+_hosts = {
+    host["name"]: HostSpec(address=host["address"], groups=host["groups"], connection=_connection)
+    for host in _manifest["hosts"]
+}
+_settings = {
+    "system": {"apt_proxy": _manifest["apt_proxy"]},
+    "operators": [
+        {"name": "ops", "ssh_keys": [(_LAB / "id_ed25519.pub").read_text().strip()]},
+    ],
+    "secrets": {path.name: {"file": str(path)} for path in sorted(_secrets_dir.iterdir())},
+}
+
+_groups = build_groups(_hosts, "inventories/lab.py", _settings)
+lb = _groups["lb"]
+app = _groups["app"]
+db = _groups["db"]
+cache = _groups["cache"]
