@@ -5,10 +5,11 @@ replaced):
 
 1. `group_data/all.py`
 2. `group_data/<group>.py` for each group the host is in, in the order of GROUPS
-3. the inventory's `SETTINGS` (environment-wide, e.g. the lab's apt proxy)
+3. the inventory's environment-wide settings (e.g. the lab's apt proxy)
 4. the inventory's per-host settings
 
-A secret reference replaces the one below it whole. Each layer is a plain Python module or dict whose top-level names are the sections below.
+A secret reference replaces the one below it whole. Each layer is a plain Python module or
+dict whose top-level names are the sections below.
 `load_inventory_settings` validates every host's merged settings before pyinfra contacts any
 host; a bad value stops the run with the file, the key and the reason.
 
