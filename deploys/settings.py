@@ -330,6 +330,7 @@ def load_inventory_settings(
     inventory_file: str,
     environment: Mapping[str, Any] | None = None,
     per_host: Mapping[str, Mapping[str, Any]] | None = None,
+    group_data: Path = GROUP_DATA,
 ) -> dict[str, Settings]:
     """Validate every host's settings; exit with all problems listed if any is invalid.
 
@@ -343,7 +344,7 @@ def load_inventory_settings(
         if unknown:
             problems.append(f"{host}: {inventory_file}: groups: unknown group(s) {unknown}")
             continue
-        layers = group_layers(groups)
+        layers = group_layers(groups, group_data)
         if environment:
             layers.append((inventory_file, environment))
         if per_host and host in per_host:
@@ -351,7 +352,7 @@ def load_inventory_settings(
         try:
             settings[host] = validate_layers(layers, host)
         except SettingsError as exc:
-            problems.append(str(exc))
+            problems.extend(str(exc).splitlines())
     if problems:
         raise SystemExit("Invalid settings, no host was contacted:\n  " + "\n  ".join(problems))
     return settings

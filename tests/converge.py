@@ -1,0 +1,86 @@
+"""Converge an inventory with deploys/all.py and judge pyinfra's JSON results.
+
+    python -m tests.converge inventories/lab.py                     # converge, fail on errors
+    python -m tests.converge inventories/lab.py --expect-no-change  # the idempotence gate
+
+pyinfra's progress goes to stderr as usual; its JSON results (stdout) are kept in
+.lab/runs/ and read here, never scraped from text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lab.topology import LAB_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+PYINFRA = [sys.executable, "-m", "pyinfra"]
+
+
+def run_pyinfra(inventory: str, deploy: str = "deploys/all.py", extra: tuple = ()) -> dict:
+    """Run pyinfra with --json; return its parsed output (raise with its stderr if none)."""
+    command = [*PYINFRA, inventory, deploy, "-y", "--json", *extra]
+    result = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        payload = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise SystemExit(
+            f"pyinfra failed (exit {result.returncode}) before producing results"
+        ) from None
+    payload["exit_code"] = result.returncode
+    return payload
+
+
+def changed_operations(payload: dict) -> list[tuple[str, str]]:
+    """(host, operation name) for every operation that changed something."""
+    results = payload.get("results") or {"operations": []}
+    return sorted((h, op["name"]) for op in results["operations"] for h in op["success"])
+
+
+def failed_operations(payload: dict) -> list[tuple[str, str]]:
+    results = payload.get("results") or {"operations": []}
+    return sorted((h, op["name"]) for op in results["operations"] for h in op["error"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("inventory")
+    parser.add_argument("--expect-no-change", action="store_true")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    payload = run_pyinfra(args.inventory)
+    elapsed = time.monotonic() - started
+    runs = LAB_DIR / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / f"{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(payload, indent=1))
+
+    totals = (payload.get("results") or {}).get("totals", {})
+    changed, failed = changed_operations(payload), failed_operations(payload)
+    print(
+        f"converge {args.inventory}: {totals.get('hosts', 0)} host-operations, "
+        f"{len(changed)} changed, {len(failed)} failed, {elapsed:.1f}s"
+    )
+    for host, name in failed:
+        print(f"  FAILED  {host}: {name}")
+    if failed or payload["exit_code"] != 0:
+        failed_hosts = (payload.get("results") or {}).get("failed_hosts", [])
+        print(f"pyinfra exit {payload['exit_code']}; failed hosts: {failed_hosts or 'none'}")
+        return 1
+    if args.expect_no_change and changed:
+        print("idempotence gate: the second converge changed something:")
+        for host, name in changed:
+            print(f"  CHANGED {host}: {name}")
+        return 1
+    if args.expect_no_change:
+        print("idempotence gate: 0 changed operations")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""The lab's topologies: every group served, addresses unique and inside the lab's subnet."""
+
+import pytest
+
+from deploys.settings import GROUPS
+from lab.topology import BRIDGE_ADDRESS, SUBNET, TOPOLOGIES, hosts_for
+
+
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_every_group_has_a_host(topology):
+    groups = {group for host in hosts_for(topology) for group in host.groups}
+    assert groups == set(GROUPS)
+
+
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_addresses_are_unique_and_ours(topology):
+    addresses = [host.address for host in hosts_for(topology)]
+    assert len(set(addresses)) == len(addresses)
+    assert all(a.startswith(SUBNET + ".") and a != BRIDGE_ADDRESS for a in addresses)
+
+
+def test_split_matches_the_issue():
+    assert {h.name: h.groups for h in hosts_for("split")} == {
+        "lb-1": ["lb"],
+        "app-1": ["app"],
+        "app-2": ["app"],
+        "data-1": ["db", "cache"],
+    }
+
+
+def test_hosts_spread_over_cpus():
+    assert [h.cpus for h in hosts_for("split", cpu_count=2)] == ["0", "1", "0", "1"]
+
+
+def test_default_limits_are_2g_and_one_cpu():
+    host = hosts_for("single", cpu_count=4)[0]
+    assert (host.memory_mib, host.cpus) == (2048, "0")
+
+
+def test_unknown_topology_is_an_error():
+    with pytest.raises(ValueError, match="unknown topology"):
+        hosts_for("triple")
