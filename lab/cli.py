@@ -66,7 +66,7 @@ def ssh_config_text(hosts: list[LabHost]) -> str:
     return "\n".join(blocks)
 
 
-def up(topology: str) -> None:
+def up(topology: str, recreate: bool = False) -> None:
     LAB_DIR.mkdir(exist_ok=True)
     rootfs = image.ensure_base()
     image.remove_stale_bases(keep=rootfs)
@@ -79,7 +79,7 @@ def up(topology: str) -> None:
     wanted = {h.container: h for h in hosts}
     for name in containers.existing():
         host = wanted.get(name)
-        if host is None or not containers.config_matches(host, rootfs):
+        if recreate or host is None or not containers.config_matches(host, rootfs):
             print(f"removing {name} (not in topology {topology!r}, or outdated)")
             containers.destroy(name)
     present = set(containers.existing())
@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     up_parser.add_argument(
         "--topology", choices=sorted(TOPOLOGIES), default=os.environ.get("TOPOLOGY", "single")
     )
+    up_parser.add_argument(
+        "--recreate", action="store_true", help="start from fresh containers (benchmarks)"
+    )
     sub.add_parser("down", help="remove containers, bridge and apt cache")
     sub.add_parser("status", help="what runs where")
     ssh_parser = sub.add_parser("ssh", help="open a shell (or run a command) on a lab host")
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0 and args.command in {"up", "down"}:
         parser.error("the lab needs root (LXC, bridge, apt cache)")
     if args.command == "up":
-        up(args.topology)
+        up(args.topology, recreate=args.recreate)
     elif args.command == "down":
         down()
     elif args.command == "status":

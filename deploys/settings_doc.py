@@ -1,0 +1,102 @@
+"""The README's settings table, generated from deploys/settings.py so the two cannot drift.
+
+python -m deploys.settings_doc --write README.md   # regenerate (make docs)
+python -m deploys.settings_doc --check README.md   # fail if out of date (unit test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import get_args
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from deploys.settings import (
+    DEFAULT_SERVICES,
+    SERVICES,
+    Operator,
+    SecretName,
+    Service,
+    Settings,
+)
+
+START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+
+
+def _type_name(annotation) -> str:
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "").replace(" | None", ", optional").replace(" | ", " or ")
+
+
+def _default(field) -> str:
+    if field.default is not PydanticUndefined:
+        return f"`{field.default!r}`" if field.default not in (None, [], {}) else "none"
+    return "required"
+
+
+def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        rows.append(
+            f"| `{prefix}{name}` | {_type_name(field.annotation)} | {_default(field)} "
+            f"| {field.description or ''} |"
+        )
+    return rows
+
+
+def table() -> str:
+    fields = Settings.model_fields
+    lines = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for section in ("system", "platform"):
+        lines += _rows(f"{section}.", fields[section].annotation)
+    lines.append(f"| `operators` | list | none | {fields['operators'].description} |")
+    lines += _rows("operators[].", Operator)
+    for name, field in Service.model_fields.items():
+        defaults = {repr(DEFAULT_SERVICES[s].model_dump()[name]) for s in SERVICES}
+        default = _default(field) if len(defaults) == 1 else "per service, below"
+        lines.append(
+            f"| `services.<service>.{name}` | {_type_name(field.annotation)} | {default} "
+            f"| {field.description} |"
+        )
+    for secret in get_args(SecretName):
+        lines.append(
+            f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | required '
+            "| secret reference, resolved before any host is contacted |"
+        )
+    lines += ["", "Per-service defaults (seeds 000 §1.2 and 003):", ""]
+    lines += ["| service | port | memory_max | cpu_quota |", "| --- | --- | --- | --- |"]
+    for service in SERVICES:
+        s = DEFAULT_SERVICES[service]
+        lines.append(f"| `{service}` | {s.port} | {s.memory_max} | {s.cpu_quota}% |")
+    return "\n".join(lines) + "\n"
+
+
+def replace_table(readme: str) -> str:
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table()}{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", type=Path)
+    mode.add_argument("--check", type=Path)
+    args = parser.parse_args(argv)
+    path = args.write or args.check
+    current = path.read_text()
+    wanted = replace_table(current)
+    if args.write:
+        path.write_text(wanted)
+        return 0
+    if current != wanted:
+        print(f"{path}: settings table is out of date; run `make docs`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

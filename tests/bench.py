@@ -1,0 +1,82 @@
+"""Converge timings on the lab: a benchmark (`make bench`), not a test.
+
+For each topology: a fresh converge (containers recreated, apt cache warm), a no-op re-run,
+a dry run, and pyinfra's floor on the same hosts (connect plus one fact). Prints medians and
+the no-op/floor ratio; the machine is shared and noisy, so only ratios travel well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+from lab import cli as lab
+from tests.converge import REPO, run_pyinfra
+
+INVENTORY = "inventories/lab.py"
+
+
+def timed(action) -> float:
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def converge() -> None:
+    payload = run_pyinfra(INVENTORY)
+    if payload["exit_code"] != 0:
+        raise SystemExit("converge failed during the benchmark")
+
+
+def dry_run() -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pyinfra", INVENTORY, "deploys/all.py", "--dry", "--json"],
+        cwd=REPO, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def floor() -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pyinfra", INVENTORY, "fact", "server.Hostname", "--json"],
+        cwd=REPO, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def bench(topology: str, fresh_runs: int, runs: int) -> dict[str, float]:
+    fresh = []
+    for _ in range(fresh_runs):
+        lab.up(topology, recreate=True)
+        fresh.append(timed(converge))
+    return {
+        "fresh converge": statistics.median(fresh),
+        "no-op re-run": statistics.median(timed(converge) for _ in range(runs)),
+        "dry run": statistics.median(timed(dry_run) for _ in range(runs)),
+        "floor (connect + 1 fact)": statistics.median(timed(floor) for _ in range(runs)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("topologies", nargs="+")
+    parser.add_argument("--fresh-runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    results = {t: bench(t, args.fresh_runs, args.runs) for t in args.topologies}
+    print(f"\nmedians in seconds ({args.fresh_runs} fresh runs, {args.runs} of the others)\n")
+    print("| topology | fresh converge | no-op re-run | dry run | floor | no-op / floor |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for topology, r in results.items():
+        noop, base = r["no-op re-run"], r["floor (connect + 1 fact)"]
+        print(
+            f"| {topology} | {r['fresh converge']:.1f} | {noop:.1f} | {r['dry run']:.1f} "
+            f"| {base:.1f} | {noop / base:.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
