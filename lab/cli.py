@@ -79,7 +79,7 @@ def up(topology: str, recreate: bool = False) -> None:
     wanted = {h.container: h for h in hosts}
     for name in containers.existing():
         host = wanted.get(name)
-        if recreate or host is None or not containers.config_matches(host, rootfs):
+        if recreate or host is None or not containers.is_current(host, rootfs, authorized_key):
             print(f"removing {name} (not in topology {topology!r}, or outdated)")
             containers.destroy(name)
     present = set(containers.existing())

@@ -103,9 +103,17 @@ def host_public_key(host: LabHost) -> str:
     return (LXC_PATH / host.container / "delta/etc/ssh/ssh_host_ed25519_key.pub").read_text()
 
 
-def config_matches(host: LabHost, rootfs: Path) -> bool:
-    config = LXC_PATH / host.container / "config"
-    return config.exists() and config.read_text() == lxc_config(host, rootfs)
+def is_current(host: LabHost, rootfs: Path, authorized_key: str) -> bool:
+    """Whether the container was made from this base, with this config, for this lab's key."""
+    home = LXC_PATH / host.container
+    config, keys = home / "config", home / "delta/root/.ssh/authorized_keys"
+    return (
+        config.exists()
+        and config.read_text() == lxc_config(host, rootfs)
+        and keys.exists()
+        and keys.read_text() == authorized_key
+        and (home / "delta/etc/ssh/ssh_host_ed25519_key.pub").exists()
+    )
 
 
 def start(container: str) -> None:
