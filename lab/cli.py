@@ -119,6 +119,10 @@ def down() -> None:
     network.remove_bridge()
     network.stop_apt_cache()
     shutil.rmtree(LAB_DIR, ignore_errors=True)
+    leftovers = containers.existing() + ([BRIDGE] if network.bridge_exists() else [])
+    leftovers += ["apt-cacher-ng"] if network.apt_cache_running() else []
+    if leftovers:
+        raise SystemExit(f"lab down left these behind: {', '.join(leftovers)}")
     print("lab removed: no containers, bridge or apt cache left (base image stays cached)")
 
 

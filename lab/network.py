@@ -82,6 +82,10 @@ def ensure_apt_cache() -> str:
     return f"http://{BRIDGE_ADDRESS}:{APT_CACHE_PORT}"
 
 
+def apt_cache_running() -> bool:
+    return _acng_pid() is not None
+
+
 def stop_apt_cache() -> None:
     pid = _acng_pid()
     if pid is not None:
