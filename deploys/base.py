@@ -57,6 +57,8 @@ def _apt(settings: Settings) -> None:
         update=True,
         cache_time=24 * 3600,
         no_recommends=True,
+        _retries=2,  # a mirror or cache hiccup should not fail the converge
+        _retry_delay=5,
     )
 
 

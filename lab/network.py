@@ -65,6 +65,8 @@ def ensure_apt_cache() -> str:
     if not backends.exists() or backends.read_text() != host_mirror() + "\n":
         backends.write_text(host_mirror() + "\n")  # without it acng answers 503
     if _acng_pid() is None:
+        # The cache must belong to the daemon's user, whoever ran apt-cacher-ng before.
+        subprocess.run(["chown", "-R", "apt-cacher-ng:apt-cacher-ng", "/var/cache/apt-cacher-ng"])
         RUN_DIR.mkdir(exist_ok=True)
         shutil.chown(RUN_DIR, "apt-cacher-ng", "apt-cacher-ng")
         subprocess.run(

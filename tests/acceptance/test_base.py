@@ -54,6 +54,10 @@ def test_apt_uses_the_lab_cache(host):
     assert lab.MANIFEST["apt_proxy"] in host.file(APT_PROXY_FILE).content_string
 
 
+def test_apt_times_out_stalled_downloads(host):
+    assert 'Acquire::http::Timeout "30";' in host.file(APT_PROXY_FILE).content_string
+
+
 def test_apt_reaches_packages_through_the_proxy(host):
     assert host.run("apt-get -q update").rc == 0
 
