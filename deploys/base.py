@@ -57,7 +57,11 @@ def _apt(settings: Settings) -> None:
         update=True,
         cache_time=24 * 3600,
         no_recommends=True,
-        _retries=2,  # a mirror or cache hiccup should not fail the converge
+        # Host by host: apt-cacher-ng races when several hosts refresh the same index in the
+        # same second, and one apt-get then hangs. A hang is cut off and retried.
+        _serial=True,
+        _timeout=300,
+        _retries=2,
         _retry_delay=5,
     )
 
