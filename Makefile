@@ -72,7 +72,7 @@ bench: deps
 docs: deps
 	$(PY) -m deploys.settings_doc --write README.md
 
-# Re-pin every transitive dependency after changing pyproject.toml.
+# Re-pin every transitive dependency after changing the pins in pyproject.toml.
 lock: deps
-	$(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/pip freeze --exclude-editable \
-	  | grep -v '^pip==' > requirements.lock
+	$(VENV)/bin/pip install -q $$($(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(p["dependencies"] + p["optional-dependencies"]["dev"]))')
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
