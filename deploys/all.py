@@ -2,10 +2,20 @@
 
     pyinfra inventories/prod.py deploys/all.py
 
-Order: base (all hosts); data services (db, cache); migrations and app services (app);
-edge (lb); monitoring (all). Later issues add their modules here; this file only composes.
+Order: base (all hosts); data services (db, cache) behind their firewall; database clients
+(app). Later issues add their modules here; this file only composes.
 """
 
-from deploys import base
+from pyinfra import host
+
+from deploys import base, clients, firewall, postgresql, redis
 
 base.apply()
+if {"db", "cache"} & set(host.data.groups):
+    firewall.apply()
+if "db" in host.data.groups:
+    postgresql.apply()
+if "cache" in host.data.groups:
+    redis.apply()
+if "app" in host.data.groups:
+    clients.apply()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Users
-from pyinfra.operations import apt, files, server
+from pyinfra.operations import files, server
 
-from deploys.operations import checked_file
+from deploys.operations import apt_install, checked_file
 from deploys.settings import Settings
 from deploys.templating import put_rendered, render
 
@@ -51,19 +51,7 @@ def _apt(settings: Settings) -> None:
         put_rendered(APT_PROXY_FILE, {"proxy": str(proxy)}, mode=644)
     else:
         files.file(name="No apt proxy", path=APT_PROXY_FILE, present=False)
-    apt.packages(
-        name="Base packages",
-        packages=settings.system.packages,
-        update=True,
-        cache_time=24 * 3600,
-        no_recommends=True,
-        # Host by host: apt-cacher-ng races when several hosts refresh the same index in the
-        # same second, and one apt-get then hangs. A hang is cut off and retried.
-        _serial=True,
-        _timeout=300,
-        _retries=2,
-        _retry_delay=5,
-    )
+    apt_install("Base packages", settings.system.packages)
 
 
 def _platform_user(settings: Settings) -> None:

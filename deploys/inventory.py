@@ -44,3 +44,12 @@ def build_groups(
         for group in spec.groups:
             groups[group].append((name, data))
     return groups
+
+
+def peer_addresses(group: str) -> list[str]:
+    """Addresses of the *other* hosts in `group` (during a deploy: other than the current one)."""
+    from pyinfra import host, inventory
+
+    return sorted(
+        peer.data.address for peer in inventory.get_group(group, default=[]) if peer != host
+    )

@@ -9,6 +9,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.api.util import get_file_sha1
 from pyinfra.facts.files import File, FileContents, Sha1File
+from pyinfra.operations import apt
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 
@@ -16,18 +17,20 @@ from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 def checked_file(
     dest: str,
     content: str,
-    check: str,
+    check: str | None = None,
     user: str = "root",
     group: str = "root",
     mode: int | str = 644,
+    sensitive: bool = False,
 ):
     """
-    Install ``content`` at ``dest`` only after ``check`` accepts it; never a broken live file.
+    Install ``content`` at ``dest`` atomically, after ``check`` (if given) accepts it.
 
     + dest: the live path
     + content: the desired file content
     + check: a shell command with ``{path}``, run against a staged copy (e.g. ``visudo -cf {path}``)
     + user, group, mode: ownership and mode of the live file
+    + sensitive: the content holds secrets (or hashes of them): ``--diff`` never shows it
 
     The staged copy sits next to ``dest`` (same filesystem) as ``<dest>.pyinfra-new`` and is
     renamed over ``dest`` atomically once the check passes. When the check fails the staged
@@ -46,10 +49,13 @@ def checked_file(
         return
 
     if state.config.DIFF:
-        current = host.get_fact(FileContents, path=dest) or []
         logger.info(f"    Will {'modify' if remote else 'create'} {dest}")
-        for line in _diff_lines(current, content.splitlines()):
-            logger.info(f"      {line}")
+        if sensitive:
+            logger.info("      (content not shown: it holds secrets)")
+        else:
+            current = host.get_fact(FileContents, path=dest) or []
+            for line in _diff_lines(current, content.splitlines()):
+                logger.info(f"      {line}")
 
     staged = f"{dest}.pyinfra-new"
     assert get_file_sha1(StringIO(content)) == desired_sha
@@ -58,7 +64,8 @@ def checked_file(
     )
     yield chown(staged, user, group)
     yield chmod(staged, mode)
-    yield StringCommand(f"{check.format(path=staged)} || {{ rm -f {staged}; exit 1; }}")
+    if check:
+        yield StringCommand(f"{check.format(path=staged)} || {{ rm -f {staged}; exit 1; }}")
     yield StringCommand(f"mv -f {staged} {dest}")
 
 
@@ -66,3 +73,22 @@ def _diff_lines(old: list[str], new: list[str]) -> list[str]:
     from difflib import unified_diff
 
     return list(unified_diff(old, new, lineterm="", n=2))[2:]
+
+
+def apt_install(name: str, packages: list[str]):
+    """apt.packages, host by host, with a hard timeout and retries.
+
+    apt-cacher-ng races when several hosts refresh the same index in the same second, and one
+    apt-get then hangs; a hang is cut off and retried.
+    """
+    return apt.packages(
+        name=name,
+        packages=packages,
+        update=True,
+        cache_time=24 * 3600,
+        no_recommends=True,
+        _serial=True,
+        _timeout=300,
+        _retries=2,
+        _retry_delay=5,
+    )

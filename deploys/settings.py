@@ -145,6 +145,11 @@ class Operator(Strict):
 MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
 
 
+def size_bytes(size: str) -> int:
+    """Bytes in a size like 512M or 1G (binary units, as systemd and Redis read them)."""
+    return int(size[:-1]) * 1024 ** "KMG".index(size[-1]) * 1024
+
+
 class Service(Strict):
     port: int = Field(ge=1024, le=65535, description="first instance's port")
     instances: int = Field(1, ge=1, le=16, description="instances, on consecutive ports")
@@ -173,6 +178,122 @@ DEFAULT_SERVICES: dict[str, Service] = {
     "frontend": Service(port=8005, memory_max="512M", cpu_quota=100),
 }
 
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+PG_PARAMETER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)?$")
+# Set by deploys/postgresql.py itself; an override would break access or the platform.
+PG_MANAGED = {"listen_addresses", "port", "password_encryption", "hba_file", "data_directory"}
+
+
+class PostgreSQL(Strict):
+    max_connections: int = Field(100, ge=10, le=5000, description="max_connections; sizes work_mem")
+    storage: Literal["ssd", "hdd"] = Field(
+        "ssd", description="storage profile: random_page_cost, effective_io_concurrency"
+    )
+    overrides: dict[str, str | int | float] = Field(
+        default={},
+        description="postgresql.conf values that replace the computed ones, "
+        "e.g. {'work_mem': '8MB'}",
+    )
+    app_role: str = Field("stock_analysis", description="the application's login role (seed 003)")
+    databases: list[str] = Field(
+        default=["aktienanalyse_event_store"], description="databases owned by the app role"
+    )
+    extensions: list[str] = Field(
+        default=["pg_stat_statements"], description="extensions created in each database"
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _parameter_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not PG_PARAMETER.match(name):
+                raise ValueError(f"{name!r} is not a PostgreSQL parameter name")
+            if name in PG_MANAGED:
+                raise ValueError(f"{name} is set by the deploy from the inventory, not overridable")
+        return value
+
+    @field_validator("app_role", "databases", "extensions")
+    @classmethod
+    def _identifiers(cls, value: str | list[str]) -> str | list[str]:
+        for name in [value] if isinstance(value, str) else value:
+            if not IDENTIFIER.match(name):
+                raise ValueError(f"{name!r} is not a lower-case SQL identifier")
+        return value
+
+
+SAVE_POINT = re.compile(r"^[1-9][0-9]* [1-9][0-9]*$")
+ACL_RULE = re.compile(r"^[+-](@[a-z]+|[a-z|]+)$")
+
+
+class Redis(Strict):
+    maxmemory_fraction: float = Field(
+        0.5, gt=0, le=0.9, description="share of the host's effective memory for data"
+    )
+    maxmemory_cap: str | None = Field(
+        "1G", description="upper bound for maxmemory (seed 001: 1gb); none for no cap"
+    )
+    maxmemory_policy: Literal[
+        "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "noeviction"
+    ] = Field("allkeys-lru", description="eviction policy (seed 001)")
+    save: list[str] = Field(
+        default=["900 1", "300 10", "60 10000"], description="RDB snapshot points (seed 001)"
+    )
+    appendonly: bool = Field(False, description="AOF persistence in addition to RDB snapshots")
+    app_user: str = Field("aktienanalyse", description="ACL user of the services")
+    app_key_patterns: list[str] = Field(
+        default=["market:*", "portfolio:*", "user:*", "session:*", "ratelimit:*", "calc:*",
+                 "api:*", "events:*", "health:*"],
+        description="key patterns the app user may touch (the seeds' cache keys)",
+    )  # fmt: skip
+    app_channel_patterns: list[str] = Field(
+        default=["events:*"], description="pub/sub channels the app user may use"
+    )
+    app_commands: list[str] = Field(
+        default=["+@read", "+@write", "+@pubsub", "+@transaction", "+@connection", "-@dangerous"],
+        description="command categories of the app user, in order",
+    )
+    admin_user: str = Field("admin", description="ACL user with every right, for operators")
+
+    @field_validator("maxmemory_cap")
+    @classmethod
+    def _cap_size(cls, value: str | None) -> str | None:
+        if value is not None and not MEMORY.match(value):
+            raise ValueError(f"{value!r} is not a size like 512M or 1G")
+        return value
+
+    @field_validator("save")
+    @classmethod
+    def _save_points(cls, value: list[str]) -> list[str]:
+        for point in value:
+            if not SAVE_POINT.match(point):
+                raise ValueError(f"{point!r} is not '<seconds> <changes>'")
+        return value
+
+    @field_validator("app_user", "admin_user")
+    @classmethod
+    def _user_name(cls, value: str) -> str:
+        if not USERNAME.match(value) or value == "default":
+            raise ValueError(f"{value!r} is not a usable ACL user name")
+        return value
+
+    @field_validator("app_key_patterns", "app_channel_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not pattern or any(c.isspace() for c in pattern):
+                raise ValueError(f"{pattern!r}: patterns may not be empty or contain spaces")
+        return value
+
+    @field_validator("app_commands")
+    @classmethod
+    def _acl_rules(cls, value: list[str]) -> list[str]:
+        for rule in value:
+            if not ACL_RULE.match(rule):
+                raise ValueError(f"{rule!r} is not an ACL command rule like +@read or -flushall")
+        return value
+
+
 SecretName = Literal["postgresql_app_password", "redis_app_password", "redis_admin_password"]
 
 
@@ -185,6 +306,8 @@ class Settings(Strict):
     services: dict[ServiceName, Service] = Field(
         default_factory=lambda: dict(DEFAULT_SERVICES), description="the five services"
     )
+    postgresql: PostgreSQL = Field(default_factory=PostgreSQL, description="group db")
+    redis: Redis = Field(default_factory=Redis, description="group cache")
     secrets: dict[SecretName, SecretStr] = Field(
         default={}, description="secret references, resolved at load time"
     )
@@ -231,6 +354,8 @@ class Settings(Strict):
                 if port in taken:
                     raise ValueError(f"port {port} used by both {taken[port]} and {name}")
                 taken[port] = name
+        if self.redis.app_user == self.redis.admin_user:
+            raise ValueError("redis.app_user and redis.admin_user must differ")
         names = [op.name for op in self.operators]
         if len(names) != len(set(names)):
             raise ValueError("operator names must be unique")

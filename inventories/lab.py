@@ -2,6 +2,8 @@
 
 Lab-only settings live here: the apt cache on the bridge, a test operator, and the secrets the
 lab generated under .lab/secrets/. Everything else comes from group_data/ like production.
+Tests that converge with changed settings pass them as JSON in AKTIENANALYSE_LAB_SETTINGS;
+they are merged over these.
 """
 
 import json
@@ -9,6 +11,7 @@ import os
 from pathlib import Path
 
 from deploys.inventory import HostSpec, build_groups
+from deploys.settings import deep_merge
 
 _LAB = Path(os.environ.get("LAB_DIR", Path(__file__).resolve().parent.parent / ".lab"))
 _MANIFEST_FILE = _LAB / "hosts.json"
@@ -34,6 +37,7 @@ _settings = {
     "secrets": {path.name: {"file": str(path)} for path in sorted(_secrets_dir.iterdir())},
 }
 
+_settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))
 _groups = build_groups(_hosts, "inventories/lab.py", _settings)
 lb = _groups["lb"]
 app = _groups["app"]

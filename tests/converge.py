@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,10 +23,20 @@ REPO = Path(__file__).resolve().parent.parent
 PYINFRA = [sys.executable, "-m", "pyinfra"]
 
 
-def run_pyinfra(inventory: str, deploy: str = "deploys/all.py", extra: tuple = ()) -> dict:
-    """Run pyinfra with --json; return its parsed output (raise with its stderr if none)."""
+def run_pyinfra(
+    inventory: str,
+    deploy: str = "deploys/all.py",
+    extra: tuple = (),
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Run pyinfra with --json; return its parsed output (exit if it produced none).
+
+    `env` adds environment variables, e.g. AKTIENANALYSE_LAB_SETTINGS for inventories/lab.py.
+    """
     command = [*PYINFRA, inventory, deploy, "-y", "--json", *extra]
-    result = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        command, cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
     try:
         payload = json.loads(result.stdout)
     except json.JSONDecodeError:

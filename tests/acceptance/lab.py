@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 from lab.topology import LAB_DIR
 
@@ -11,20 +12,57 @@ MANIFEST = json.loads((LAB_DIR / "hosts.json").read_text())
 SSH_CONFIG = str(LAB_DIR / "ssh_config")
 
 
+def names(group: str | None = None) -> list[str]:
+    """Names of the lab hosts (in `group`, if given)."""
+    return [h["name"] for h in MANIFEST["hosts"] if group is None or group in h["groups"]]
+
+
 def hosts(group: str | None = None) -> list[str]:
     """testinfra host specs for the lab hosts (in `group`, if given)."""
-    return [
-        f"ssh://{h['name']}?ssh_config={SSH_CONFIG}"
-        for h in MANIFEST["hosts"]
-        if group is None or group in h["groups"]
-    ]
+    return [f"ssh://{name}?ssh_config={SSH_CONFIG}" for name in names(group)]
 
 
-def ssh(host: str, command: str, user: str = "root") -> subprocess.CompletedProcess:
+def host_info(name: str) -> dict:
+    return next(h for h in MANIFEST["hosts"] if h["name"] == name)
+
+
+def cpu_count(name: str) -> int:
+    """CPUs in a host's cpuset list, e.g. "0" -> 1, "0,1" -> 2, "0-3" -> 4."""
+    count = 0
+    for part in host_info(name)["cpus"].split(","):
+        first, _, last = part.partition("-")
+        count += int(last or first) - int(first) + 1
+    return count
+
+
+def memory_bytes(name: str) -> int:
+    return host_info(name)["memory_mib"] * 2**20
+
+
+def endpoint(client: str, server_group: str) -> str:
+    """The address `client` uses to reach the `server_group` host: loopback when it is itself."""
+    server = names(server_group)[0]
+    return "127.0.0.1" if server == client else host_info(server)["address"]
+
+
+def secret(name: str) -> str:
+    """A secret the lab generated (.lab/secrets/); pass it on stdin, never in a command line."""
+    return (Path(MANIFEST["secrets_dir"]) / name).read_text().strip()
+
+
+def ssh(
+    host: str, command: str, user: str = "root", stdin: str | None = None
+) -> subprocess.CompletedProcess:
     """Run `command` on a lab host as `user` over a real SSH login."""
     return subprocess.run(
         ["ssh", "-F", SSH_CONFIG, "-l", user, "-o", "BatchMode=yes", host, command],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def tcp_connect(client: str, address: str, port: int) -> subprocess.CompletedProcess:
+    """Open a TCP connection from `client` (bash's /dev/tcp; no client tools needed)."""
+    return ssh(client, f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port}'")

@@ -156,6 +156,54 @@ BAD_INPUTS = [
         ("lb",),
         ["group_data/lb.py", "secrets", "exactly one of"],
     ),
+    (
+        "db.py",
+        'postgresql = {"overrides": {"shared buffers": "1GB"}}',
+        ("db",),
+        ["group_data/db.py", "postgresql.overrides", "not a PostgreSQL parameter name"],
+    ),
+    (
+        "db.py",
+        'postgresql = {"overrides": {"listen_addresses": "*"}}',
+        ("db",),
+        ["group_data/db.py", "postgresql.overrides", "set by the deploy"],
+    ),
+    (
+        "db.py",
+        'postgresql = {"storage": "tape"}',
+        ("db",),
+        ["group_data/db.py", "postgresql.storage", "'ssd' or 'hdd'"],
+    ),
+    (
+        "db.py",
+        'postgresql = {"databases": ["Robert\'); DROP TABLE students;--"]}',
+        ("db",),
+        ["group_data/db.py", "postgresql.databases", "not a lower-case SQL identifier"],
+    ),
+    (
+        "cache.py",
+        'redis = {"maxmemory_fraction": 1.5}',
+        ("cache",),
+        ["group_data/cache.py", "redis.maxmemory_fraction", "less than or equal to 0.9"],
+    ),
+    (
+        "cache.py",
+        'redis = {"save": ["every minute"]}',
+        ("cache",),
+        ["group_data/cache.py", "redis.save", "not '<seconds> <changes>'"],
+    ),
+    (
+        "cache.py",
+        'redis = {"app_commands": ["+@all", "flushall"]}',
+        ("cache",),
+        ["group_data/cache.py", "redis.app_commands", "not an ACL command rule"],
+    ),
+    (
+        "cache.py",
+        'redis = {"admin_user": "aktienanalyse"}',
+        ("cache",),
+        ["group_data/cache.py", "redis", "must differ"],
+    ),
 ]
 
 

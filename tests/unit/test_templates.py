@@ -21,3 +21,24 @@ def test_sudoers_without_operators_has_no_rules():
 def test_apt_proxy():
     text = render("/etc/apt/apt.conf.d/01aktienanalyse-proxy", proxy="http://10.0.0.1:3142/")
     assert 'Acquire::http::Proxy "http://10.0.0.1:3142/";' in text
+
+
+def test_redis_acl_disables_default_and_holds_only_hashes():
+    from deploys.settings import Redis
+
+    text = render("/etc/redis/users.acl", redis=Redis(), app_hash="a" * 64, admin_hash="b" * 64)
+    users = {line.split()[1]: line.split()[2:] for line in text.splitlines()}
+    assert users["default"][0] == "off"
+    assert "#" + "a" * 64 in users["aktienanalyse"] and "~market:*" in users["aktienanalyse"]
+    assert users["aktienanalyse"][-1] == "-@dangerous"
+
+
+def test_firewall_without_remote_app_hosts_only_rejects():
+    text = render("/etc/nftables.conf", ports=[5432], app_addresses=[])
+    assert "@app_hosts" not in text and "tcp dport { 5432 } reject with tcp reset" in text
+
+
+def test_firewall_admits_app_hosts_to_the_data_ports():
+    text = render("/etc/nftables.conf", ports=[5432, 6379], app_addresses=["10.0.0.21"])
+    assert "elements = { 10.0.0.21 }" in text
+    assert "tcp dport { 5432, 6379 } ip saddr @app_hosts accept" in text

@@ -1,0 +1,182 @@
+"""PostgreSQL 15 (group `db`): tuned from effective memory, scram-only, open to app hosts only.
+
+Settings: `postgresql` (max_connections, storage, overrides, app_role, databases, extensions)
+and the secret `postgresql_app_password`. Who may connect comes from the inventory: the
+`address` of every other host in group `app`; with none, PostgreSQL listens on localhost only.
+
+A changed drop-in restarts PostgreSQL only when a restart-only (postmaster) parameter changed
+or one is still pending from an earlier run; otherwise it reloads; unchanged files do neither.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import SecretStr
+from pyinfra import host
+from pyinfra.api import HiddenValue, StringCommand, deploy, operation
+from pyinfra.facts.files import FileContents
+from pyinfra.operations import postgres, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys import tuning
+from deploys.inventory import peer_addresses
+from deploys.operations import apt_install
+from deploys.scram import make_verifier, matches
+from deploys.settings import Settings
+from deploys.templating import put_rendered
+from facts.postgresql import (
+    UNIT,
+    PostgresqlExtensions,
+    PostgresqlRoleVerifier,
+    PostgresqlRuntime,
+)
+from facts.resources import EffectiveResources
+
+PACKAGES = ["postgresql-15", "postgresql-client-15"]
+CONF_DIR = "/etc/postgresql/15/main"
+DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
+HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
+# Restart-only parameters this deploy sets, for when PostgreSQL cannot tell (not running yet).
+RESTART_ONLY = {
+    "listen_addresses",
+    "max_connections",
+    "max_worker_processes",
+    "shared_buffers",
+    "shared_preload_libraries",
+    "wal_buffers",
+}
+PSQL = "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1"
+_SETTING = re.compile(r"^\s*([a-z][a-z0-9_.]*)\s*=\s*'((?:[^']|'')*)'")
+
+
+def parameters(settings: Settings, resources: dict, listen_addresses: str) -> dict[str, str]:
+    """Everything the drop-in sets: the tuning, access, pg_stat_statements, then overrides."""
+    pg = settings.postgresql
+    values = tuning.postgresql(
+        resources["memory_bytes"], resources["cpus"], pg.max_connections, pg.storage
+    )
+    values |= {
+        "listen_addresses": listen_addresses,
+        "password_encryption": "scram-sha-256",
+        "shared_preload_libraries": "pg_stat_statements",
+    }
+    return values | {name: str(value) for name, value in pg.overrides.items()}
+
+
+def parse_drop_in(lines: list[str]) -> dict[str, str]:
+    """The parameters a drop-in written by this deploy sets (name -> unquoted value)."""
+    found = (_SETTING.match(line) for line in lines)
+    return {m.group(1): m.group(2).replace("''", "'") for m in found if m}
+
+
+def restart_reasons(
+    old: dict[str, str], new: dict[str, str], restart_only: set[str], pending: set[str]
+) -> list[str]:
+    """Restart-only parameters that change (or wait for a restart already), sorted."""
+    changed = {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+    return sorted((changed & restart_only) | pending)
+
+
+@deploy("PostgreSQL")
+def apply() -> None:
+    settings: Settings = host.data.settings
+    pg = settings.postgresql
+    app_addresses = peer_addresses("app")
+    listen = ",".join(["localhost", host.data.address] if app_addresses else ["localhost"])
+    resources = host.get_fact(EffectiveResources)
+    wanted = parameters(settings, resources, listen)
+
+    apt_install("PostgreSQL 15 packages", PACKAGES)
+    systemd.service(name="PostgreSQL enabled", service="postgresql", enabled=True)
+    systemd.service(name=f"{UNIT} running", service=UNIT, running=True)
+
+    runtime = host.get_fact(PostgresqlRuntime)
+    current = parse_drop_in(host.get_fact(FileContents, path=DROP_IN) or [])
+    reasons = restart_reasons(
+        current, wanted, runtime["restart_only"] or RESTART_ONLY, runtime["pending_restart"]
+    )
+    drop_in = put_rendered(
+        DROP_IN,
+        {
+            "parameters": wanted,
+            "memory_mib": resources["memory_bytes"] // 2**20,
+            "memory_source": resources["memory_source"],
+            "cpus": resources["cpus"],
+        },
+        user="postgres",
+        group="postgres",
+        mode=644,
+    )
+    hba = put_rendered(
+        HBA_FILE,
+        {
+            "role": pg.app_role,
+            "databases": ",".join(pg.databases),
+            "app_addresses": app_addresses,
+        },
+        user="postgres",
+        group="postgres",
+        mode=640,
+    )
+    if reasons:
+        systemd.service(
+            name=f"Restart PostgreSQL ({', '.join(reasons)})", service=UNIT, restarted=True
+        )
+    else:
+        systemd.service(
+            name="Reload PostgreSQL", service=UNIT, reloaded=True, _if=any_changed(drop_in, hba)
+        )
+
+    as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
+    postgres.role(name=f"Role {pg.app_role}", role=pg.app_role, login=True, **as_postgres)
+    role_password(
+        name=f"Password of role {pg.app_role}",
+        role=pg.app_role,
+        password=settings.secrets["postgresql_app_password"],
+    )
+    for database in pg.databases:
+        postgres.database(
+            name=f"Database {database}", database=database, owner=pg.app_role, **as_postgres
+        )
+        for extension_name in pg.extensions:
+            extension(
+                name=f"Extension {extension_name} in {database}",
+                database=database,
+                extension=extension_name,
+            )
+
+
+@operation()
+def role_password(role: str, password: SecretStr):
+    """
+    Set a role's password only when the stored SCRAM verifier was not made from it.
+
+    + role: the login role
+    + password: the wanted password; a freshly salted verifier is sent, never the password
+    """
+    if matches(password.get_secret_value(), host.get_fact(PostgresqlRoleVerifier, role=role)):
+        host.noop(f"password of {role} is up to date")
+        return
+    verifier = make_verifier(password.get_secret_value())
+    # Dollar-quoted inside single shell quotes: a verifier holds '$' but never '$verifier$'.
+    yield StringCommand(
+        f"{PSQL} -c 'ALTER ROLE {role} PASSWORD $verifier$",
+        HiddenValue(verifier),
+        "$verifier$'",
+        _separator="",
+    )
+
+
+@operation()
+def extension(database: str, extension: str):
+    """
+    Create an extension in a database unless it is there.
+
+    + database: an existing database
+    + extension: the extension's name, e.g. pg_stat_statements
+    """
+    if extension in host.get_fact(PostgresqlExtensions, database=database):
+        host.noop(f"extension {extension} exists in {database}")
+        return
+    yield f"{PSQL} -d {database} -c 'CREATE EXTENSION IF NOT EXISTS {extension}'"

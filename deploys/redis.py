@@ -1,0 +1,107 @@
+"""Redis 7 (group `cache`): ACL users only, maxmemory from effective memory, app hosts only.
+
+Settings: `redis` (maxmemory_fraction, maxmemory_cap, maxmemory_policy, save, appendonly, the
+app user's key/channel patterns and commands, admin_user) and the secrets
+`redis_app_password` and `redis_admin_password`. Redis listens on localhost, plus the host's
+own address when app hosts are elsewhere (the inventory's `app` group).
+
+Config and ACL file are owned by redis, mode 0640; the ACL file holds SHA-256 hashes, never
+passwords, and `--diff` never shows it. Either changing restarts Redis; nothing else does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import SecretStr
+from pyinfra import host, logger
+from pyinfra.api import deploy
+from pyinfra.operations import server, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys.inventory import peer_addresses
+from deploys.operations import apt_install, checked_file
+from deploys.settings import Settings, size_bytes
+from deploys.templating import put_rendered, render
+from deploys.tuning import redis_maxmemory
+from facts.kernel import Sysctl
+from facts.resources import EffectiveResources
+
+CONFIG_FILE = "/etc/redis/redis.conf"
+ACL_FILE = "/etc/redis/users.acl"
+UNIT = "redis-server"
+SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf"
+
+
+def acl_hash(password: SecretStr) -> str:
+    """The `#<sha256>` form Redis accepts in ACL files instead of the password."""
+    return hashlib.sha256(password.get_secret_value().encode()).hexdigest()
+
+
+@deploy("Redis")
+def apply() -> None:
+    settings: Settings = host.data.settings
+    redis = settings.redis
+    resources = host.get_fact(EffectiveResources)
+    cap = size_bytes(redis.maxmemory_cap) if redis.maxmemory_cap else None
+    maxmemory = redis_maxmemory(resources["memory_bytes"], redis.maxmemory_fraction, cap)
+    bind = ["127.0.0.1", "-::1"] + ([host.data.address] if peer_addresses("app") else [])
+
+    apt_install("Redis packages", ["redis-server"])
+    _overcommit_memory()
+    config = put_rendered(
+        CONFIG_FILE,
+        {
+            "redis": redis,
+            "bind": " ".join(bind),
+            "maxmemory": maxmemory,
+            "maxmemory_note": (
+                f"{redis.maxmemory_fraction:g} of {resources['memory_bytes'] // 2**20} MiB "
+                f"effective memory ({resources['memory_source']}), "
+                f"capped at {redis.maxmemory_cap or 'nothing'}"
+            ),
+        },
+        user="redis",
+        group="redis",
+        mode=640,
+    )
+    acl = checked_file(
+        name=f"ACL users {ACL_FILE}",
+        dest=ACL_FILE,
+        content=render(
+            ACL_FILE,
+            redis=redis,
+            app_hash=acl_hash(settings.secrets["redis_app_password"]),
+            admin_hash=acl_hash(settings.secrets["redis_admin_password"]),
+        ),
+        user="redis",
+        group="redis",
+        mode=640,
+        sensitive=True,
+    )
+    systemd.service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
+    systemd.service(
+        name="Restart Redis (config or users changed)",
+        service=UNIT,
+        restarted=True,
+        _if=any_changed(config, acl),
+    )
+
+
+def _overcommit_memory() -> None:
+    """Redis wants vm.overcommit_memory=1 for background saves; set it where the host may."""
+    sysctl = host.get_fact(Sysctl, key="vm.overcommit_memory")
+    if sysctl["writable"]:
+        server.sysctl(
+            name="vm.overcommit_memory = 1 (for Redis' background saves)",
+            key="vm.overcommit_memory",
+            value=1,
+            persist=True,
+            persist_file=SYSCTL_FILE,
+        )
+    elif sysctl["value"] != "1":
+        logger.warning(
+            f"{host.name}: vm.overcommit_memory is {sysctl['value']} and this container may not "
+            "change it (read-only /proc/sys). Redis background saves may fail under memory "
+            "pressure; set it on the LXC host: sysctl -w vm.overcommit_memory=1"
+        )

@@ -1,0 +1,92 @@
+"""Who can reach PostgreSQL and Redis: app hosts with the right password, nobody else.
+
+Passwords travel on stdin, never in a command line (they would show in ps and in test logs).
+"""
+
+import pytest
+
+from tests.acceptance import lab
+
+APP_HOSTS = lab.names("app")
+OUTSIDERS = [name for name in lab.names() if name not in APP_HOSTS]
+DATABASE = "aktienanalyse_event_store"
+
+
+def psql(client: str, password: str, sql: str = "SELECT current_user"):
+    return lab.ssh(
+        client,
+        "read -r PGPASSWORD; export PGPASSWORD; psql -XAtq -w "
+        f"-h {lab.endpoint(client, 'db')} -U stock_analysis -d {DATABASE} -c '{sql}'",
+        stdin=password,
+    )
+
+
+def redis_cli(client: str, command: str, user: str | None = None, password: str = ""):
+    login = f"--user {user}" if user else ""
+    return lab.ssh(
+        client,
+        "read -r REDISCLI_AUTH; export REDISCLI_AUTH; "
+        f"redis-cli --no-auth-warning -h {lab.endpoint(client, 'cache')} {login} {command}",
+        stdin=password,
+    )
+
+
+def app_redis(client: str, command: str):
+    return redis_cli(client, command, "aktienanalyse", lab.secret("redis_app_password"))
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_role_connects_with_its_password(client):
+    result = psql(client, lab.secret("postgresql_app_password"))
+    assert (result.returncode, result.stdout.strip()) == (0, "stock_analysis")
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_role_is_refused_with_a_wrong_password(client):
+    result = psql(client, "not-the-password")
+    assert "password authentication failed" in result.stderr
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_role_uses_pg_stat_statements(client):
+    result = psql(
+        client,
+        lab.secret("postgresql_app_password"),
+        "SELECT count(*) >= 0 FROM pg_stat_statements",
+    )
+    assert result.stdout.strip() == "t"
+
+
+@pytest.mark.skipif(not OUTSIDERS, reason="every lab host is an app host in this topology")
+@pytest.mark.parametrize("client", OUTSIDERS)
+@pytest.mark.parametrize(("group", "port"), [("db", 5432), ("cache", 6379)])
+def test_hosts_outside_the_app_group_are_refused(client, group, port):
+    result = lab.tcp_connect(client, lab.endpoint(client, group), port)
+    assert result.returncode != 0 and "refused" in result.stderr
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_user_writes_its_keys(client):
+    result = app_redis(client, f"SET health:{client} ok")
+    assert result.stdout.strip() == "OK"
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_user_cannot_touch_other_keys(client):
+    assert "NOPERM" in app_redis(client, "SET unlisted:key 1").stdout
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_user_cannot_run_dangerous_commands(client):
+    assert "NOPERM" in app_redis(client, "FLUSHALL").stdout
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_app_user_needs_its_password(client):
+    result = redis_cli(client, "PING", "aktienanalyse", "not-the-password")
+    assert "WRONGPASS" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("client", APP_HOSTS)
+def test_default_user_is_refused(client):
+    assert "NOAUTH" in redis_cli(client, "PING").stdout

@@ -1,0 +1,37 @@
+"""deploys/scram.py against a verifier PostgreSQL 15 itself stored for a known password."""
+
+import base64
+
+from deploys.scram import make_verifier, matches
+
+PASSWORD = "correct horse battery staple"
+# CREATE ROLE ... PASSWORD 'correct horse battery staple'; SELECT rolpassword ... (PostgreSQL 15)
+POSTGRES_VERIFIER = (
+    "SCRAM-SHA-256$4096:FxqzbmeijH8UIDDe4E46qQ==$Ca9fph8RB301I+MAzqPEP8Ify/9bBQm6iL5z9UPYkeU="
+    ":dy8fwegXO0IgecntkKjY39Odp3cs3tDR8jR1iR2Lk0k="
+)
+
+
+def test_recognises_postgres_verifier():
+    assert matches(PASSWORD, POSTGRES_VERIFIER)
+
+
+def test_rejects_another_password():
+    assert not matches("correct horse battery stapler", POSTGRES_VERIFIER)
+
+
+def test_makes_the_same_verifier_as_postgres_for_the_same_salt():
+    salt = base64.b64decode("FxqzbmeijH8UIDDe4E46qQ==")
+    assert make_verifier(PASSWORD, salt) == POSTGRES_VERIFIER
+
+
+def test_fresh_verifiers_are_salted_differently():
+    assert make_verifier(PASSWORD) != make_verifier(PASSWORD)
+
+
+def test_no_stored_password_matches_nothing():
+    assert not matches(PASSWORD, None)
+
+
+def test_md5_or_garbage_never_matches():
+    assert not matches(PASSWORD, "md5abcdef") and not matches(PASSWORD, "SCRAM-SHA-256$x")
