@@ -39,6 +39,7 @@ $(VENV)/.installed: $(VENV)/.system-packages pyproject.toml requirements.lock
 deps: $(VENV)/.installed
 
 lab: deps
+	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
 	$(PY) -m tests.converge inventories/lab.py
 	$(PY) -m lab status
@@ -58,6 +59,7 @@ unit: deps
 
 # One topology: converge, converge again (must change nothing), then testinfra.
 acceptance: deps
+	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
 	$(PY) -m tests.converge inventories/lab.py
 	$(PY) -m tests.converge inventories/lab.py --expect-no-change

@@ -2,13 +2,13 @@
 
     pyinfra inventories/prod.py deploys/all.py
 
-Order: base (all hosts); data services (db, cache) behind their firewall; database clients
-(app). Later issues add their modules here; this file only composes.
+Order: base (all hosts); data services (db, cache) behind their firewall; database clients and
+the application's releases (app). Later issues add their modules here; this file only composes.
 """
 
 from pyinfra import host
 
-from deploys import base, clients, firewall, postgresql, redis
+from deploys import app, base, clients, firewall, postgresql, redis
 
 base.apply()
 if {"db", "cache"} & set(host.data.groups):
@@ -19,3 +19,4 @@ if "cache" in host.data.groups:
     redis.apply()
 if "app" in host.data.groups:
     clients.apply()
+    app.apply()

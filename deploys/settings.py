@@ -143,6 +143,9 @@ class Operator(Strict):
 
 
 MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
+VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*([a-z0-9.+-]*)$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def size_bytes(size: str) -> int:
@@ -156,6 +159,39 @@ class Service(Strict):
     memory_max: str = Field(description="systemd MemoryMax, e.g. 512M or 1G")
     cpu_quota: int = Field(ge=1, le=6400, description="systemd CPUQuota in percent")
     environment: dict[str, str] = Field(default={}, description="extra environment variables")
+    version: str | None = Field(
+        None, description="release to run (wheel version); none: the service is not deployed"
+    )
+    sha256: dict[str, str] = Field(
+        default={},
+        description="wheel file name -> sha256 for every wheel of the release; "
+        "when set, pip installs with --require-hashes",
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None and not VERSION.match(value):
+            raise ValueError(f"{value!r} is not a release version like 1.2.0")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        for wheel, digest in value.items():
+            if not wheel.endswith(".whl") or "/" in wheel:
+                raise ValueError(f"{wheel!r} is not a wheel file name")
+            if not SHA256.match(digest):
+                raise ValueError(f"{wheel}: {digest!r} is not a hex sha256")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, setting in value.items():
+            if not ENV_NAME.match(name) or "\n" in setting:
+                raise ValueError(f"{name!r}: not a variable name, or a value with a newline")
+        return value
 
     @field_validator("memory_max")
     @classmethod
@@ -167,6 +203,34 @@ class Service(Strict):
     @property
     def ports(self) -> range:
         return range(self.port, self.port + self.instances)
+
+
+# Seed 000 §4.1: the migration first, then event-bus, core, broker, monitoring, frontend.
+START_ORDER = ("event-bus", "intelligent-core", "broker-gateway", "monitoring", "frontend")
+
+
+class Releases(Strict):
+    wheelhouse: str | None = Field(
+        None,
+        description="directory of wheels on the control machine (relative to the repository "
+        "or absolute); uploaded to the app hosts, only changed files are sent",
+    )
+    keep: int = Field(
+        3, ge=2, le=20, description="releases kept per service, the live one included"
+    )
+    health_timeout: int = Field(
+        60, ge=5, le=600, description="seconds an instance has to answer /health with its version"
+    )
+
+    @field_validator("wheelhouse")
+    @classmethod
+    def _existing_directory(cls, value: str | None) -> str | None:
+        if value is not None:
+            path = Path(value) if Path(value).is_absolute() else REPO / value
+            if not path.is_dir():
+                raise ValueError(f"wheelhouse {path} is not a directory")
+            return str(path)
+        return value
 
 
 # The seeds' ports (003) and resource limits (000 §1.2).
@@ -306,6 +370,7 @@ class Settings(Strict):
     services: dict[ServiceName, Service] = Field(
         default_factory=lambda: dict(DEFAULT_SERVICES), description="the five services"
     )
+    releases: Releases = Field(default_factory=Releases, description="where wheels come from")
     postgresql: PostgreSQL = Field(default_factory=PostgreSQL, description="group db")
     redis: Redis = Field(default_factory=Redis, description="group cache")
     secrets: dict[SecretName, SecretStr] = Field(
@@ -354,6 +419,9 @@ class Settings(Strict):
                 if port in taken:
                     raise ValueError(f"port {port} used by both {taken[port]} and {name}")
                 taken[port] = name
+        pinned = [name for name, service in self.services.items() if service.version]
+        if pinned and self.releases.wheelhouse is None:
+            raise ValueError(f"releases.wheelhouse is required to deploy {', '.join(pinned)}")
         if self.redis.app_user == self.redis.admin_user:
             raise ValueError("redis.app_user and redis.admin_user must differ")
         names = [op.name for op in self.operators]

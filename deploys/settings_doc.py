@@ -50,7 +50,7 @@ def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
 def table() -> str:
     fields = Settings.model_fields
     lines = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
-    for section in ("system", "platform", "postgresql", "redis"):
+    for section in ("system", "platform", "releases", "postgresql", "redis"):
         lines += _rows(f"{section}.", fields[section].annotation)
     lines.append(f"| `operators` | list | none | {fields['operators'].description} |")
     lines += _rows("operators[].", Operator)

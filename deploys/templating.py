@@ -24,18 +24,19 @@ _env = Environment(
 )
 
 
-def render(target: str, **context: Any) -> str:
-    """Render the template for the absolute host path `target`."""
-    return _env.get_template(target.lstrip("/") + ".j2").render(**context)
+def render(target: str, template: str | None = None, **context: Any) -> str:
+    """Render the template for the absolute host path `target` (or `template`, when several
+    targets share one, e.g. one unit template per service)."""
+    return _env.get_template((template or target).lstrip("/") + ".j2").render(**context)
 
 
-def put_rendered(target: str, context: dict[str, Any], **put_kwargs: Any):
+def put_rendered(target: str, context: dict[str, Any], template: str | None = None, **put_kwargs):
     """files.put of the rendered template to `target` (diffable, idempotent by checksum)."""
     from pyinfra.operations import files
 
     return files.put(
         name=f"Render {target}",
-        src=StringIO(render(target, **context)),
+        src=StringIO(render(target, template, **context)),
         dest=target,
         **put_kwargs,
     )

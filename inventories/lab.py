@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from deploys.inventory import HostSpec, build_groups
+from deploys.settings import SERVICES as _SERVICES
 from deploys.settings import deep_merge
 
 _LAB = Path(os.environ.get("LAB_DIR", Path(__file__).resolve().parent.parent / ".lab"))
@@ -35,6 +36,9 @@ _settings = {
         {"name": "ops", "ssh_keys": [(_LAB / "id_ed25519.pub").read_text().strip()]},
     ],
     "secrets": {path.name: {"file": str(path)} for path in sorted(_secrets_dir.iterdir())},
+    # The fixture services (tests/fixtures), built by `python -m tests.fixtures.build`.
+    "releases": {"wheelhouse": str(_LAB / "wheelhouse"), "health_timeout": 20},
+    "services": {name: {"version": "1.0.0"} for name in _SERVICES},
 }
 
 _settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))
