@@ -37,7 +37,7 @@ _settings = {
     ],
     "secrets": {path.name: {"file": str(path)} for path in sorted(_secrets_dir.iterdir())},
     # The fixture services (tests/fixtures), built by `python -m tests.fixtures.build`.
-    "releases": {"wheelhouse": str(_LAB / "wheelhouse"), "health_timeout": 20},
+    "releases": {"wheelhouse": str(_LAB / "wheelhouse"), "health_timeout": 10},
     "services": {name: {"version": "1.0.0"} for name in _SERVICES},
 }
 

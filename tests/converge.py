@@ -28,14 +28,21 @@ def run_pyinfra(
     deploy: str = "deploys/all.py",
     extra: tuple = (),
     env: dict[str, str] | None = None,
+    capture_stderr: bool = False,
 ) -> dict:
     """Run pyinfra with --json; return its parsed output (exit if it produced none).
 
     `env` adds environment variables, e.g. AKTIENANALYSE_LAB_SETTINGS for inventories/lab.py.
+    With `capture_stderr`, pyinfra's progress output is kept in the result's "stderr".
     """
     command = [*PYINFRA, inventory, deploy, "-y", "--json", *extra]
     result = subprocess.run(
-        command, cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if capture_stderr else None,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     try:
         payload = json.loads(result.stdout)
@@ -44,6 +51,7 @@ def run_pyinfra(
             f"pyinfra failed (exit {result.returncode}) before producing results"
         ) from None
     payload["exit_code"] = result.returncode
+    payload["stderr"] = result.stderr or ""
     return payload
 
 

@@ -1,0 +1,55 @@
+"""Roll services back to their previous kept release (group `app`), health-gated.
+
+    pyinfra inventories/prod.py deploys/rollback.py
+    AKTIENANALYSE_ROLLBACK=frontend,event-bus pyinfra inventories/prod.py deploys/rollback.py
+
+"Previous" is the release installed just before the live one. Without AKTIENANALYSE_ROLLBACK
+every deployed service rolls back. This is the emergency path: afterwards pin the same
+version in group_data (`services.<name>.version`), or the next converge of deploys/all.py
+switches forward again.
+"""
+
+import os
+
+from pyinfra import host, logger
+
+from deploys.app import deployed, switch_release
+from deploys.settings import SERVICES, Settings
+from facts.releases import Releases
+
+
+def previous_release(installed: list[str], current: str | None) -> str | None:
+    """The release installed just before `current` (installed: oldest first)."""
+    if current not in installed:
+        return None
+    position = installed.index(current)
+    return installed[position - 1] if position > 0 else None
+
+
+if "app" in host.data.groups:
+    settings: Settings = host.data.settings
+    chosen = {name for name in os.environ.get("AKTIENANALYSE_ROLLBACK", "").split(",") if name}
+    if chosen - set(SERVICES):
+        raise SystemExit(
+            f"AKTIENANALYSE_ROLLBACK: unknown service(s) {sorted(chosen - set(SERVICES))}"
+        )
+    services = [(n, s) for n, s in deployed(settings) if not chosen or n in chosen]
+    state = host.get_fact(
+        Releases,
+        base_dir=settings.platform.base_dir,
+        services=[(name, list(service.ports)) for name, service in services],
+    )
+    for name, service in services:
+        entry = state.get(name, {})
+        target = previous_release(entry.get("installed", []), entry.get("current"))
+        if target is None:
+            logger.warning(f"{host.name}: {name}: no release before {entry.get('current')} kept")
+            continue
+        switch_release(
+            name=f"Roll {name} back from {entry.get('current')} to {target}",
+            service=name,
+            version=target,
+            ports=list(service.ports),
+            migrate=False,  # schema changes are forward-only; old releases must cope
+            _serial=True,
+        )

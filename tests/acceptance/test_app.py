@@ -1,0 +1,93 @@
+"""deploys/app.py on the converged app hosts: releases, units, sandbox, start order."""
+
+import json
+
+import pytest
+
+from deploys.settings import SERVICES, START_ORDER
+from tests.acceptance import lab
+
+testinfra_hosts = lab.hosts("app")
+
+LAB_VERSION = "1.0.0"  # inventories/lab.py pins every service to it
+PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
+         "monitoring": 8004, "frontend": 8005}  # fmt: skip
+MIGRATING_HOST = lab.names("app")[0]
+
+
+def health(host, port: int) -> dict:
+    return json.loads(host.check_output(f"curl -fsS --max-time 5 http://127.0.0.1:{port}/health"))
+
+
+def units(host) -> list[str]:
+    written = [f"aktienanalyse-{s}@{PORTS[s]}.service" for s in SERVICES]
+    if host.backend.hostname == MIGRATING_HOST:
+        written.append("aktienanalyse-migration.service")
+    return written
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_instance_answers_health_with_the_pinned_version(host, service):
+    assert health(host, PORTS[service]) == {"service": service, "version": LAB_VERSION}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_instance_runs_as_the_platform_user(host, service):
+    pid = host.check_output(
+        f"systemctl show -p MainPID --value aktienanalyse-{service}@{PORTS[service]}"
+    )
+    assert host.check_output(f"ps -o user= -p {pid}") == "aktienanalyse"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_current_points_at_the_release(host, service):
+    link = host.file(f"/opt/aktienanalyse/current/{service}")
+    assert link.linked_to == f"/opt/aktienanalyse/releases/{service}/{LAB_VERSION}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_release_venv_is_read_only_for_the_services(host, service):
+    venv = host.file(f"/opt/aktienanalyse/releases/{service}/{LAB_VERSION}/lib")
+    assert (venv.user, venv.mode & 0o022) == ("root", 0)
+
+
+def test_every_written_unit_rates_1_5_or_lower(host):
+    scores = {}
+    for unit in units(host):
+        line = host.check_output(f"systemd-analyze security {unit} | tail -1")
+        scores[unit] = float(line.split("level for")[1].split(":")[1].split()[0])
+    assert {u: s for u, s in scores.items() if s > 1.5} == {}
+
+
+def test_environment_file_holds_secrets_for_the_group_only(host):
+    env = host.file("/etc/aktienanalyse/production.env")
+    assert (env.user, env.group, env.mode) == ("root", "aktienanalyse", 0o640)
+
+
+def test_target_is_enabled(host):
+    assert host.service("aktienanalyse.target").is_enabled
+
+
+def test_migration_unit_only_on_the_migrating_host(host):
+    present = host.file("/etc/systemd/system/aktienanalyse-migration.service").exists
+    assert present == (host.backend.hostname == MIGRATING_HOST)
+
+
+def test_target_starts_everything_in_the_seeds_order(host):
+    host.check_output("systemctl stop aktienanalyse.target")
+    host.check_output("systemctl start aktienanalyse.target")
+    order = [f"aktienanalyse-{s}@{PORTS[s]}.service" for s in START_ORDER]
+    if host.backend.hostname == MIGRATING_HOST:
+        order.insert(0, "aktienanalyse-migration.service")
+    prop = "InactiveExitTimestampMonotonic"
+    started = [int(host.check_output(f"systemctl show -p {prop} --value {unit}")) for unit in order]
+    assert started == sorted(started) and len(set(started)) == len(started)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_instances_are_healthy_again_after_the_target_restart(host, service):
+    for _ in range(30):
+        if host.run(f"curl -fsS --max-time 2 http://127.0.0.1:{PORTS[service]}/health").rc == 0:
+            break
+        host.run("sleep 1")
+    assert health(host, PORTS[service])["version"] == LAB_VERSION
