@@ -204,15 +204,20 @@ def _switch(name: str, service: Service, state: dict, migrate: bool, changed: li
     behind = state.get("current") != service.version or any(
         running.get(port) != service.version for port in service.ports
     )
-    switch_release(
-        name=f"Switch {name} to {service.version} (health-gated)",
-        service=name,
-        version=service.version,
-        ports=list(service.ports),
-        migrate=migrate,
-        _serial=True,  # host by host: the migrating host first, never all app hosts at once
+    arguments = {
+        "service": name,
+        "version": service.version,
+        "ports": list(service.ports),
+        "migrate": migrate,
+        "_serial": True,  # host by host: never all app hosts at once
         **({} if behind else {"_if": any_changed(*changed)}),
-    )
+    }
+    # pyinfra runs an operation's hosts in no fixed order, so the migrating host's core switch
+    # is an operation of its own: it finishes on every host before the others' begins.
+    if name == CORE and migrate:
+        switch_release(name=f"Migrate and switch {name} to {service.version}", **arguments)
+    else:
+        switch_release(name=f"Switch {name} to {service.version} (health-gated)", **arguments)
 
 
 def _prune(name: str, service: Service, state: dict, keep: int, base_dir: str) -> None:

@@ -1,0 +1,232 @@
+"""Release journeys on the app hosts: upgrade, failed upgrade, rollback, pruning, killed deploy.
+
+Each fixture is one step and builds on the one before (module scope, in this order):
+1.0.0 (the lab's pin) -> 1.1.0 -> 1.2.0 (broken /health: rolled back) -> deploys/rollback.py
+-> keep=2 -> a deploy killed during its switch, then converged. The first fixture's teardown
+converges back to the lab's pins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from deploys.settings import SERVICES
+from tests.acceptance import lab
+from tests.converge import REPO, changed_operations, run_pyinfra
+
+APP_HOSTS = lab.names("app")
+PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
+         "monitoring": 8004, "frontend": 8005}  # fmt: skip
+
+
+def settings(version: str, **releases) -> dict:
+    return {
+        "services": {name: {"version": version} for name in SERVICES},
+        "releases": releases,
+    }
+
+
+def converge(version: str | None = None, deploy: str = "deploys/all.py", **releases) -> dict:
+    env = {
+        "AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings(version, **releases) if version else {})
+    }
+    started = time.monotonic()
+    payload = run_pyinfra(
+        "inventories/lab.py", deploy, ("--limit", "app"), env, capture_stderr=True
+    )
+    payload["seconds"] = time.monotonic() - started
+    return payload
+
+
+def versions(host: str) -> dict[str, str | None]:
+    """What each instance's /health reports (None when it does not answer 200)."""
+    result = lab.ssh(
+        host,
+        "for p in 8001 8002 8003 8004 8005; do "
+        "echo $p $(curl -fsS --max-time 3 http://127.0.0.1:$p/health || echo -); done",
+    )
+    seen = {}
+    for line in result.stdout.splitlines():
+        port, body = line.split(" ", 1)
+        service = next(s for s, p in PORTS.items() if p == int(port))
+        seen[service] = json.loads(body)["version"] if body.startswith("{") else None
+    return seen
+
+
+def all_versions() -> dict[str, dict[str, str | None]]:
+    return {host: versions(host) for host in APP_HOSTS}
+
+
+def linked_versions(host: str) -> dict[str, str]:
+    """The release each service's `current` link names."""
+    out = lab.ssh(
+        host, "for s in /opt/aktienanalyse/current/*; do echo ${s##*/} $(readlink $s); done"
+    )
+    return {
+        service: target.rsplit("/", 1)[-1]
+        for service, target in (line.split() for line in out.stdout.splitlines())
+    }
+
+
+def releases_kept(host: str, service: str) -> list[str]:
+    out = lab.ssh(host, f"ls /opt/aktienanalyse/releases/{service}").stdout
+    return sorted(out.split())
+
+
+def migration_runs_since(since: str) -> int:
+    """Migration runs logged on all app hosts since `since` (systemd timestamp)."""
+    total = 0
+    for host in APP_HOSTS:
+        log = lab.ssh(host, f"journalctl -q -o cat -t aktienanalyse-migration --since '{since}'")
+        total += sum("schema at version" in line for line in log.stdout.splitlines())
+    return total
+
+
+def switch_running(host: str) -> bool:
+    """Whether an aktienanalyse-switch transient unit is active on `host`."""
+    units = lab.ssh(host, "systemctl list-units --plain --no-legend 'aktienanalyse-switch-*'")
+    return bool(units.stdout.strip())
+
+
+def now_on(host: str) -> str:
+    return lab.ssh(host, "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def upgraded():
+    assert all_versions() == {h: dict.fromkeys(SERVICES, "1.0.0") for h in APP_HOSTS}
+    since = now_on(APP_HOSTS[0])
+    time.sleep(1)
+    payload = converge("1.1.0")
+    yield {
+        "payload": payload,
+        "versions": all_versions(),
+        "migrations": migration_runs_since(since),
+    }
+    converge()  # back to the lab's pins
+
+
+@pytest.fixture(scope="module")
+def failed_upgrade(upgraded):
+    payload = converge("1.2.0")
+    return {"payload": payload, "versions": all_versions()}
+
+
+@pytest.fixture(scope="module")
+def rolled_back(failed_upgrade):
+    payload = converge("1.1.0", deploy="deploys/rollback.py")
+    return {"payload": payload, "versions": all_versions()}
+
+
+@pytest.fixture(scope="module")
+def pruned(rolled_back):
+    payload = converge("1.0.0", keep=2)
+    kept = {(h, s): releases_kept(h, s) for h in APP_HOSTS for s in SERVICES}
+    return {"payload": payload, "kept": kept}
+
+
+def test_upgrade_succeeds(upgraded):
+    assert upgraded["payload"]["exit_code"] == 0
+
+
+def test_upgrade_serves_the_new_version_everywhere(upgraded):
+    assert upgraded["versions"] == {h: dict.fromkeys(SERVICES, "1.1.0") for h in APP_HOSTS}
+
+
+def test_upgrade_migrated_once(upgraded):
+    assert upgraded["migrations"] == 1
+
+
+def test_broken_release_fails_the_run(failed_upgrade):
+    assert failed_upgrade["payload"]["exit_code"] != 0
+
+
+def test_broken_release_failure_names_host_service_and_version(failed_upgrade):
+    stderr = failed_upgrade["payload"]["stderr"]
+    assert f"FAILED: {APP_HOSTS[0]}: intelligent-core 1.2.0: instance 8001 did not answer" in stderr
+
+
+def test_broken_release_is_rolled_back(failed_upgrade):
+    assert "rolled back to 1.1.0" in failed_upgrade["payload"]["stderr"]
+
+
+def test_old_release_keeps_serving_after_the_failed_upgrade(failed_upgrade):
+    assert failed_upgrade["versions"] == {h: dict.fromkeys(SERVICES, "1.1.0") for h in APP_HOSTS}
+
+
+def test_explicit_rollback_returns_to_the_previous_release(rolled_back):
+    assert rolled_back["versions"] == {h: dict.fromkeys(SERVICES, "1.0.0") for h in APP_HOSTS}
+
+
+def test_explicit_rollback_succeeds(rolled_back):
+    assert rolled_back["payload"]["exit_code"] == 0
+
+
+def test_releases_are_pruned_to_keep(pruned):
+    assert {key: len(kept) for key, kept in pruned["kept"].items()} == dict.fromkeys(
+        pruned["kept"], 2
+    )
+
+
+def test_pruning_keeps_the_live_release(pruned):
+    assert all("1.0.0" in kept for kept in pruned["kept"].values())
+
+
+@pytest.fixture(scope="module")
+def killed(pruned):
+    """Start an upgrade to 1.1.0, SIGKILL pyinfra once a switch runs, then converge again."""
+    env = {**os.environ, "AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings("1.1.0"))}
+    deploy = subprocess.Popen(
+        [sys.executable, "-m", "pyinfra", "inventories/lab.py", "deploys/all.py", "-y",
+         "--limit", "app"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    killed_during_switch = False
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and deploy.poll() is None:
+        if any(switch_running(host) for host in APP_HOSTS):
+            os.killpg(deploy.pid, signal.SIGKILL)
+            killed_during_switch = True
+            break
+        time.sleep(0.2)
+    deploy.wait()
+    for _ in range(120):  # the switch finishes (or rolls back) on its own
+        if not any(switch_running(host) for host in APP_HOSTS):
+            break
+        time.sleep(1)
+    after_kill = all_versions()
+    links_after_kill = {host: linked_versions(host) for host in APP_HOSTS}
+    payload = converge("1.1.0")
+    again = converge("1.1.0")
+    return {
+        "killed_during_switch": killed_during_switch,
+        "after_kill": after_kill,
+        "links_after_kill": links_after_kill,
+        "payload": payload,
+        "versions": all_versions(),
+        "again": again,
+    }
+
+
+def test_deploy_was_killed_during_a_switch(killed):
+    assert killed["killed_during_switch"]
+
+
+def test_killed_deploy_leaves_what_current_names_live(killed):
+    assert killed["after_kill"] == killed["links_after_kill"]
+
+
+def test_next_run_converges_to_the_new_release(killed):
+    assert killed["versions"] == {h: dict.fromkeys(SERVICES, "1.1.0") for h in APP_HOSTS}
+
+
+def test_run_after_that_changes_nothing(killed):
+    assert changed_operations(killed["again"]) == []
