@@ -84,6 +84,14 @@ def requirements(name: str, service: Service) -> list[str]:
     return lines
 
 
+def previous_release(live: list[str], installed: list[str], current: str | None) -> str | None:
+    """The release that was live before `current` and is still installed (live: oldest first)."""
+    for version in reversed(live):
+        if version != current and version in installed:
+            return version
+    return None
+
+
 def _address_of(group: str) -> str:
     """Where this host reaches the group's (first) host: loopback when it is that host."""
     members = inventory.get_group(group, default=[])

@@ -3,7 +3,8 @@
     pyinfra inventories/prod.py deploys/rollback.py
     AKTIENANALYSE_ROLLBACK=frontend,event-bus pyinfra inventories/prod.py deploys/rollback.py
 
-"Previous" is the release installed just before the live one. Without AKTIENANALYSE_ROLLBACK
+"Previous" is the release that was live before the current one (the switch keeps a history in
+releases/<service>/.history) and is still kept. Without AKTIENANALYSE_ROLLBACK
 every deployed service rolls back. This is the emergency path: afterwards pin the same
 version in group_data (`services.<name>.version`), or the next converge of deploys/all.py
 switches forward again.
@@ -13,18 +14,9 @@ import os
 
 from pyinfra import host, logger
 
-from deploys.app import deployed, switch_release
+from deploys.app import deployed, previous_release, switch_release
 from deploys.settings import SERVICES, Settings
 from facts.releases import Releases
-
-
-def previous_release(installed: list[str], current: str | None) -> str | None:
-    """The release installed just before `current` (installed: oldest first)."""
-    if current not in installed:
-        return None
-    position = installed.index(current)
-    return installed[position - 1] if position > 0 else None
-
 
 if "app" in host.data.groups:
     settings: Settings = host.data.settings
@@ -41,7 +33,9 @@ if "app" in host.data.groups:
     )
     for name, service in services:
         entry = state.get(name, {})
-        target = previous_release(entry.get("installed", []), entry.get("current"))
+        target = previous_release(
+            entry.get("live", []), entry.get("installed", []), entry.get("current")
+        )
         if target is None:
             logger.warning(f"{host.name}: {name}: no release before {entry.get('current')} kept")
             continue

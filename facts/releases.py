@@ -16,7 +16,8 @@ _RELEASE = re.compile(r"/releases/[^/]+/([^/]+)/bin/")
 
 class Releases(FactBase):
     """{service: {"current": version|None, "installed": [versions, oldest first],
-    "running": {port: version|None}}} for the given (service, ports) pairs."""
+    "live": [versions switched to, oldest first], "running": {port: version|None}}}
+    for the given (service, ports) pairs."""
 
     default = dict
 
@@ -26,7 +27,9 @@ class Releases(FactBase):
             parts.append(
                 f'echo "current {service} $(readlink {base_dir}/current/{service})"; '
                 f"for d in $(ls -1tr --directory {base_dir}/releases/{service}/*/.complete "
-                f'2>/dev/null); do echo "installed {service} $d"; done'
+                f'2>/dev/null); do echo "installed {service} $d"; done; '
+                f"tail -n 50 {base_dir}/releases/{service}/.history 2>/dev/null "
+                f'| sed "s/^/live {service} /"'
             )
             for port in ports:
                 unit = f"aktienanalyse-{service}@{port}.service"
@@ -46,10 +49,14 @@ def parse(lines: list[str]) -> dict:
     services: dict[str, dict] = {}
     for line in lines:
         kind, service, value = [*line.split(" ", 2), "", ""][:3]
-        entry = services.setdefault(service, {"current": None, "installed": [], "running": {}})
+        entry = services.setdefault(
+            service, {"current": None, "installed": [], "live": [], "running": {}}
+        )
         value = value.strip()
         if kind == "current" and value:
             entry["current"] = value.rstrip("/").rsplit("/", 1)[-1]
+        elif kind == "live" and value:
+            entry["live"].append(value)
         elif kind == "installed":
             entry["installed"].append(value.split("/")[-2])
         elif kind == "running":

@@ -8,6 +8,7 @@ converges back to the lab's pins.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import time
 import pytest
 
 from deploys.settings import SERVICES
+from lab.topology import LAB_DIR
 from tests.acceptance import lab
 from tests.converge import REPO, changed_operations, run_pyinfra
 
@@ -26,9 +28,25 @@ PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
          "monitoring": 8004, "frontend": 8005}  # fmt: skip
 
 
-def settings(version: str, **releases) -> dict:
+WHEELHOUSE = LAB_DIR / "wheelhouse"
+
+
+def wheel_hashes(service: str, version: str) -> dict[str, str]:
+    """sha256 of the service's wheel and of every third-party wheel."""
+    own = f"aktienanalyse_{service.replace('-', '_')}-{version}-py3-none-any.whl"
+    wheels = [own] + [w.name for w in WHEELHOUSE.glob("*.whl") if not w.name.startswith("akt")]
+    return {w: hashlib.sha256((WHEELHOUSE / w).read_bytes()).hexdigest() for w in wheels}
+
+
+def settings(version: str, hashed: bool = False, **releases) -> dict:
     return {
-        "services": {name: {"version": version} for name in SERVICES},
+        "services": {
+            name: {
+                "version": version,
+                **({"sha256": wheel_hashes(name, version)} if hashed else {}),
+            }
+            for name in SERVICES
+        },
         "releases": releases,
     }
 
@@ -180,9 +198,34 @@ def test_pruning_keeps_the_live_release(pruned):
 
 
 @pytest.fixture(scope="module")
-def killed(pruned):
-    """Start an upgrade to 1.1.0, SIGKILL pyinfra once a switch runs, then converge again."""
-    env = {**os.environ, "AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings("1.1.0"))}
+def bad_hash(pruned):
+    """frontend 1.1.0, installed anew, with a wrong hash for its wheel."""
+    for host in APP_HOSTS:  # whichever releases pruning left, 1.1.0 must be installed anew
+        lab.ssh(host, "rm -rf /opt/aktienanalyse/releases/frontend/1.1.0")
+    wanted = settings("1.0.0")
+    hashes = wheel_hashes("frontend", "1.1.0")
+    hashes[next(w for w in hashes if w.startswith("aktienanalyse_frontend"))] = "0" * 64
+    wanted["services"]["frontend"] = {"version": "1.1.0", "sha256": hashes}
+    env = {"AKTIENANALYSE_LAB_SETTINGS": json.dumps(wanted)}
+    payload = run_pyinfra("inventories/lab.py", "deploys/all.py", ("--limit", "app"), env, True)
+    return {"payload": payload, "versions": all_versions()}
+
+
+def test_wrong_wheel_hash_fails_the_install(bad_hash):
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in bad_hash["payload"]["stderr"]
+
+
+def test_wrong_wheel_hash_leaves_the_live_release(bad_hash):
+    assert {h: v["frontend"] for h, v in bad_hash["versions"].items()} == dict.fromkeys(
+        APP_HOSTS, "1.0.0"
+    )
+
+
+@pytest.fixture(scope="module")
+def killed(bad_hash):
+    """Start an upgrade to 1.1.0 (hash-pinned), SIGKILL pyinfra once a switch runs, then
+    converge again."""
+    env = {**os.environ, "AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings("1.1.0", True))}
     deploy = subprocess.Popen(
         [sys.executable, "-m", "pyinfra", "inventories/lab.py", "deploys/all.py", "-y",
          "--limit", "app"],
@@ -204,8 +247,8 @@ def killed(pruned):
         time.sleep(1)
     after_kill = all_versions()
     links_after_kill = {host: linked_versions(host) for host in APP_HOSTS}
-    payload = converge("1.1.0")
-    again = converge("1.1.0")
+    payload = converge("1.1.0", hashed=True)
+    again = converge("1.1.0", hashed=True)
     return {
         "killed_during_switch": killed_during_switch,
         "after_kill": after_kill,

@@ -204,6 +204,36 @@ BAD_INPUTS = [
         ("cache",),
         ["group_data/cache.py", "redis", "must differ"],
     ),
+    (
+        "app.py",
+        'services = {"frontend": {"version": "latest"}}',
+        ("app",),
+        ["group_data/app.py", "services.frontend.version", "not a release version"],
+    ),
+    (
+        "app.py",
+        'services = {"frontend": {"version": "1.0.0", "sha256": {"x.whl": "abc"}}}',
+        ("app",),
+        ["group_data/app.py", "services.frontend.sha256", "not a hex sha256"],
+    ),
+    (
+        "app.py",
+        'services = {"frontend": {"version": "1.0.0"}}',
+        ("app",),
+        ["group_data/app.py", "releases.wheelhouse is required to deploy frontend"],
+    ),
+    (
+        "app.py",
+        'releases = {"wheelhouse": "/nonexistent/wheels"}',
+        ("app",),
+        ["group_data/app.py", "releases.wheelhouse", "is not a directory"],
+    ),
+    (
+        "app.py",
+        'services = {"frontend": {"environment": {"lower": "x"}}}',
+        ("app",),
+        ["group_data/app.py", "services.frontend.environment", "not a variable name"],
+    ),
 ]
 
 

@@ -1,0 +1,116 @@
+"""deploys/app.py's and deploys/rollback.py's pure parts, and the Releases fact's parser."""
+
+from deploys.app import deployed, environment, requirements, switch_order
+from deploys.settings import DEFAULT_SERVICES, PostgreSQL, Redis, Service, Settings
+from deploys.templating import render
+from facts.releases import parse
+
+CORE_WHEEL = "aktienanalyse_intelligent_core-1.1.0-py3-none-any.whl"
+
+
+def service(**changes) -> Service:
+    return DEFAULT_SERVICES["intelligent-core"].model_copy(update=changes)
+
+
+def test_requirement_without_hashes_pins_the_version():
+    assert requirements("intelligent-core", service(version="1.1.0")) == [
+        "aktienanalyse-intelligent-core==1.1.0"
+    ]
+
+
+def test_requirements_with_hashes_pin_every_wheel():
+    pinned = service(
+        version="1.1.0", sha256={CORE_WHEEL: "a" * 64, "pg8000-1.31.2-py3-none-any.whl": "b" * 64}
+    )
+    assert requirements("intelligent-core", pinned) == [
+        "aktienanalyse-intelligent-core==1.1.0 --hash=sha256:" + "a" * 64,
+        "pg8000==1.31.2 --hash=sha256:" + "b" * 64,
+    ]
+
+
+def test_only_services_with_a_version_are_deployed_in_start_order():
+    services = dict(DEFAULT_SERVICES)
+    for name in ("frontend", "event-bus"):
+        services[name] = services[name].model_copy(update={"version": "1"})
+    settings = Settings.model_construct(services=services)
+    assert [name for name, _ in deployed(settings)] == ["event-bus", "frontend"]
+
+
+def test_core_switches_first():
+    order = [("event-bus", None), ("intelligent-core", None), ("frontend", None)]
+    assert [name for name, _ in switch_order(order)] == [
+        "intelligent-core",
+        "event-bus",
+        "frontend",
+    ]
+
+
+def test_releases_fact_reads_links_installs_and_running_venvs():
+    state = parse([
+        "current intelligent-core /opt/aktienanalyse/releases/intelligent-core/1.1.0",
+        "installed intelligent-core /opt/aktienanalyse/releases/intelligent-core/1.0.0/.complete",
+        "installed intelligent-core /opt/aktienanalyse/releases/intelligent-core/1.1.0/.complete",
+        "running intelligent-core 8001 /opt/aktienanalyse/releases/intelligent-core/1.0.0/bin/py"
+        " /opt/aktienanalyse/current/intelligent-core/bin/x --port 8001",
+        "running intelligent-core 8011 -",
+        "live intelligent-core 1.0.0",
+        "live intelligent-core 1.1.0",
+        "current frontend ",
+    ])  # fmt: skip
+    assert state["intelligent-core"] == {
+        "current": "1.1.0",
+        "installed": ["1.0.0", "1.1.0"],
+        "live": ["1.0.0", "1.1.0"],
+        "running": {8001: "1.0.0", 8011: None},
+    }
+    assert state["frontend"]["current"] is None
+
+
+def test_previous_release_is_the_one_live_before_the_current_one():
+    from deploys.app import previous_release
+
+    installed = ["1.0.0", "1.2.0", "1.1.0"]  # 1.2.0 was installed but never went live
+    assert previous_release(["1.0.0", "1.1.0"], installed, "1.1.0") == "1.0.0"
+
+
+def test_no_previous_release_when_it_was_pruned_or_there_is_none():
+    from deploys.app import previous_release
+
+    assert previous_release(["0.9.0", "1.1.0"], ["1.1.0"], "1.1.0") is None
+
+
+def test_environment_file_quotes_values():
+    text = render("/etc/aktienanalyse/production.env", variables={"A": 'x"y\\z', "B": "plain"})
+    assert 'A="x\\"y\\\\z"' in text and 'B="plain"' in text
+
+
+def test_unit_is_sandboxed_and_ordered_after_earlier_services():
+    from deploys.settings import Platform
+
+    text = render(
+        "/etc/systemd/system/aktienanalyse-frontend@.service",
+        "/etc/systemd/system/aktienanalyse-service@.service",
+        platform=Platform(), service="frontend", version="1.1.0",
+        after=["aktienanalyse-event-bus@8003.service"], environment={"LOG_LEVEL": "info"},
+        memory_max="512M", cpu_quota=100,
+    )  # fmt: skip
+    assert "After=aktienanalyse-event-bus@8003.service" in text
+    assert (
+        "ExecStart=/opt/aktienanalyse/current/frontend/bin/aktienanalyse-frontend --port %i" in text
+    )
+    assert {"MemoryMax=512M", "CPUQuota=100%", "CapabilityBoundingSet=", "User=aktienanalyse",
+            'Environment="LOG_LEVEL=info"'} <= set(text.splitlines())  # fmt: skip
+
+
+def test_environment_carries_the_wheel_contract():
+    from pydantic import SecretStr
+
+    secrets = {
+        n: SecretStr(n)
+        for n in ("postgresql_app_password", "redis_app_password", "redis_admin_password")
+    }
+    settings = Settings.model_construct(postgresql=PostgreSQL(), redis=Redis(), secrets=secrets)
+    env = environment(settings, "10.0.0.31", "127.0.0.1")
+    assert env["AKTIENANALYSE_DB_HOST"] == "10.0.0.31"
+    assert env["AKTIENANALYSE_DB_NAME"] == "aktienanalyse_event_store"
+    assert env["AKTIENANALYSE_REDIS_USER"] == "aktienanalyse"
