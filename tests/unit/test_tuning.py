@@ -18,6 +18,13 @@ PGTUNE_WEB = [
          "max_parallel_maintenance_workers": "1"},
     ),
     (
+        (16 * GIB, 4, 100, "ssd"),
+        {"shared_buffers": "4GB", "effective_cache_size": "12GB",
+         "maintenance_work_mem": "1GB", "work_mem": "20971kB", "wal_buffers": "16MB",
+         "max_worker_processes": "4", "max_parallel_workers_per_gather": "2",
+         "max_parallel_workers": "4", "max_parallel_maintenance_workers": "2"},
+    ),
+    (
         (12 * GIB, 16, 200, "ssd"),
         {"shared_buffers": "3GB", "effective_cache_size": "9GB",
          "maintenance_work_mem": "768MB", "work_mem": "3932kB", "wal_buffers": "16MB",
