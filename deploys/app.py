@@ -16,6 +16,7 @@ as a transient systemd unit, so a killed deploy cannot leave it half-way.
 from __future__ import annotations
 
 import shlex
+from urllib.parse import urlsplit
 
 from packaging.utils import parse_wheel_filename
 from pyinfra import host, inventory
@@ -103,30 +104,36 @@ def _address_of(group: str) -> str:
 @deploy("Application")
 def apply() -> None:
     settings: Settings = host.data.settings
-    p = settings.platform
     services = deployed(settings)
     apt_install("Python venv", ["python3-venv"])
     if not services:
         return
     migrates = runs_migrations()
 
+    if settings.releases.wheelhouse:
+        _upload_wheelhouse(settings)
+    _install_and_switch(settings, services, migrates)
+
+
+def _upload_wheelhouse(settings: Settings) -> None:
     files.sync(
         name="Wheelhouse (changed wheels only)",
         src=settings.releases.wheelhouse,
-        dest=f"{p.base_dir}/wheelhouse",
+        dest=f"{settings.platform.base_dir}/wheelhouse",
         mode="644",
         dir_mode="755",
         delete=True,
         exclude=[".stamp"],
     )
+
+
+def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
+    p = settings.platform
     variables = environment(settings, _address_of("db"), _address_of("cache"))
     env_file = checked_file(
         name=f"Environment {p.config_dir}/production.env (secrets)",
         dest=f"{p.config_dir}/production.env",
-        content=render(
-            "/etc/aktienanalyse/production.env",
-            variables=variables,
-        ),
+        content=render("/etc/aktienanalyse/production.env", variables=variables),
         user="root",
         group=p.user,
         mode=640,
@@ -155,6 +162,7 @@ def apply() -> None:
             version=service.version,
             requirements=requirements(name, service),
             installed=state.get(name, {}).get("installed", []),
+            index_url=str(settings.releases.index_url) if settings.releases.index_url else None,
         )
     for name, service in switch_order(services):
         _switch(name, service, state.get(name, {}), migrates and name == CORE,
@@ -243,15 +251,21 @@ def _prune(name: str, service: Service, state: dict, keep: int, base_dir: str) -
 
 @operation()
 def install_release(
-    base_dir: str, service: str, version: str, requirements: list[str], installed: list[str]
+    base_dir: str,
+    service: str,
+    version: str,
+    requirements: list[str],
+    installed: list[str],
+    index_url: str | None = None,
 ):
     """
-    Install a release into a new venv, offline from the uploaded wheelhouse.
+    Install a release into a new venv, offline from the host's wheelhouse.
 
     + base_dir: the platform's base directory
     + service, version: what to install
     + requirements: pip requirement lines (with --hash when pinned)
     + installed: versions already complete on the host (from the Releases fact)
+    + index_url: download the wheels from this package index into the wheelhouse first
 
     A directory without the `.complete` marker is a leftover of an interrupted install and is
     rebuilt; a complete one is never modified.
@@ -260,16 +274,20 @@ def install_release(
         host.noop(f"{service} {version} is installed")
         return
     target = f"{base_dir}/releases/{service}/{version}"
-    pip = f"{target}/bin/pip install -q --no-index --find-links {base_dir}/wheelhouse"
+    wheelhouse = f"{base_dir}/wheelhouse"
     lines = " ".join(shlex.quote(line) for line in requirements)
     hashed = any("--hash=" in line for line in requirements)
+    wanted = f"--require-hashes -r {target}/requirements.txt" if hashed else lines
     yield f"rm -rf {target} && mkdir -p {base_dir}/releases/{service}"
     yield f"python3 -m venv {target}"
     if hashed:
         yield f"printf '%s\\n' {lines} > {target}/requirements.txt"
-        yield f"{pip} --require-hashes -r {target}/requirements.txt"
-    else:
-        yield f"{pip} {lines}"
+    if index_url:
+        index = f"--index-url {shlex.quote(index_url)}"
+        if index_url.startswith("http://"):  # pip refuses plain HTTP unless told (lab index)
+            index += f" --trusted-host {urlsplit(index_url).hostname}"
+        yield f"{target}/bin/pip download -q -d {wheelhouse} {index} {wanted}"
+    yield f"{target}/bin/pip install -q --no-index --find-links {wheelhouse} {wanted}"
     yield f"touch {target}/.complete"
 
 

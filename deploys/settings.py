@@ -215,6 +215,11 @@ class Releases(Strict):
         description="directory of wheels on the control machine (relative to the repository "
         "or absolute); uploaded to the app hosts, only changed files are sent",
     )
+    index_url: AnyHttpUrl | None = Field(
+        None,
+        description="package index (PEP 503) the app hosts download the pinned wheels from "
+        "into their wheelhouse, instead of an uploaded wheelhouse",
+    )
     keep: int = Field(
         3, ge=2, le=20, description="releases kept per service, the live one included"
     )
@@ -420,8 +425,11 @@ class Settings(Strict):
                     raise ValueError(f"port {port} used by both {taken[port]} and {name}")
                 taken[port] = name
         pinned = [name for name, service in self.services.items() if service.version]
-        if pinned and self.releases.wheelhouse is None:
-            raise ValueError(f"releases.wheelhouse is required to deploy {', '.join(pinned)}")
+        sources = [self.releases.wheelhouse, self.releases.index_url]
+        if pinned and sources.count(None) != 1:
+            raise ValueError(
+                f"releases: give either wheelhouse or index_url to deploy {', '.join(pinned)}"
+            )
         if self.redis.app_user == self.redis.admin_user:
             raise ValueError("redis.app_user and redis.admin_user must differ")
         names = [op.name for op in self.operators]

@@ -220,7 +220,7 @@ BAD_INPUTS = [
         "app.py",
         'services = {"frontend": {"version": "1.0.0"}}',
         ("app",),
-        ["group_data/app.py", "releases.wheelhouse is required to deploy frontend"],
+        ["group_data/app.py", "give either wheelhouse or index_url to deploy frontend"],
     ),
     (
         "app.py",
