@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 TOPOLOGY ?= single
 TOPOLOGIES ?= single split
 # Debian packages the control machine needs: LXC lab, apt cache, venv, ssh client.
-SYSTEM_PACKAGES := lxc debootstrap apt-cacher-ng python3-venv openssh-client
+SYSTEM_PACKAGES := lxc debootstrap apt-cacher-ng python3-venv openssh-client openssl
 
 .PHONY: help deps lab lab-down lab-status test lint unit acceptance bench docs lock
 

@@ -2,16 +2,28 @@
 
     pyinfra inventories/prod.py deploys/all.py
 
-Order: base (all hosts); data services (db, cache) behind their firewall; database clients and
-the application's releases (app). Later issues add their modules here; this file only composes.
+Order: base and logrotate (all hosts); data services (db, cache) behind their firewall;
+database clients and the application's releases (app); HAProxy in front (lb). This file only
+composes.
 """
 
 from pyinfra import host
 
-from deploys import app, base, clients, firewall, postgresql, redis
+from deploys import (
+    app,
+    base,
+    clients,
+    firewall,
+    haproxy,
+    logrotate,
+    postgresql,
+    redis,
+    zabbix,
+)
 
 base.apply()
-if {"db", "cache"} & set(host.data.groups):
+logrotate.apply()
+if {"db", "cache", "lb"} & set(host.data.groups):
     firewall.apply()
 if "db" in host.data.groups:
     postgresql.apply()
@@ -20,3 +32,6 @@ if "cache" in host.data.groups:
 if "app" in host.data.groups:
     clients.apply()
     app.apply()
+if "lb" in host.data.groups:
+    haproxy.apply()
+zabbix.apply()

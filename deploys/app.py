@@ -24,6 +24,7 @@ from pyinfra.api import deploy, operation
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
+from deploys.base import LOG_READERS
 from deploys.operations import apt_install, checked_file
 from deploys.settings import START_ORDER, Service, Settings
 from deploys.templating import put_rendered, render
@@ -93,6 +94,14 @@ def previous_release(live: list[str], installed: list[str], current: str | None)
     return None
 
 
+def lb_admin_endpoints(admin_port: int) -> list[str]:
+    """Where this host reaches every HAProxy's admin socket (for draining its instances)."""
+    return [
+        "/run/haproxy/admin.sock" if lb == host else f"{lb.data.address}:{admin_port}"
+        for lb in inventory.get_group("lb", default=[])
+    ]
+
+
 def _address_of(group: str) -> str:
     """Where this host reaches the group's (first) host: loopback when it is that host."""
     members = inventory.get_group(group, default=[])
@@ -105,7 +114,7 @@ def _address_of(group: str) -> str:
 def apply() -> None:
     settings: Settings = host.data.settings
     services = deployed(settings)
-    apt_install("Python venv", ["python3-venv"])
+    apt_install("Python venv, socat (HAProxy admin socket)", ["python3-venv", "socat"])
     if not services:
         return
     migrates = runs_migrations()
@@ -141,9 +150,24 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     )
     put_rendered(
         SWITCH,
-        {"base_dir": p.base_dir, "timeout": settings.releases.health_timeout},
+        {
+            "base_dir": p.base_dir,
+            "timeout": settings.releases.health_timeout,
+            "lb_admin": lb_admin_endpoints(settings.haproxy.admin_port),
+            "server_prefix": host.name,
+        },
         mode=755,
     )
+    for name, service in services:
+        for port in service.ports:
+            # systemd would create it as root 0600: readable by no log reader, unrotatable.
+            files.file(
+                name=f"Log file {p.log_dir}/{name}-{port}.log",
+                path=f"{p.log_dir}/{name}-{port}.log",
+                user=p.user,
+                group=LOG_READERS,
+                mode=640,
+            )
     unit_files = _units(settings, services, migrates)
     systemd.daemon_reload(
         name="Reload systemd (unit files changed)", _if=any_changed(*unit_files.values())

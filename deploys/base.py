@@ -18,6 +18,7 @@ from deploys.templating import put_rendered, render
 APT_PROXY_FILE = "/etc/apt/apt.conf.d/01aktienanalyse-proxy"
 SUDOERS_FILE = "/etc/sudoers.d/aktienanalyse-operators"
 OPERATORS_GROUP = "operators"
+LOG_READERS = "adm"  # Debian's group for reading logs
 
 
 def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
@@ -29,7 +30,7 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
         (f"{p.base_dir}/current", "root", "root", 755),
         (f"{p.base_dir}/wheelhouse", "root", "root", 755),
         (p.config_dir, "root", user, 750),  # holds production.env (secrets)
-        (p.log_dir, user, user, 750),
+        (p.log_dir, user, LOG_READERS, 750),  # adm: log readers (the Zabbix agent)
         (p.state_dir, user, user, 750),
     ]
 

@@ -1,8 +1,9 @@
-"""Firewall for the data hosts (groups `db`, `cache`): their ports for app hosts only.
+"""Firewall (groups `db`, `cache`, `lb`): ports only the app hosts may use, closed to others.
 
 PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of client
-addresses; nftables closes both ports to every host outside the inventory's `app` group.
-Settings: none; the allowed addresses are the other `app` hosts' `address`.
+addresses, and HAProxy's TCP admin socket (the app hosts drain their instances through it)
+has no authentication; nftables closes these ports to every host outside the inventory's
+`app` group. Settings: `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from pyinfra.operations import systemd
 
 from deploys.inventory import peer_addresses
 from deploys.operations import apt_install, checked_file
+from deploys.settings import Settings
 from deploys.templating import render
 
 RULES_FILE = "/etc/nftables.conf"
-PORTS = {"db": 5432, "cache": 6379}
 
 
 @deploy("Firewall")
 def apply() -> None:
-    ports = [port for group, port in PORTS.items() if group in host.data.groups]
+    settings: Settings = host.data.settings
+    by_group = {"db": 5432, "cache": 6379, "lb": settings.haproxy.admin_port}
+    ports = [port for group, port in by_group.items() if group in host.data.groups]
     apt_install("nftables", ["nftables"])
     rules = checked_file(
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",

@@ -25,6 +25,7 @@ import re
 import runpy
 import sys
 from collections.abc import Iterable, Mapping
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,7 +55,7 @@ class Strict(BaseModel):
 
 
 class SecretRef(Strict):
-    """Where a secret comes from: an environment variable or a file (first line, stripped)."""
+    """Where a secret comes from: an environment variable or a file (its content, stripped)."""
 
     env: str | None = Field(None, description="environment variable holding the secret")
     file: str | None = Field(None, description="path of a file holding the secret")
@@ -363,7 +364,52 @@ class Redis(Strict):
         return value
 
 
-SecretName = Literal["postgresql_app_password", "redis_app_password", "redis_admin_password"]
+SecretName = Literal[
+    "postgresql_app_password", "redis_app_password", "redis_admin_password", "haproxy_tls_pem"
+]
+# Every host needs these; a group's hosts need GROUP_SECRETS[group] too.
+REQUIRED_SECRETS = ("postgresql_app_password", "redis_app_password", "redis_admin_password")
+GROUP_SECRETS = {"lb": ("haproxy_tls_pem",)}
+
+
+class Zabbix(Strict):
+    server: list[str] = Field(
+        default=["10.1.1.103"],
+        description="Zabbix server(s) allowed to poll (seed 000: 10.1.1.103)",
+    )
+    server_active: str | None = Field(
+        "10.1.1.103:10051", description="Zabbix server for active checks; none: passive only"
+    )
+
+    @field_validator("server")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ip_address(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address") from None
+        return value
+
+
+class HAProxy(Strict):
+    port: int = Field(8443, ge=1, le=65535, description="TLS frontend port (seed 000: 8443)")
+    stats_port: int = Field(8404, ge=1024, le=65535, description="stats page, on localhost only")
+    admin_port: int = Field(
+        9999,
+        ge=1024,
+        le=65535,
+        description="admin socket on the lb's own address for the app hosts' rolling switches "
+        "(only when app hosts are elsewhere; the firewall admits only them)",
+    )
+    check_interval_ms: int = Field(
+        2000, ge=100, le=60000, description="health check interval; 2 failures mark a server DOWN"
+    )
+    ciphers: str | None = Field(
+        None,
+        description="OpenSSL cipher list for TLS 1.2 (ssl-default-bind-ciphers); none: "
+        "HAProxy's default",
+    )
 
 
 class Settings(Strict):
@@ -376,6 +422,8 @@ class Settings(Strict):
         default_factory=lambda: dict(DEFAULT_SERVICES), description="the five services"
     )
     releases: Releases = Field(default_factory=Releases, description="where wheels come from")
+    haproxy: HAProxy = Field(default_factory=HAProxy, description="group lb")
+    zabbix: Zabbix = Field(default_factory=Zabbix, description="Zabbix agent 2, every host")
     postgresql: PostgreSQL = Field(default_factory=PostgreSQL, description="group db")
     redis: Redis = Field(default_factory=Redis, description="group cache")
     secrets: dict[SecretName, SecretStr] = Field(
@@ -415,7 +463,7 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _checks_across_sections(self) -> Settings:
-        missing = sorted(set(SecretName.__args__) - set(self.secrets))
+        missing = sorted(set(REQUIRED_SECRETS) - set(self.secrets))
         if missing:
             raise ValueError(f"secrets missing: {', '.join(missing)}")
         taken: dict[int, str] = {}
@@ -554,6 +602,12 @@ def load_inventory_settings(
             settings[host] = validate_layers(layers, host)
         except SettingsError as exc:
             problems.extend(str(exc).splitlines())
+            continue
+        for group in groups:
+            for secret in GROUP_SECRETS.get(group, ()):
+                if secret not in settings[host].secrets:
+                    problems.append(f"{host}: {inventory_file}: secrets.{secret}: required "
+                                    f"on {group} hosts")  # fmt: skip
     if problems:
         raise SystemExit("Invalid settings, no host was contacted:\n  " + "\n  ".join(problems))
     return settings

@@ -16,6 +16,7 @@ from pydantic_core import PydanticUndefined
 
 from deploys.settings import (
     DEFAULT_SERVICES,
+    GROUP_SECRETS,
     SERVICES,
     Operator,
     SecretName,
@@ -50,7 +51,7 @@ def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
 def table() -> str:
     fields = Settings.model_fields
     lines = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
-    for section in ("system", "platform", "releases", "postgresql", "redis"):
+    for section in ("system", "platform", "releases", "haproxy", "postgresql", "redis", "zabbix"):
         lines += _rows(f"{section}.", fields[section].annotation)
     lines.append(f"| `operators` | list | none | {fields['operators'].description} |")
     lines += _rows("operators[].", Operator)
@@ -62,8 +63,10 @@ def table() -> str:
             f"| {field.description} |"
         )
     for secret in get_args(SecretName):
+        groups = [g for g, names in GROUP_SECRETS.items() if secret in names]
+        needed = f"required on {', '.join(groups)} hosts" if groups else "required"
         lines.append(
-            f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | required '
+            f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | {needed} '
             "| secret reference, resolved before any host is contacted |"
         )
     lines += ["", "Per-service defaults (seeds 000 §1.2 and 003):", ""]

@@ -39,6 +39,11 @@ _settings = {
     # The fixture services (tests/fixtures), built by `python -m tests.fixtures.build`.
     "releases": {"wheelhouse": str(_LAB / "wheelhouse"), "health_timeout": 10},
     "services": {name: {"version": "1.0.0"} for name in _SERVICES},
+    # No Zabbix server in the lab: the control machine and the lab hosts may poll the agents.
+    "zabbix": {
+        "server": [_manifest["bridge"]["address"], *(h["address"] for h in _manifest["hosts"])],
+        "server_active": None,
+    },
 }
 
 _settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))

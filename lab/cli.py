@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from lab import containers, image, network
@@ -48,6 +49,21 @@ def _ensure_secrets() -> None:
         path = SECRETS_DIR / name
         if not path.exists():
             _write(path, secrets.token_urlsafe(24), mode=0o600)
+    pem = SECRETS_DIR / "haproxy_tls_pem"
+    if not pem.exists():
+        _write(pem, _self_signed_pem(), mode=0o600)
+
+
+def _self_signed_pem() -> str:
+    """A self-signed certificate and its key, one PEM (what HAProxy's `crt` wants)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key, cert = Path(tmp) / "key.pem", Path(tmp) / "cert.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+             "-subj", "/CN=aktienanalyse-lab", "-keyout", key, "-out", cert],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return cert.read_text() + key.read_text()
 
 
 def ssh_config_text(hosts: list[LabHost]) -> str:

@@ -14,7 +14,7 @@ LAYOUT = [
     ("/opt/aktienanalyse/current", "root", "root", 0o755),
     ("/opt/aktienanalyse/wheelhouse", "root", "root", 0o755),
     ("/etc/aktienanalyse", "root", SETTINGS_USER, 0o750),
-    ("/var/log/aktienanalyse", SETTINGS_USER, SETTINGS_USER, 0o750),
+    ("/var/log/aktienanalyse", SETTINGS_USER, "adm", 0o750),
     ("/var/lib/aktienanalyse", SETTINGS_USER, SETTINGS_USER, 0o750),
 ]
 

@@ -284,3 +284,11 @@ def test_service_defaults_are_the_seeds():
     assert [DEFAULT_SERVICES[name].memory_max for name in SERVICES] == [
         "1G", "512M", "1G", "512M", "512M"
     ]  # fmt: skip
+
+
+def test_lb_hosts_need_the_tls_certificate(group_data):
+    with pytest.raises(SystemExit) as exc:
+        load(group_data, ("lb",))
+    assert "host-1: inventories/t.py: secrets.haproxy_tls_pem: required on lb hosts" in str(
+        exc.value
+    )

@@ -1,0 +1,128 @@
+"""deploys/haproxy.py on the lb host: TLS on 8443, backends from the inventory, checks."""
+
+import json
+import time
+
+import pytest
+import testinfra
+
+from deploys.haproxy import CERTIFICATE, CONFIG
+from tests.acceptance import lab
+from tests.converge import run_pyinfra
+
+testinfra_hosts = lab.hosts("lb")
+
+LB = lab.names("lb")[0]
+APP_HOSTS = lab.names("app")
+
+
+def admin(host, command: str) -> str:
+    return host.check_output(f"echo '{command}' | socat stdio /run/haproxy/admin.sock")
+
+
+def https(host, path: str = "/health") -> str:
+    return host.check_output(f"curl -fsSk --max-time 5 https://127.0.0.1:8443{path}")
+
+
+def test_haproxy_is_running(host):
+    assert host.service("haproxy").is_running
+
+
+def test_tls_frontend_answers_health(host):
+    assert '"service": "frontend"' in https(host)
+
+
+def test_certificate_is_not_world_readable(host):
+    pem = host.file(CERTIFICATE)
+    assert (pem.user, pem.group, pem.mode) == ("root", "haproxy", 0o640)
+
+
+def test_one_server_per_app_host_and_instance(host):
+    servers = [line.split()[1] for line in host.file(CONFIG).content_string.splitlines()
+               if line.strip().startswith("server ")]  # fmt: skip
+    assert sorted(servers) == sorted(
+        f"{app}-{port}" for app in APP_HOSTS for port in (8001, 8002, 8003, 8004, 8005)
+    )
+
+
+def test_stats_page_only_on_localhost(host):
+    assert host.socket("tcp://127.0.0.1:8404").is_listening
+    assert not host.socket("tcp://0.0.0.0:8404").is_listening
+
+
+def test_admin_socket_is_not_world_accessible(host):
+    assert host.file("/run/haproxy/admin.sock").mode & 0o007 == 0
+
+
+def sessions(host) -> dict[str, int]:
+    """Total sessions per server of the frontend backend (HAProxy's `show stat`, stot)."""
+    rows = [row.split(",") for row in admin(host, "show stat").splitlines()]
+    return {row[1]: int(row[7]) for row in rows if row[0] == "frontend" and row[1] != "BACKEND"}
+
+
+def test_requests_reach_every_app_host(host):
+    before = sessions(host)
+    for _ in range(10):
+        https(host)
+    after = sessions(host)
+    assert all(after[f"{app}-8005"] > before[f"{app}-8005"] for app in APP_HOSTS)
+
+
+@pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts")
+def test_stopped_instance_is_marked_down_and_avoided(host):
+    victim = APP_HOSTS[0]
+    lab.ssh(victim, "systemctl stop aktienanalyse-frontend@8005")
+    try:
+        time.sleep(6)  # 2 failed checks at 2 s
+        state = admin(host, "show stat")
+        line = next(row for row in state.splitlines() if row.startswith(f"frontend,{victim}-8005,"))
+        statuses = [https(host) for _ in range(10)]
+        assert line.split(",")[17] == "DOWN" and len(statuses) == 10
+    finally:
+        lab.ssh(victim, "systemctl start aktienanalyse-frontend@8005")
+        time.sleep(5)
+
+
+@pytest.fixture(scope="module")
+def broken_setting():
+    """Converge the lb with a cipher list HAProxy rejects; the live config must stay."""
+    lb = testinfra.get_host(lab.hosts("lb")[0])
+    before = lb.file(CONFIG).sha256sum
+    payload = run_pyinfra(
+        "inventories/lab.py", extra=("--limit", LB),
+        env={"AKTIENANALYSE_LAB_SETTINGS": json.dumps({"haproxy": {"ciphers": "NOT-A-CIPHER"}})},
+        capture_stderr=True,
+    )  # fmt: skip
+    return {"payload": payload, "before": before, "after": lb.file(CONFIG).sha256sum}
+
+
+def test_broken_setting_fails_the_run(broken_setting):
+    assert broken_setting["payload"]["exit_code"] != 0
+
+
+def test_broken_setting_failure_shows_haproxys_reason(broken_setting):
+    assert "NOT-A-CIPHER" in broken_setting["payload"]["stderr"]
+
+
+def test_broken_setting_never_goes_live(broken_setting):
+    assert broken_setting["after"] == broken_setting["before"]
+
+
+def test_old_configuration_keeps_serving(host, broken_setting):
+    assert '"service": "frontend"' in https(host)
+
+
+def test_no_staged_configuration_is_left(host, broken_setting):
+    assert not host.file(CONFIG + ".pyinfra-new").exists
+
+
+@pytest.mark.skipif(len(APP_HOSTS) < 2, reason="the admin port is only opened for remote app hosts")
+def test_admin_port_refuses_hosts_outside_the_app_group(host):
+    outsider = next(name for name in lab.names() if name not in APP_HOSTS and name != LB)
+    result = lab.tcp_connect(outsider, lab.host_info(LB)["address"], 9999)
+    assert result.returncode != 0 and "refused" in result.stderr
+
+
+@pytest.mark.skipif(len(APP_HOSTS) < 2, reason="the admin port is only opened for remote app hosts")
+def test_admin_port_admits_app_hosts(host):
+    assert lab.tcp_connect(APP_HOSTS[0], lab.host_info(LB)["address"], 9999).returncode == 0

@@ -1,0 +1,77 @@
+"""A rolling upgrade behind HAProxy loses no request (split: two app hosts behind lb-1).
+
+A client on the control machine sends requests through https://<lb>:8443/, one after another,
+for as long as the upgrade 1.0.0 -> 1.1.0 of every service runs, and at least 2000.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+import urllib3
+
+from deploys.settings import SERVICES
+from tests.acceptance import lab
+from tests.converge import run_pyinfra
+
+APP_HOSTS = lab.names("app")
+LB_ADDRESS = lab.host_info(lab.names("lb")[0])["address"]
+MINIMUM_REQUESTS = 2000
+
+pytestmark = pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts behind HAProxy")
+
+
+def converge(version: str | None) -> dict:
+    wanted = {"services": {name: {"version": version} for name in SERVICES}} if version else {}
+    return run_pyinfra("inventories/lab.py", extra=("--limit", "app"),
+                       env={"AKTIENANALYSE_LAB_SETTINGS": json.dumps(wanted)})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def upgrade_under_load():
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the lab's own cert
+    session = requests.Session()
+    counts = {"total": 0, "failed": 0, "errors": []}
+    done = threading.Event()
+
+    def client():
+        while not done.is_set() or counts["total"] < MINIMUM_REQUESTS:
+            try:
+                response = session.get(f"https://{LB_ADDRESS}:8443/", verify=False, timeout=10)
+                ok = response.status_code == 200
+            except requests.RequestException as exc:
+                ok, response = False, exc
+            counts["total"] += 1
+            if not ok:
+                counts["failed"] += 1
+                counts["errors"].append(str(getattr(response, "status_code", response))[:200])
+
+    worker = threading.Thread(target=client)
+    started = time.monotonic()
+    worker.start()
+    payload = converge("1.1.0")
+    upgrade_seconds = time.monotonic() - started
+    during_upgrade = counts["total"]
+    done.set()
+    worker.join(timeout=600)
+    yield {**counts, "payload": payload, "seconds": upgrade_seconds, "during": during_upgrade}
+    converge(None)
+
+
+def test_upgrade_succeeds(upgrade_under_load):
+    assert upgrade_under_load["payload"]["exit_code"] == 0
+
+
+def test_enough_requests_were_sent_during_the_upgrade(upgrade_under_load):
+    assert upgrade_under_load["during"] >= MINIMUM_REQUESTS
+
+
+def test_no_request_failed_during_the_upgrade(upgrade_under_load):
+    print(f"\nrolling upgrade: {upgrade_under_load['failed']}/{upgrade_under_load['total']} "
+          f"failed ({upgrade_under_load['during']} during the upgrade), "
+          f"upgrade took {upgrade_under_load['seconds']:.1f}s")  # fmt: skip
+    assert (upgrade_under_load["failed"], upgrade_under_load["errors"][:5]) == (0, [])

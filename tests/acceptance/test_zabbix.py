@@ -1,0 +1,94 @@
+"""deploys/zabbix.py on every host: PSK-only agent, UserParameters answer, discovery is exact."""
+
+import json
+import subprocess
+
+import pytest
+
+from deploys.settings import SERVICES
+from deploys.zabbix import PSK_FILE, USER_PARAMETERS
+from tests.acceptance import lab
+
+testinfra_hosts = lab.hosts()
+
+PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
+         "monitoring": 8004, "frontend": 8005}  # fmt: skip
+ZBX_PING = b"ZBXD\x01" + len(b"agent.ping").to_bytes(8, "little") + b"agent.ping"
+
+
+def expected_units(name: str) -> set[str]:
+    if "app" not in lab.host_info(name)["groups"]:
+        return set()
+    units = {f"aktienanalyse-{s}@{PORTS[s]}.service" for s in SERVICES}
+    if name == lab.names("app")[0]:
+        units.add("aktienanalyse-migration.service")
+    return units
+
+
+def value(tested: str) -> str:
+    """The value in `zabbix_agent2 -t` output: `key   [s|value]`."""
+    return tested[tested.index("|") + 1 : tested.rindex("]")]
+
+
+def agent_test(host, key: str) -> str:
+    return host.check_output(f"zabbix_agent2 -c /etc/zabbix/zabbix_agent2.conf -t '{key}'")
+
+
+def test_agent_is_running(host):
+    assert host.service("zabbix-agent2").is_running
+
+
+def test_psk_is_readable_by_the_agent_only(host):
+    psk = host.file(PSK_FILE)
+    assert (psk.user, psk.group, psk.mode) == ("zabbix", "zabbix", 0o400)
+
+
+def test_psk_is_256_bits_of_hex(host):
+    assert len(host.check_output(f"cat {PSK_FILE}")) == 64
+
+
+def test_discovery_lists_exactly_the_deployed_units(host):
+    data = json.loads(value(agent_test(host, "aktienanalyse.discovery")))["data"]
+    assert {entry["{#UNIT}"] for entry in data} == expected_units(host.backend.hostname)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["aktienanalyse.unit.active[ssh.service]", "aktienanalyse.log.errors[frontend-8005]",
+     "aktienanalyse.log.warnings[frontend-8005]", "aktienanalyse.health[8005]"],
+)  # fmt: skip
+def test_user_parameter_answers(host, key):
+    assert key.split("[")[0] + "[*]" in USER_PARAMETERS
+    assert value(agent_test(host, key)).isdigit()
+
+
+def test_health_parameter_reports_200_for_a_live_instance(host):
+    if not expected_units(host.backend.hostname):
+        pytest.skip("no instances on this host")
+    assert value(agent_test(host, "aktienanalyse.health[8005]")) == "200"
+
+
+def zabbix_request(address: str, psk: str | None, identity: str) -> bytes:
+    """agent.ping from the control machine, PSK-encrypted (openssl s_client) or in the clear."""
+    if psk is None:
+        command = ["python3", "-c", (
+            "import socket,sys; s=socket.create_connection((sys.argv[1],10050),5); "
+            "s.sendall(sys.stdin.buffer.read()); "
+            "sys.stdout.buffer.write(s.recv(100))"), address]  # fmt: skip
+    else:
+        command = ["timeout", "10", "openssl", "s_client", "-quiet", "-tls1_2", "-connect",
+                   f"{address}:10050", "-psk_identity", identity, "-psk", psk]  # fmt: skip
+    result = subprocess.run(command, input=ZBX_PING, capture_output=True, timeout=20)
+    return result.stdout
+
+
+def test_psk_encrypted_request_answers(host):
+    name = host.backend.hostname
+    psk = host.check_output(f"cat {PSK_FILE}")
+    reply = zabbix_request(lab.host_info(name)["address"], psk, f"PSK {name}")
+    assert reply.startswith(b"ZBXD") and reply.endswith(b"1")
+
+
+def test_unencrypted_request_is_refused(host):
+    reply = zabbix_request(lab.host_info(host.backend.hostname)["address"], None, "")
+    assert b"agent.ping" not in reply and not reply.endswith(b"1")

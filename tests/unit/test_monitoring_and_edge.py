@@ -1,0 +1,86 @@
+"""Pure parts of deploys/zabbix.py, deploys/haproxy.py and deploys/logrotate.py."""
+
+import yaml
+
+from deploys.haproxy import backends
+from deploys.settings import DEFAULT_SERVICES, Settings
+from deploys.templating import render
+from deploys.zabbix import (
+    PROTOTYPE_ARGUMENT,
+    TEMPLATE_FILE,
+    USER_PARAMETERS,
+    discovery,
+    template_text,
+    user_parameters_text,
+)
+
+
+def settings_with(**versions) -> Settings:
+    services = dict(DEFAULT_SERVICES)
+    for name, version in versions.items():
+        services[name] = services[name].model_copy(update={"version": version})
+    return Settings.model_construct(services=services)
+
+
+def test_committed_zabbix_template_is_generated_from_the_user_parameters():
+    assert TEMPLATE_FILE.read_text() == template_text(), "run: python -m deploys.zabbix --template"
+
+
+def test_template_item_keys_are_exactly_the_user_parameters():
+    rule = yaml.safe_load(TEMPLATE_FILE.read_text())["zabbix_export"]["templates"][0][
+        "discovery_rules"
+    ][0]
+    keys = {rule["key"]} | {p["key"].split("[")[0] + "[*]" for p in rule["item_prototypes"]}
+    assert keys == set(USER_PARAMETERS)
+
+
+def test_every_parameterised_key_has_a_prototype():
+    assert {k for k in USER_PARAMETERS if k.endswith("[*]")} == set(PROTOTYPE_ARGUMENT)
+
+
+def test_user_parameter_file_lists_every_key():
+    lines = user_parameters_text().splitlines()[1:]
+    assert [line.split("=", 1)[1].split(",", 1)[0] for line in lines] == list(USER_PARAMETERS)
+
+
+def test_discovery_lists_the_deployed_instances_and_the_migration():
+    data = discovery(settings_with(frontend="1.0.0"), True, True)["data"]
+    assert [entry["{#UNIT}"] for entry in data] == [
+        "aktienanalyse-frontend@8005.service",
+        "aktienanalyse-migration.service",
+    ]
+
+
+def test_discovery_is_empty_off_the_app_hosts():
+    assert discovery(settings_with(frontend="1.0.0"), False, False) == {"data": []}
+
+
+def test_backends_have_one_server_per_app_host_and_instance():
+    services = dict(DEFAULT_SERVICES)
+    services["frontend"] = services["frontend"].model_copy(update={"version": "1", "instances": 2})
+    app_hosts = [("app-1", "10.0.0.21"), ("app-2", "10.0.0.22")]
+    result = backends(Settings.model_construct(services=services), app_hosts)
+    assert result == {"frontend": [
+        ("app-1-8005", "10.0.0.21", 8005), ("app-1-8006", "10.0.0.21", 8006),
+        ("app-2-8005", "10.0.0.22", 8005), ("app-2-8006", "10.0.0.22", 8006),
+    ]}  # fmt: skip
+
+
+def test_haproxy_config_checks_health_and_binds_stats_to_localhost():
+    text = render(
+        "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
+        ciphers=None, certificate="/c.pem", admin_address=None,
+        backends={"frontend": [("app-1-8005", "10.0.0.21", 8005)]},
+    )  # fmt: skip
+    assert "bind 127.0.0.1:8404" in text and "bind :8443 ssl crt /c.pem" in text
+    assert "option httpchk GET /health" in text and "http-check expect status 200" in text
+    assert "server app-1-8005 10.0.0.21:8005 check" in text
+    assert "ipv4@" not in text
+
+
+def test_logrotate_follows_the_seed_policy():
+    text = render("/etc/logrotate.d/aktienanalyse", log_dir="/var/log/aktienanalyse",
+                  user="aktienanalyse", group="adm")  # fmt: skip
+    words = {line.strip() for line in text.splitlines()}
+    assert {"daily", "rotate 30", "compress", "delaycompress", "missingok", "notifempty",
+            "copytruncate", "su aktienanalyse adm"} <= words  # fmt: skip
