@@ -87,7 +87,7 @@ class System(Strict):
         None, description="HTTP proxy for apt, e.g. an apt-cacher-ng; none when unset"
     )
     packages: list[str] = Field(
-        default=["sudo", "tzdata", "ca-certificates", "curl", "procps", "less"],
+        default=["sudo", "tzdata", "ca-certificates", "curl", "procps", "less", "openssl"],
         description="Debian packages every host gets",
     )
 

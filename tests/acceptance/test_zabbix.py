@@ -68,27 +68,32 @@ def test_health_parameter_reports_200_for_a_live_instance(host):
     assert value(agent_test(host, "aktienanalyse.health[8005]")) == "200"
 
 
-def zabbix_request(address: str, psk: str | None, identity: str) -> bytes:
-    """agent.ping from the control machine, PSK-encrypted (openssl s_client) or in the clear."""
+def client_for(target: str) -> str | None:
+    """Another lab host to poll `target` from; None (the control machine) in `single`."""
+    return next((name for name in lab.names() if name != target), None)
+
+
+def zabbix_request(target: str, psk: str | None) -> bytes:
+    """agent.ping from another lab host: PSK-encrypted (openssl s_client) or in the clear."""
+    address = lab.host_info(target)["address"]
     if psk is None:
-        command = ["python3", "-c", (
-            "import socket,sys; s=socket.create_connection((sys.argv[1],10050),5); "
-            "s.sendall(sys.stdin.buffer.read()); "
-            "sys.stdout.buffer.write(s.recv(100))"), address]  # fmt: skip
+        connect = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/10050; cat >&3; cat <&3'"
     else:
-        command = ["timeout", "10", "openssl", "s_client", "-quiet", "-tls1_2", "-connect",
-                   f"{address}:10050", "-psk_identity", identity, "-psk", psk]  # fmt: skip
-    result = subprocess.run(command, input=ZBX_PING, capture_output=True, timeout=20)
-    return result.stdout
+        connect = (f"read -r psk; timeout 10 openssl s_client -quiet -tls1_2 -connect "
+                   f"{address}:10050 -psk_identity 'PSK {target}' -psk \"$psk\"")  # fmt: skip
+    request = (psk + "\n").encode() + ZBX_PING if psk else ZBX_PING
+    client = client_for(target)
+    command = (["ssh", "-F", lab.SSH_CONFIG, client, connect] if client
+               else ["bash", "-c", connect])  # fmt: skip
+    return subprocess.run(command, input=request, capture_output=True, timeout=30).stdout
 
 
 def test_psk_encrypted_request_answers(host):
-    name = host.backend.hostname
     psk = host.check_output(f"cat {PSK_FILE}")
-    reply = zabbix_request(lab.host_info(name)["address"], psk, f"PSK {name}")
+    reply = zabbix_request(host.backend.hostname, psk)
     assert reply.startswith(b"ZBXD") and reply.endswith(b"1")
 
 
 def test_unencrypted_request_is_refused(host):
-    reply = zabbix_request(lab.host_info(host.backend.hostname)["address"], None, "")
-    assert b"agent.ping" not in reply and not reply.endswith(b"1")
+    reply = zabbix_request(host.backend.hostname, None)
+    assert not reply.endswith(b"1")
