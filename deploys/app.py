@@ -2,15 +2,17 @@
 switch.
 
 Settings: `services` (version, sha256, instances, port, memory_max, cpu_quota, environment),
-`releases` (wheelhouse, keep, health_timeout), `platform`; the environment file also carries
-`postgresql.app_role`/`databases[0]`, `redis.app_user` and their two passwords.
+`releases` (wheelhouse or index_url, keep, health_timeout), `platform`, `haproxy.admin_port`;
+the environment file also carries `postgresql.app_role`/`databases[0]`, `redis.app_user` and
+their two passwords.
 
 A service is deployed when it has a `version`. Its wheels are uploaded from the wheelhouse
-(only changed files), installed offline into releases/<service>/<version> (a new venv per
-release, marked complete last, never touched again) and switched to by
-/usr/local/sbin/aktienanalyse-switch: atomic `current` link, migrations (core, first app host
-only), instances restarted one at a time behind /health, rollback on failure. The switch runs
-as a transient systemd unit, so a killed deploy cannot leave it half-way.
+(only changed files) or downloaded from the index, installed offline into
+releases/<service>/<version> (a new venv per release, marked complete last, never touched
+again) and switched to by /usr/local/sbin/aktienanalyse-switch: atomic `current` link,
+migrations (core, first app host only), then per instance: drained in every HAProxy, restarted,
+required to answer /health, put back; rollback on failure. The switch runs as a transient
+systemd unit, so a killed deploy cannot leave it half-way.
 """
 
 from __future__ import annotations
