@@ -149,6 +149,12 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
+def check_size(value: str) -> str:
+    if not MEMORY.match(value):
+        raise ValueError(f"{value!r} is not a size like 512M or 1G")
+    return value
+
+
 def size_bytes(size: str) -> int:
     """Bytes in a size like 512M or 1G (binary units, as systemd and Redis read them)."""
     return int(size[:-1]) * 1024 ** "KMG".index(size[-1]) * 1024
@@ -197,9 +203,7 @@ class Service(Strict):
     @field_validator("memory_max")
     @classmethod
     def _memory(cls, value: str) -> str:
-        if not MEMORY.match(value):
-            raise ValueError(f"{value!r} is not a size like 512M or 1G")
-        return value
+        return check_size(value)
 
     @property
     def ports(self) -> range:
@@ -328,9 +332,7 @@ class Redis(Strict):
     @field_validator("maxmemory_cap")
     @classmethod
     def _cap_size(cls, value: str | None) -> str | None:
-        if value is not None and not MEMORY.match(value):
-            raise ValueError(f"{value!r} is not a size like 512M or 1G")
-        return value
+        return value if value is None else check_size(value)
 
     @field_validator("save")
     @classmethod

@@ -6,10 +6,13 @@ import json
 import subprocess
 from pathlib import Path
 
+from deploys.settings import DEFAULT_SERVICES
 from lab.topology import LAB_DIR
 
 MANIFEST = json.loads((LAB_DIR / "hosts.json").read_text())
 SSH_CONFIG = str(LAB_DIR / "ssh_config")
+# Each service's first port (the lab runs one instance per service).
+PORTS = {name: service.port for name, service in DEFAULT_SERVICES.items()}
 
 
 def names(group: str | None = None) -> list[str]:

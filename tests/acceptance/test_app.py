@@ -10,8 +10,7 @@ from tests.acceptance import lab
 testinfra_hosts = lab.hosts("app")
 
 LAB_VERSION = "1.0.0"  # inventories/lab.py pins every service to it
-PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
-         "monitoring": 8004, "frontend": 8005}  # fmt: skip
+PORTS = lab.PORTS
 MIGRATING_HOST = lab.names("app")[0]
 
 

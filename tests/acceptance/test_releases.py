@@ -24,8 +24,7 @@ from tests.acceptance import lab
 from tests.converge import REPO, changed_operations, run_pyinfra
 
 APP_HOSTS = lab.names("app")
-PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
-         "monitoring": 8004, "frontend": 8005}  # fmt: skip
+PORTS = lab.PORTS
 
 
 WHEELHOUSE = LAB_DIR / "wheelhouse"

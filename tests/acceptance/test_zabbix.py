@@ -11,8 +11,7 @@ from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
 
-PORTS = {"intelligent-core": 8001, "broker-gateway": 8002, "event-bus": 8003,
-         "monitoring": 8004, "frontend": 8005}  # fmt: skip
+PORTS = lab.PORTS
 ZBX_PING = b"ZBXD\x01" + len(b"agent.ping").to_bytes(8, "little") + b"agent.ping"
 
 
