@@ -24,10 +24,9 @@ from packaging.utils import parse_wheel_filename
 from pyinfra import host, inventory
 from pyinfra.api import deploy, operation
 from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
 
 from deploys.base import LOG_READERS
-from deploys.operations import apt_install, checked_file
+from deploys.operations import apt_install, checked_file, run_if_changed
 from deploys.settings import START_ORDER, Service, Settings
 from deploys.templating import put_rendered, render
 from facts.releases import Releases
@@ -171,8 +170,10 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
                 mode=640,
             )
     unit_files = _units(settings, services, migrates)
-    systemd.daemon_reload(
-        name="Reload systemd (unit files changed)", _if=any_changed(*unit_files.values())
+    run_if_changed(
+        list(unit_files.values()),
+        systemd.daemon_reload,
+        name="Reload systemd (unit files changed)",
     )
 
     state = host.get_fact(
@@ -252,14 +253,17 @@ def _switch(name: str, service: Service, state: dict, migrate: bool, changed: li
         "ports": list(service.ports),
         "migrate": migrate,
         "_serial": True,  # host by host: never all app hosts at once
-        **({} if behind else {"_if": any_changed(*changed)}),
     }
     # pyinfra runs an operation's hosts in no fixed order, so the migrating host's core switch
     # is an operation of its own: it finishes on every host before the others' begins.
     if name == CORE and migrate:
-        switch_release(name=f"Migrate and switch {name} to {service.version}", **arguments)
+        arguments["name"] = f"Migrate and switch {name} to {service.version}"
     else:
-        switch_release(name=f"Switch {name} to {service.version} (health-gated)", **arguments)
+        arguments["name"] = f"Switch {name} to {service.version} (health-gated)"
+    if behind:
+        switch_release(**arguments)
+    else:
+        run_if_changed(changed, switch_release, **arguments)
 
 
 def _prune(name: str, service: Service, state: dict, keep: int, base_dir: str) -> None:

@@ -13,7 +13,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
 from deploys.inventory import peer_addresses
-from deploys.operations import apt_install, checked_file
+from deploys.operations import apt_install, checked_file, run_if_changed
 from deploys.settings import Settings
 from deploys.templating import render
 
@@ -34,9 +34,7 @@ def apply() -> None:
         mode=755,
     )
     systemd.service(name="Firewall loaded at boot", service="nftables", running=True, enabled=True)
-    systemd.service(
-        name="Load the changed firewall rules",
-        service="nftables",
+    run_if_changed(
+        [rules], systemd.service, name="Reload nftables (rules changed)", service="nftables",
         reloaded=True,
-        _if=rules.did_change,
-    )
+    )  # fmt: skip

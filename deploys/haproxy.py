@@ -12,10 +12,9 @@ from __future__ import annotations
 from pyinfra import host, inventory
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
 
 from deploys.app import deployed
-from deploys.operations import apt_install, checked_file
+from deploys.operations import apt_install, checked_file, run_if_changed
 from deploys.settings import Settings
 from deploys.templating import render
 
@@ -80,9 +79,10 @@ def apply() -> None:
     systemd.service(
         name="HAProxy running and enabled", service="haproxy", running=True, enabled=True
     )
-    systemd.service(
+    run_if_changed(
+        [certificate, config],
+        systemd.service,
         name="Reload HAProxy (configuration or certificate changed)",
         service="haproxy",
         reloaded=True,
-        _if=any_changed(certificate, config),
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 from hashlib import sha1
 from io import StringIO
 
 from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_file_sha1
 from pyinfra.facts.files import File, FileContents, Sha1File
 from pyinfra.operations import apt
-from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
+from pyinfra.operations.util import any_changed
+from pyinfra.operations.util.files import chmod, chown, ensure_mode_int, generate_color_diff
 
 
 @operation()
@@ -48,14 +52,15 @@ def checked_file(
         host.noop(f"{dest} is up to date")
         return
 
-    if state.config.DIFF:
-        logger.info(f"    Will {'modify' if remote else 'create'} {dest}")
+    if state.config.DIFF:  # the same format as files.put: deploys/plan.py reads it
+        host.log(f"Will {'modify' if remote else 'create'} {dest}")
         if sensitive:
-            logger.info("      (content not shown: it holds secrets)")
+            logger.info("  (content not shown: it holds secrets)")
         else:
-            current = host.get_fact(FileContents, path=dest) or []
-            for line in _diff_lines(current, content.splitlines()):
-                logger.info(f"      {line}")
+            current = [f"{line}\n" for line in host.get_fact(FileContents, path=dest) or []]
+            for line in generate_color_diff(current, content.splitlines(keepends=True)):
+                logger.info("  %s", line)
+        logger.info("")
 
     staged = f"{dest}.pyinfra-new"
     assert get_file_sha1(StringIO(content)) == desired_sha
@@ -69,10 +74,22 @@ def checked_file(
     yield StringCommand(f"mv -f {staged} {dest}")
 
 
-def _diff_lines(old: list[str], new: list[str]) -> list[str]:
-    from difflib import unified_diff
+def run_if_changed(watched: list[OperationMeta], operation, **kwargs) -> OperationMeta:
+    """Call `operation` so that it runs only when one of `watched` changed something
+    (a reload after its configuration changed).
 
-    return list(unified_diff(old, new, lineterm="", n=2))[2:]
+    pyinfra cannot evaluate such a condition before the run, so a dry run lists the operation
+    as "conditional". When AKTIENANALYSE_PLAN_CONDITIONS names a file, the dependency is noted
+    there, and deploys/plan.py decides from the watched operations' planned changes.
+    """
+    meta = operation(_if=any_changed(*watched), **kwargs)
+    notes = os.environ.get("AKTIENANALYSE_PLAN_CONDITIONS")
+    if notes:
+        # _hash is the operation's op_hash in pyinfra's JSON output; it has no public name.
+        note = {"host": host.name, "op": meta._hash, "watched": [op._hash for op in watched]}
+        with open(notes, "a") as file:
+            file.write(json.dumps(note) + "\n")
+    return meta
 
 
 def apt_install(name: str, packages: list[str]):

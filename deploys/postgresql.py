@@ -17,11 +17,10 @@ from pyinfra import host
 from pyinfra.api import HiddenValue, StringCommand, deploy, operation
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import postgres, systemd
-from pyinfra.operations.util import any_changed
 
 from deploys import tuning
 from deploys.inventory import peer_addresses
-from deploys.operations import apt_install
+from deploys.operations import apt_install, run_if_changed
 from deploys.scram import make_verifier, matches
 from deploys.settings import Settings
 from deploys.templating import put_rendered
@@ -124,8 +123,8 @@ def apply() -> None:
             name=f"Restart PostgreSQL ({', '.join(reasons)})", service=UNIT, restarted=True
         )
     else:
-        systemd.service(
-            name="Reload PostgreSQL", service=UNIT, reloaded=True, _if=any_changed(drop_in, hba)
+        run_if_changed(
+            [drop_in, hba], systemd.service, name="Reload PostgreSQL", service=UNIT, reloaded=True
         )
 
     as_postgres = {"_sudo": True, "_sudo_user": "postgres"}

@@ -17,10 +17,9 @@ from pydantic import SecretStr
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
-from pyinfra.operations.util import any_changed
 
 from deploys.inventory import peer_addresses
-from deploys.operations import apt_install, checked_file
+from deploys.operations import apt_install, checked_file, run_if_changed
 from deploys.settings import Settings, size_bytes
 from deploys.templating import put_rendered, render
 from deploys.tuning import redis_maxmemory
@@ -80,11 +79,12 @@ def apply() -> None:
         sensitive=True,
     )
     systemd.service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
-    systemd.service(
+    run_if_changed(
+        [config, acl],
+        systemd.service,
         name="Restart Redis (config or users changed)",
         service=UNIT,
         restarted=True,
-        _if=any_changed(config, acl),
     )
 
 

@@ -22,11 +22,10 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import server, systemd
-from pyinfra.operations.util import any_changed
 
 from deploys.app import deployed, instance_units, runs_migrations
 from deploys.base import LOG_READERS
-from deploys.operations import apt_install, checked_file
+from deploys.operations import apt_install, checked_file, run_if_changed
 from deploys.settings import Settings
 from deploys.templating import render
 
@@ -193,11 +192,12 @@ def apply() -> None:
         mode=644,
     )
     systemd.service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
-    systemd.service(
+    run_if_changed(
+        [config, parameters, reader],
+        systemd.service,
         name="Restart the agent (configuration changed)",
         service="zabbix-agent2",
         restarted=True,
-        _if=any_changed(config, parameters, reader),
     )
 
 
