@@ -172,6 +172,7 @@ def build(
     diffs = parse_diffs(stderr)
     hosts: dict[str, list[Change]] = {host: [] for host in host_names}
     changes_on: dict[str, set[str]] = {}  # host → op hashes that will change
+    maybe: set[str] = set()
     for op in operations:
         for host in op["hosts_with_change"]:
             changes_on.setdefault(host, set()).add(op["op_hash"])
@@ -180,6 +181,7 @@ def build(
             triggers = watched.get((host, op["op_hash"]))
             if triggers is None:
                 hosts.setdefault(host, []).append(Change(op["name"], "maybe"))
+                maybe.add(op["op_hash"])
                 continue
             because = [names[t] for t in triggers if t in changes_on.get(host, set())]
             if because:
@@ -198,7 +200,8 @@ def build(
     unchanged = [
         op["name"]
         for op in operations
-        if not any(op["op_hash"] in changed for changed in changes_on.values())
+        if op["op_hash"] not in maybe
+        and not any(op["op_hash"] in changed for changed in changes_on.values())
     ]
     return Plan(inventory, hosts, unchanged)
 

@@ -1,0 +1,117 @@
+"""`make plan` against the converged lab: it shows what would change, and no secret.
+
+Nothing is applied: every plan here is a dry run with settings changed through
+AKTIENANALYSE_LAB_SETTINGS.
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploys.app import CORE
+from deploys.plan import make_plan
+from deploys.settings import SERVICES
+from tests.acceptance import lab
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def lab_secret_values() -> list[str]:
+    """Every lab secret, its SHA-256, and each base64 line of the PEM."""
+    values = []
+    for path in Path(lab.MANIFEST["secrets_dir"]).iterdir():
+        value = path.read_text().strip()
+        values += [value, hashlib.sha256(value.encode()).hexdigest()]
+        values += [line for line in value.splitlines() if len(line) > 40]
+    return values
+
+
+@pytest.fixture(scope="module")
+def changed_plan(tmp_path_factory):
+    """The plan after rotating the Redis app password and changing a rendered template.
+
+    A lab secret is also put into a non-secret setting (PostgreSQL's application_name), as a
+    careless change would: the plan must still not show it.
+    """
+    tmp = tmp_path_factory.mktemp("plan")
+    rotated = tmp / "redis_app_password"
+    rotated.write_text(secrets.token_urlsafe(24))
+    wanted = {
+        "secrets": {"redis_app_password": {"file": str(rotated)}},
+        "haproxy": {"check_interval_ms": 3000},
+        "postgresql": {"overrides": {"application_name": lab.secret("postgresql_app_password")}},
+    }
+    output = tmp / "plan.md"
+    run = subprocess.run(
+        [sys.executable, "-m", "deploys.plan", "inventories/lab.py", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AKTIENANALYSE_LAB_SETTINGS": json.dumps(wanted)},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return {"markdown": output.read_text(), "printed": run.stdout + run.stderr,
+            "rotated": rotated.read_text()}  # fmt: skip
+
+
+def test_plan_shows_the_rotated_secret_reaching_redis(changed_plan):
+    assert "ACL users /etc/redis/users.acl" in changed_plan["markdown"]
+
+
+def test_plan_restarts_redis_for_the_rotated_secret(changed_plan):
+    assert "**restart** Redis | Restart Redis" in changed_plan["markdown"]
+
+
+def test_plan_shows_the_rotated_secret_reaching_the_services(changed_plan):
+    assert "Environment /etc/aktienanalyse/production.env (secrets)" in changed_plan["markdown"]
+
+
+def test_plan_shows_the_template_change_as_a_diff(changed_plan):
+    assert "+    default-server inter 3000ms fall 2 rise 2" in changed_plan["markdown"]
+
+
+def test_plan_reloads_haproxy_for_the_template_change(changed_plan):
+    assert "**reload** HAProxy | Reload HAProxy" in changed_plan["markdown"]
+
+
+def test_plan_names_the_secret_instead_of_its_value(changed_plan):
+    assert "+application_name = '[secret postgresql_app_password]'" in changed_plan["markdown"]
+
+
+def leaked(text: str, rotated: str) -> list[str]:
+    return [value for value in [*lab_secret_values(), rotated] if value in text]
+
+
+def test_plan_contains_no_lab_secret(changed_plan):
+    assert leaked(changed_plan["markdown"], changed_plan["rotated"]) == []
+
+
+def test_plan_command_prints_no_lab_secret(changed_plan):
+    assert leaked(changed_plan["printed"], changed_plan["rotated"]) == []
+
+
+def test_plan_of_a_lab_one_release_behind_lists_exactly_the_upgrade(monkeypatch):
+    monkeypatch.setenv(
+        "AKTIENANALYSE_LAB_SETTINGS",
+        json.dumps({"services": {name: {"version": "1.1.0"} for name in SERVICES}}),
+    )
+    plan, _ = make_plan("inventories/lab.py")
+    expected = set()
+    for index, host in enumerate(lab.names("app")):
+        expected.add((host, "Application | Reload systemd (unit files changed)"))
+        for name in SERVICES:
+            unit = f"/etc/systemd/system/aktienanalyse-{name}@.service"
+            expected.add((host, f"Application | Render {unit}"))
+            expected.add((host, f"Application | Install {name} 1.1.0"))
+            if name == CORE and index == 0:  # the first app host migrates
+                expected.add((host, f"Application | Migrate and switch {name} to 1.1.0"))
+            else:
+                expected.add((host, f"Application | Switch {name} to 1.1.0 (health-gated)"))
+    planned = {(host, c.operation) for host, changes in plan.hosts.items() for c in changes}
+    assert planned == expected
