@@ -8,10 +8,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOPOLOGY ?= single
 TOPOLOGIES ?= single split
-# Debian packages the control machine needs: LXC lab, apt cache, venv, ssh client.
-SYSTEM_PACKAGES := lxc debootstrap apt-cacher-ng python3-venv openssh-client openssl
+INVENTORY ?= inventories/lab.py
+PLAN ?= plan.md
+# Debian packages: the venv and the linters' helpers; the lab's LXC, apt cache and ssh client.
+SYSTEM_PACKAGES := python3-venv shellcheck openssh-client
+LAB_PACKAGES := lxc debootstrap apt-cacher-ng openssl
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps lab lab-down lab-status test lint unit acceptance bench docs lock
+.PHONY: help deps lab-deps lab lab-down lab-status test lint actionlint unit templates \
+	acceptance bench docs lock plan plan-comment apply verify verify-summary ssh-key
 
 help:
 	@echo "make lab        bring the lab up ($(TOPOLOGY)) and converge it with deploys/all.py"
@@ -20,16 +25,27 @@ help:
 	@echo "make lab-down   remove the lab's containers, bridge and apt cache"
 	@echo "make bench      converge timings on the lab (medians), a benchmark, not a test"
 	@echo "make docs       regenerate the README's settings table from the models"
+	@echo "make plan       dry-run INVENTORY ($(INVENTORY)) and render the plan to $(PLAN)"
+	@echo "make apply      converge INVENTORY; make verify: its read-only testinfra suite"
 
-$(VENV)/.system-packages:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+# Installs the Debian packages named in $(1) that are missing.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	  | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
-	  apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $$missing >/dev/null; \
 	fi
 	mkdir -p $(VENV) && touch $@
+endef
+
+$(VENV)/.system-packages:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+
+$(VENV)/.lab-packages:
+	$(call apt_install,$(LAB_PACKAGES))
 
 $(VENV)/.installed: $(VENV)/.system-packages pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +54,12 @@ $(VENV)/.installed: $(VENV)/.system-packages pyproject.toml requirements.lock
 
 deps: $(VENV)/.installed
 
-lab: deps
+lab-deps: deps $(VENV)/.lab-packages
+
+lab: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
-	$(PY) -m tests.converge inventories/lab.py
+	$(PY) -m deploys.converge inventories/lab.py
 	$(PY) -m lab status
 
 lab-down:
@@ -54,18 +72,26 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+actionlint: deps
+	$(VENV)/bin/actionlint -color=false
+
 unit: deps
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q --ignore=tests/unit/test_templates.py
+
+# Every template rendered with the example settings (no host needed).
+templates: deps
+	$(PY) -m pytest tests/unit/test_templates.py -q
 
 # One topology: converge, converge again (must change nothing), then testinfra.
-acceptance: deps
+acceptance: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
-	$(PY) -m tests.converge inventories/lab.py
-	$(PY) -m tests.converge inventories/lab.py --expect-no-change
+	$(PY) -m deploys.converge inventories/lab.py
+	$(PY) -m deploys.converge inventories/lab.py --expect-no-change
+	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py
 	$(PY) -m pytest tests/acceptance -q
 
-test: lint unit
+test: lint actionlint unit templates
 	for topology in $(TOPOLOGIES); do $(MAKE) --no-print-directory acceptance TOPOLOGY=$$topology; done
 
 bench: deps
@@ -73,6 +99,33 @@ bench: deps
 
 docs: deps
 	$(PY) -m deploys.settings_doc --write README.md
+
+# What deploys/all.py would change on INVENTORY, as markdown (secrets redacted); a failed dry
+# run still writes the plan (saying so) and fails.
+plan: deps
+	$(PY) -m deploys.plan $(INVENTORY) --output $(PLAN)
+
+# Posts/updates the plan comment on pull request PR (GitHub Actions: GITHUB_TOKEN, GITHUB_REPOSITORY).
+plan-comment: deps
+	$(PY) -m deploys.plan_comment --pr $(PR) $(PLAN)
+
+# Converge INVENTORY; SUMMARY (if set) gets a markdown summary of what changed or failed.
+apply: deps
+	$(PY) -m deploys.converge $(INVENTORY) $(if $(SUMMARY),--summary $(SUMMARY))
+
+# The read-only testinfra suite (tests/verify) against INVENTORY's hosts.
+verify: deps
+	AKTIENANALYSE_INVENTORY=$(INVENTORY) $(PY) -m pytest tests/verify -q $(if $(JUNIT),--junitxml $(JUNIT))
+
+verify-summary: deps
+	$(PY) -m tests.verify.summary $(JUNIT) $(SUMMARY)
+
+# CI: the deploy key from $$AKTIENANALYSE_SSH_PRIVATE_KEY into ~/.ssh (0600); host keys are pinned
+# in inventories/known_hosts, never accepted blindly.
+ssh-key:
+	@test -n "$${AKTIENANALYSE_SSH_PRIVATE_KEY:-}" || { echo "AKTIENANALYSE_SSH_PRIVATE_KEY is empty" >&2; exit 1; }
+	install -d -m 700 ~/.ssh
+	umask 077 && printf '%s\n' "$$AKTIENANALYSE_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
 
 # Re-pin every transitive dependency after changing the pins in pyproject.toml.
 lock: deps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from deploys.settings import GROUPS, load_inventory_settings
@@ -44,6 +45,19 @@ def build_groups(
         for group in spec.groups:
             groups[group].append((name, data))
     return groups
+
+
+def load_inventory_file(inventory_file: str) -> dict[str, dict[str, Any]]:
+    """name → data of every host in an inventory module (e.g. inventories/prod.py), loaded
+    outside pyinfra: settings are resolved and validated, nothing is contacted."""
+    import runpy
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    module = runpy.run_path(str(repo / inventory_file))
+    return {name: data for group in GROUPS for name, data in module.get(group, [])}
 
 
 def peer_addresses(group: str) -> list[str]:

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import runpy
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from deploys.inventory import load_inventory_file
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = "deploys/all.py"
@@ -65,24 +66,14 @@ class Redactor:
         return text
 
 
-def load_inventory(inventory: str) -> tuple[list[str], dict[str, str]]:
-    """The inventory's host names, and name → value of every secret its hosts have.
-
-    Loads the inventory module, which resolves and validates the settings; nothing is
-    contacted. A secret whose value differs between hosts is kept once per value.
-    """
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    module = runpy.run_path(str(REPO / inventory))
-    hosts: dict[str, None] = {}
+def inventory_secrets(hosts: Mapping[str, Mapping]) -> dict[str, str]:
+    """name → value of every secret the hosts have; one per value where hosts differ."""
     secrets: dict[str, str] = {}
-    for group in ("lb", "app", "db", "cache"):
-        for host, data in module.get(group, []):
-            hosts[host] = None
-            for name, value in data["settings"].secrets.items():
-                value = value.get_secret_value()
-                secrets[name if secrets.get(name, value) == value else f"{name} ({host})"] = value
-    return list(hosts), secrets
+    for host, data in hosts.items():
+        for name, value in data["settings"].secrets.items():
+            value = value.get_secret_value()
+            secrets[name if secrets.get(name, value) == value else f"{name} ({host})"] = value
+    return secrets
 
 
 @dataclass
@@ -243,8 +234,11 @@ def render(plan: Plan) -> str:
 def make_plan(inventory: str) -> tuple[Plan, Redactor]:
     """Dry-run deploys/all.py against `inventory`. Raises PlanFailed (output redacted)."""
     started = time.monotonic()
-    host_names, secrets = load_inventory(inventory)
-    redact = Redactor(secrets)
+    try:
+        hosts = load_inventory_file(inventory)
+    except SystemExit as invalid:  # settings errors name file, key and reason, never a value
+        raise PlanFailed(str(invalid)) from None
+    redact = Redactor(inventory_secrets(hosts))
     environment = dict(os.environ)
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as notes:
         environment["AKTIENANALYSE_PLAN_CONDITIONS"] = notes.name
@@ -258,7 +252,7 @@ def make_plan(inventory: str) -> tuple[Plan, Redactor]:
         conditions = [json.loads(line) for line in notes.read().splitlines()]
     if result.returncode != 0:
         raise PlanFailed(redact(result.stderr.strip() or result.stdout.strip()))
-    plan = build(inventory, host_names, json.loads(result.stdout), result.stderr, conditions)
+    plan = build(inventory, list(hosts), json.loads(result.stdout), result.stderr, conditions)
     plan.seconds = time.monotonic() - started
     return plan, redact
 

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
+from deploys.converge import REPO, run_pyinfra
 from lab import cli as lab
-from tests.converge import REPO, run_pyinfra
 
 INVENTORY = "inventories/lab.py"
 

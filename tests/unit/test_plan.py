@@ -3,6 +3,7 @@
 import hashlib
 
 from deploys.plan import Redactor, build, parse_diffs, render
+from deploys.plan_comment import LIMIT, existing_comment, fit
 
 PEM = (
     "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nqnX1\n-----END PRIVATE KEY-----"
@@ -124,3 +125,17 @@ def test_a_plan_without_changes_says_so():
     assert build("inventories/x.py", ["web-1"], quiet, "", []).summary() == (
         "No changes: 1 host up to date."
     )
+
+
+def test_the_plan_comment_is_found_by_its_marker():
+    comments = [{"id": 1, "body": "looks good"}, {"id": 7, "body": render(_plan())}]
+    assert existing_comment(comments) == 7
+
+
+def test_without_a_plan_comment_a_new_one_is_made():
+    assert existing_comment([{"id": 1, "body": "looks good"}]) is None
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_and_says_so():
+    body = fit("x" * 70000)
+    assert (len(body), body.endswith("in the job summary.\n")) == (LIMIT, True)

@@ -1,7 +1,8 @@
 """Converge an inventory with deploys/all.py and judge pyinfra's JSON results.
 
-    python -m tests.converge inventories/lab.py                     # converge, fail on errors
-    python -m tests.converge inventories/lab.py --expect-no-change  # the idempotence gate
+    python -m deploys.converge inventories/lab.py                     # converge, fail on errors
+    python -m deploys.converge inventories/lab.py --expect-no-change  # the idempotence gate
+    python -m deploys.converge inventories/prod.py --summary apply.md # what `make apply` runs
 
 pyinfra's progress goes to stderr as usual; its JSON results (stdout) are kept in
 .lab/runs/ and read here, never scraped from text.
@@ -65,10 +66,29 @@ def failed_operations(payload: dict) -> list[tuple[str, str]]:
     return sorted((h, op["name"]) for op in results["operations"] for h in op["error"])
 
 
+def markdown_summary(inventory: str, payload: dict, seconds: float) -> str:
+    """What changed and what failed, per host, for a GitHub job summary."""
+    results = payload.get("results") or {"totals": {}, "failed_hosts": []}
+    changed, failed = changed_operations(payload), failed_operations(payload)
+    verdict = "failed" if failed or payload["exit_code"] != 0 else "succeeded"
+    lines = [
+        f"## Apply `{inventory}`: {verdict}",
+        "",
+        f"{results['totals'].get('hosts', 0)} host-operations, {len(changed)} changed, "
+        f"{len(failed)} failed, {seconds:.0f}s. Failed hosts: "
+        f"{', '.join(results.get('failed_hosts') or []) or 'none'}.",
+        "",
+        *(f"- changed `{host}`: {name}" for host, name in changed),
+        *(f"- **FAILED** `{host}`: {name}" for host, name in failed),
+    ]
+    return "\n".join(lines) + "\n\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("inventory")
     parser.add_argument("--expect-no-change", action="store_true")
+    parser.add_argument("--summary", help="append a markdown summary of the run to this file")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -86,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for host, name in failed:
         print(f"  FAILED  {host}: {name}")
+    if args.summary:
+        with open(args.summary, "a") as summary:
+            summary.write(markdown_summary(args.inventory, payload, elapsed))
     if failed or payload["exit_code"] != 0:
         failed_hosts = (payload.get("results") or {}).get("failed_hosts", [])
         print(f"pyinfra exit {payload['exit_code']}; failed hosts: {failed_hosts or 'none'}")

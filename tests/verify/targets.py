@@ -1,0 +1,55 @@
+"""The hosts of the inventory under verification, as testinfra host specs.
+
+    AKTIENANALYSE_INVENTORY=inventories/prod.py pytest tests/verify     (make verify INVENTORY=...)
+
+Connections follow the inventory: the lab's ssh_config, or production's user, address, pinned
+known_hosts (StrictHostKeyChecking yes) and sudo. The key comes from the ssh agent or the
+user's default identity, as for pyinfra.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import cache
+from typing import Any
+
+from deploys.inventory import load_inventory_file
+
+INVENTORY = os.environ.get("AKTIENANALYSE_INVENTORY", "inventories/lab.py")
+
+
+@cache
+def inventory() -> dict[str, dict[str, Any]]:
+    return load_inventory_file(INVENTORY)
+
+
+def names(group: str | None = None) -> list[str]:
+    """The inventory's host names (in `group`, if given)."""
+    return [name for name, data in inventory().items() if group in (None, *data["groups"])]
+
+
+def settings(name: str):
+    return inventory()[name]["settings"]
+
+
+def hosts(group: str | None = None) -> list[str]:
+    """testinfra specs for the inventory's hosts (in `group`, if given)."""
+    return [_spec(name, inventory()[name]) for name in names(group)]
+
+
+def _spec(name: str, data: dict[str, Any]) -> str:
+    if data.get("ssh_config_file"):
+        return f"ssh://{name}?ssh_config={data['ssh_config_file']}"
+    lines = [
+        f"Host {name}",
+        f"  HostName {data.get('ssh_hostname', data['address'])}",
+        f"  User {data.get('ssh_user', 'root')}",
+        f"  UserKnownHostsFile {data['ssh_known_hosts_file']}",
+        "  StrictHostKeyChecking yes",
+        "  BatchMode yes",
+    ]
+    with tempfile.NamedTemporaryFile("w", prefix="verify-ssh-", delete=False) as config:
+        config.write("\n".join(lines) + "\n")
+    sudo = "&sudo=true" if data.get("_sudo") else ""
+    return f"ssh://{name}?ssh_config={config.name}{sudo}"
