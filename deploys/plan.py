@@ -163,16 +163,16 @@ def build(
     diffs = parse_diffs(stderr)
     hosts: dict[str, list[Change]] = {host: [] for host in host_names}
     changes_on: dict[str, set[str]] = {}  # host → op hashes that will change
-    maybe: set[str] = set()
+    maybe: set[tuple[str, str]] = set()  # (host, op hash) that may change
     for op in operations:
         for host in op["hosts_with_change"]:
             changes_on.setdefault(host, set()).add(op["op_hash"])
             hosts.setdefault(host, []).append(Change(op["name"], kind_of(op["name"])))
         for host in op["hosts_with_conditional_change"]:
             triggers = watched.get((host, op["op_hash"]))
-            if triggers is None:
+            if triggers is None or any((host, t) in maybe for t in triggers):
                 hosts.setdefault(host, []).append(Change(op["name"], "maybe"))
-                maybe.add(op["op_hash"])
+                maybe.add((host, op["op_hash"]))
                 continue
             because = [names[t] for t in triggers if t in changes_on.get(host, set())]
             if because:
@@ -191,7 +191,7 @@ def build(
     unchanged = [
         op["name"]
         for op in operations
-        if op["op_hash"] not in maybe
+        if not any(op["op_hash"] == hash_ for _, hash_ in maybe)
         and not any(op["op_hash"] in changed for changed in changes_on.values())
     ]
     return Plan(inventory, hosts, unchanged)

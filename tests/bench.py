@@ -1,19 +1,24 @@
 """Converge timings on the lab: a benchmark (`make bench`), not a test.
 
 For each topology: a fresh converge (containers recreated, apt cache warm), a no-op re-run,
-a dry run, and pyinfra's floor on the same hosts (connect plus one fact). Prints medians and
-the no-op/floor ratio; the machine is shared and noisy, so only ratios travel well.
+a dry run, `make plan` (a dry run with diffs, rendered; one template changed so there is
+something to render), and pyinfra's floor on the same hosts (connect plus one fact).
+Prints medians and the no-op/floor ratio; the machine is shared and noisy, so only ratios
+travel well.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 
 from deploys.converge import REPO, run_pyinfra
+from deploys.plan import make_plan, render
 from lab import cli as lab
 
 INVENTORY = "inventories/lab.py"
@@ -38,6 +43,14 @@ def dry_run() -> None:
     )  # fmt: skip
 
 
+def plan() -> None:
+    os.environ["AKTIENANALYSE_LAB_SETTINGS"] = json.dumps({"haproxy": {"check_interval_ms": 3000}})
+    try:
+        render(make_plan(INVENTORY)[0])
+    finally:
+        del os.environ["AKTIENANALYSE_LAB_SETTINGS"]
+
+
 def floor() -> None:
     subprocess.run(
         [sys.executable, "-m", "pyinfra", INVENTORY, "fact", "server.Hostname", "--json"],
@@ -54,6 +67,7 @@ def bench(topology: str, fresh_runs: int, runs: int) -> dict[str, float]:
         "fresh converge": statistics.median(fresh),
         "no-op re-run": statistics.median(timed(converge) for _ in range(runs)),
         "dry run": statistics.median(timed(dry_run) for _ in range(runs)),
+        "plan": statistics.median(timed(plan) for _ in range(runs)),
         "floor (connect + 1 fact)": statistics.median(timed(floor) for _ in range(runs)),
     }
 
@@ -67,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {t: bench(t, args.fresh_runs, args.runs) for t in args.topologies}
     print(f"\nmedians in seconds ({args.fresh_runs} fresh runs, {args.runs} of the others)\n")
-    print("| topology | fresh converge | no-op re-run | dry run | floor | no-op / floor |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| topology | fresh converge | no-op re-run | dry run | plan | floor | no-op / floor |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for topology, r in results.items():
         noop, base = r["no-op re-run"], r["floor (connect + 1 fact)"]
         print(
             f"| {topology} | {r['fresh converge']:.1f} | {noop:.1f} | {r['dry run']:.1f} "
+            f"| {r['plan']:.1f} "
             f"| {base:.1f} | {noop / base:.2f} |"
         )
     return 0

@@ -33,6 +33,7 @@ def settings(name: str):
     return inventory()[name]["settings"]
 
 
+@cache  # one ssh_config file per host and run
 def hosts(group: str | None = None) -> list[str]:
     """testinfra specs for the inventory's hosts (in `group`, if given)."""
     return [_spec(name, inventory()[name]) for name in names(group)]
