@@ -213,9 +213,11 @@ def render(plan: Plan) -> str:
             if change.because:
                 out.append(f"  - because: {'; '.join(change.because)}")
             for header, lines in change.diffs:
-                out.append(f"  - {header}")
-                if lines:
-                    out += ["", "    ```diff", *(f"    {line}" for line in lines), "    ```", ""]
+                if lines and lines[0].startswith("@@"):
+                    out += [f"  - {header}", "", "    ```diff"]
+                    out += [*(f"    {line}" for line in lines), "    ```", ""]
+                else:  # a created empty file, or one whose content is not shown
+                    out.append(f"  - {header} {' '.join(lines)}".rstrip())
         out.append("")
     if plan.unchanged:
         summary = f"{_count(len(plan.unchanged), 'operation')} unchanged on every host"

@@ -96,22 +96,28 @@ def test_plan_command_prints_no_lab_secret(changed_plan):
     assert leaked(changed_plan["printed"], changed_plan["rotated"]) == []
 
 
+def installed(host: str, service: str, version: str) -> bool:
+    marker = f"/opt/aktienanalyse/releases/{service}/{version}/.complete"
+    return lab.ssh(host, f"test -e {marker}").returncode == 0
+
+
 def test_plan_of_a_lab_one_release_behind_lists_exactly_the_upgrade(monkeypatch):
     monkeypatch.setenv(
         "AKTIENANALYSE_LAB_SETTINGS",
         json.dumps({"services": {name: {"version": "1.1.0"} for name in SERVICES}}),
     )
-    plan, _ = make_plan("inventories/lab.py")
     expected = set()
     for index, host in enumerate(lab.names("app")):
         expected.add((host, "Application | Reload systemd (unit files changed)"))
         for name in SERVICES:
             unit = f"/etc/systemd/system/aktienanalyse-{name}@.service"
             expected.add((host, f"Application | Render {unit}"))
-            expected.add((host, f"Application | Install {name} 1.1.0"))
+            if not installed(host, name, "1.1.0"):  # earlier tests may have installed it
+                expected.add((host, f"Application | Install {name} 1.1.0"))
             if name == CORE and index == 0:  # the first app host migrates
                 expected.add((host, f"Application | Migrate and switch {name} to 1.1.0"))
             else:
                 expected.add((host, f"Application | Switch {name} to 1.1.0 (health-gated)"))
+    plan, _ = make_plan("inventories/lab.py")
     planned = {(host, c.operation) for host, changes in plan.hosts.items() for c in changes}
     assert planned == expected
