@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from deploys.app import CORE
+from deploys.app import CORE, MIGRATION_UNIT
 from deploys.plan import make_plan
 from deploys.settings import SERVICES
 from tests.acceptance import lab
@@ -101,20 +101,25 @@ def installed(host: str, service: str, version: str) -> bool:
     return lab.ssh(host, f"test -e {marker}").returncode == 0
 
 
+def migrates(host: str) -> bool:
+    """Whether `host` is the app host that runs migrations (it alone has the oneshot unit)."""
+    return lab.ssh(host, f"test -e /etc/systemd/system/{MIGRATION_UNIT}").returncode == 0
+
+
 def test_plan_of_a_lab_one_release_behind_lists_exactly_the_upgrade(monkeypatch):
     monkeypatch.setenv(
         "AKTIENANALYSE_LAB_SETTINGS",
         json.dumps({"services": {name: {"version": "1.1.0"} for name in SERVICES}}),
     )
     expected = set()
-    for index, host in enumerate(lab.names("app")):
+    for host in lab.names("app"):
         expected.add((host, "Application | Reload systemd (unit files changed)"))
         for name in SERVICES:
             unit = f"/etc/systemd/system/aktienanalyse-{name}@.service"
             expected.add((host, f"Application | Render {unit}"))
             if not installed(host, name, "1.1.0"):  # earlier tests may have installed it
                 expected.add((host, f"Application | Install {name} 1.1.0"))
-            if name == CORE and index == 0:  # the first app host migrates
+            if name == CORE and migrates(host):
                 expected.add((host, f"Application | Migrate and switch {name} to 1.1.0"))
             else:
                 expected.add((host, f"Application | Switch {name} to 1.1.0 (health-gated)"))
