@@ -256,14 +256,18 @@ def _switch(name: str, service: Service, state: dict, migrate: bool, changed: li
     }
     # pyinfra runs an operation's hosts in no fixed order, so the migrating host's core switch
     # is an operation of its own: it finishes on every host before the others' begins.
+    # pyinfra identifies an operation by its call site (in a loop: and how often it was
+    # reached), so core has its own call sites and every host reaches the last one for the
+    # same services in the same order.
     if name == CORE and migrate:
         arguments["name"] = f"Migrate and switch {name} to {service.version}"
+        run_if_changed(changed, switch_release, needed=behind, **arguments)
+    elif name == CORE:
+        arguments["name"] = f"Switch {name} to {service.version} (health-gated)"
+        run_if_changed(changed, switch_release, needed=behind, **arguments)
     else:
         arguments["name"] = f"Switch {name} to {service.version} (health-gated)"
-    if behind:
-        switch_release(**arguments)
-    else:
-        run_if_changed(changed, switch_release, **arguments)
+        run_if_changed(changed, switch_release, needed=behind, **arguments)
 
 
 def _prune(name: str, service: Service, state: dict, keep: int, base_dir: str) -> None:

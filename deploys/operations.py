@@ -74,17 +74,22 @@ def checked_file(
     yield StringCommand(f"mv -f {staged} {dest}")
 
 
-def run_if_changed(watched: list[OperationMeta], operation, **kwargs) -> OperationMeta:
+def run_if_changed(
+    watched: list[OperationMeta], operation, needed: bool = False, **kwargs
+) -> OperationMeta:
     """Call `operation` so that it runs only when one of `watched` changed something
-    (a reload after its configuration changed).
+    (a reload after its configuration changed), or in any case when `needed`.
+
+    One call site either way: pyinfra identifies an operation by its call site (and, in a
+    loop, by how often the site was reached), and every host must agree on that.
 
     pyinfra cannot evaluate such a condition before the run, so a dry run lists the operation
     as "conditional". When AKTIENANALYSE_PLAN_CONDITIONS names a file, the dependency is noted
     there, and deploys/plan.py decides from the watched operations' planned changes.
     """
-    meta = operation(_if=any_changed(*watched), **kwargs)
+    meta = operation(**({} if needed else {"_if": any_changed(*watched)}), **kwargs)
     notes = os.environ.get("AKTIENANALYSE_PLAN_CONDITIONS")
-    if notes:
+    if notes and not needed:
         # _hash is the operation's op_hash in pyinfra's JSON output; it has no public name.
         note = {"host": host.name, "op": meta._hash, "watched": [op._hash for op in watched]}
         with open(notes, "a") as file:
