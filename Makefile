@@ -59,7 +59,7 @@ lab-deps: deps $(VENV)/.lab-packages
 lab: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
-	$(PY) -m deploys.converge inventories/lab.py
+	$(PY) -m tools.apply inventories/lab.py
 	$(PY) -m lab status
 
 lab-down:
@@ -86,8 +86,8 @@ templates: deps
 acceptance: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
-	$(PY) -m deploys.converge inventories/lab.py
-	$(PY) -m deploys.converge inventories/lab.py --expect-no-change
+	$(PY) -m tools.apply inventories/lab.py
+	$(PY) -m tools.apply inventories/lab.py --expect-no-change
 	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py
 	$(PY) -m pytest tests/acceptance -q
 
@@ -98,20 +98,20 @@ bench: deps
 	$(PY) -m tests.bench $(TOPOLOGIES)
 
 docs: deps
-	$(PY) -m deploys.settings_doc --write README.md
+	$(PY) -m tools.settings_doc --write README.md
 
 # What deploys/all.py would change on INVENTORY, as markdown (secrets redacted); a failed dry
 # run still writes the plan (saying so) and fails.
 plan: deps
-	$(PY) -m deploys.plan $(INVENTORY) --output $(PLAN)
+	$(PY) -m tools.plan $(INVENTORY) --output $(PLAN)
 
 # Posts/updates the plan comment on pull request PR (GitHub Actions: GITHUB_TOKEN, GITHUB_REPOSITORY).
 plan-comment: deps
-	$(PY) -m deploys.plan_comment --pr $(PR) $(PLAN)
+	$(PY) -m tools.plan_comment --pr $(PR) $(PLAN)
 
 # Converge INVENTORY; SUMMARY (if set) gets a markdown summary of what changed or failed.
 apply: deps
-	$(PY) -m deploys.converge $(INVENTORY) $(if $(SUMMARY),--summary $(SUMMARY))
+	$(PY) -m tools.apply $(INVENTORY) $(if $(SUMMARY),--summary $(SUMMARY))
 
 # The read-only testinfra suite (tests/verify) against INVENTORY's hosts.
 verify: deps

@@ -20,18 +20,21 @@ from deploys import (
     redis,
     zabbix,
 )
+from infra.hostdata import settings
 
+settings()  # every host's settings valid, or the run stops before any command
+groups = set(host.groups)
 base.apply()
 logrotate.apply()
-if {"db", "cache", "lb"} & set(host.data.groups):
+if {"db", "cache", "lb"} & groups:
     firewall.apply()
-if "db" in host.data.groups:
+if "db" in groups:
     postgresql.apply()
-if "cache" in host.data.groups:
+if "cache" in groups:
     redis.apply()
-if "app" in host.data.groups:
+if "app" in groups:
     clients.apply()
     app.apply()
-if "lb" in host.data.groups:
+if "lb" in groups:
     haproxy.apply()
 zabbix.apply()

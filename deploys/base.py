@@ -11,14 +11,15 @@ from pyinfra.api import deploy
 from pyinfra.facts.server import Users
 from pyinfra.operations import files, server
 
-from deploys.operations import apt_install, checked_file
-from deploys.settings import Settings
-from deploys.templating import put_rendered, render
+from infra.hostdata import settings
+from infra.operations import apt_install, checked_file
+from infra.services import LOG_READERS
+from infra.settings import Settings
+from infra.templating import put_rendered, render
 
 APT_PROXY_FILE = "/etc/apt/apt.conf.d/01aktienanalyse-proxy"
 SUDOERS_FILE = "/etc/sudoers.d/aktienanalyse-operators"
 OPERATORS_GROUP = "operators"
-LOG_READERS = "adm"  # Debian's group for reading logs
 
 
 def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
@@ -37,13 +38,13 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
 
 @deploy("Base host")
 def apply() -> None:
-    settings: Settings = host.data.settings
-    _apt(settings)
-    server.timezone(name="Set the time zone", timezone=settings.system.timezone)
-    _platform_user(settings)
-    for path, owner, group, mode in directory_layout(settings):
+    own = settings()
+    _apt(own)
+    server.timezone(name="Set the time zone", timezone=own.system.timezone)
+    _platform_user(own)
+    for path, owner, group, mode in host.loop(directory_layout(own)):
         files.directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
-    _operators(settings)
+    _operators(own)
 
 
 def _apt(settings: Settings) -> None:

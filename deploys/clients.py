@@ -6,7 +6,7 @@ the acceptance tests do the same. Settings: none.
 
 from pyinfra.api import deploy
 
-from deploys.operations import apt_install
+from infra.operations import apt_install
 
 
 @deploy("Database clients")

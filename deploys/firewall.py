@@ -12,19 +12,19 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
-from deploys.inventory import peer_addresses
-from deploys.operations import apt_install, checked_file, run_if_changed
-from deploys.settings import Settings
-from deploys.templating import render
+from infra.hostdata import peer_addresses, settings
+from infra.operations import apt_install, checked_file, run_if_changed
+from infra.templating import render
 
 RULES_FILE = "/etc/nftables.conf"
 
 
 @deploy("Firewall")
 def apply() -> None:
-    settings: Settings = host.data.settings
-    by_group = {"db": 5432, "cache": 6379, "lb": settings.haproxy.admin_port}
-    ports = [port for group, port in by_group.items() if group in host.data.groups]
+    by_group = {"db": 5432, "cache": 6379}
+    if "lb" in host.groups:  # the lb owns its admin port
+        by_group["lb"] = settings().haproxy.admin_port
+    ports = [port for group, port in by_group.items() if group in host.groups]
     apt_install("nftables", ["nftables"])
     rules = checked_file(
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
@@ -35,6 +35,9 @@ def apply() -> None:
     )
     systemd.service(name="Firewall loaded at boot", service="nftables", running=True, enabled=True)
     run_if_changed(
-        [rules], systemd.service, name="Reload nftables (rules changed)", service="nftables",
+        {"firewall rules": rules},
+        systemd.service,
+        name="Reload nftables (rules changed)",
+        service="nftables",
         reloaded=True,
-    )  # fmt: skip
+    )

@@ -1,22 +1,24 @@
 """HAProxy (group `lb`): TLS on 8443 in front of the app hosts' instances.
 
-Settings: `haproxy` (port, stats_port, check_interval_ms), the secret `haproxy_tls_pem`
-(certificate and key, one PEM), and `services` (ports and instances). The backends come from
-the inventory: one server per app host and instance port of each deployed service, so adding
-an app host or an instance needs no HAProxy edit. A new configuration is checked with
+Settings: `haproxy` (port, stats_port, check_interval_ms, ciphers, admin_port) and the secret
+`haproxy_tls_pem` (certificate and key, one PEM). The backends come from the inventory: one
+server per app host and instance port of each service that app host deploys (its own
+`services`), so adding an app host or an instance needs no HAProxy edit. Until the frontend
+is deployed, its backend has no server and HAProxy answers 503. A new configuration is checked with
 `haproxy -c` before it replaces the live one; a change reloads (hitless), never restarts.
 """
 
 from __future__ import annotations
 
-from pyinfra import host, inventory
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from deploys.app import deployed
-from deploys.operations import apt_install, checked_file, run_if_changed
-from deploys.settings import Settings
-from deploys.templating import render
+from infra.hostdata import address, members, settings
+from infra.operations import apt_install, checked_file, run_if_changed
+from infra.services import deployed
+from infra.settings import Service
+from infra.templating import render
 
 CONFIG = "/etc/haproxy/haproxy.cfg"
 CERTIFICATE = "/etc/haproxy/certs/aktienanalyse.pem"
@@ -27,33 +29,33 @@ def server_name(app_host: str, port: int) -> str:
     return f"{app_host}-{port}"
 
 
-def backends(settings: Settings, app_hosts: list[tuple[str, str]]) -> dict:
-    """{service: [(server name, address, port)]} for every deployed service."""
-    return {
-        name: [
-            (server_name(app_host, port), address, port)
-            for app_host, address in app_hosts
-            for port in service.ports
-        ]
-        for name, service in deployed(settings)
-    }
+def backends(app_hosts: list[tuple[str, str, dict[str, Service]]]) -> dict:
+    """{service: [(server name, address, port)]} from each app host's (name, address,
+    services); the frontend's backend is always there, without servers until deployed."""
+    result: dict[str, list] = {"frontend": []}
+    for app_host, app_address, services in app_hosts:
+        for name, service in deployed(services):
+            result.setdefault(name, []).extend(
+                (server_name(app_host, port), app_address, port) for port in service.ports
+            )
+    return result
 
 
 @deploy("HAProxy")
 def apply() -> None:
-    settings: Settings = host.data.settings
-    h = settings.haproxy
+    own = settings()
+    h = own.haproxy
     app_hosts = [
-        (app.name, "127.0.0.1" if app == host else app.data.address)
-        for app in inventory.get_group("app", default=[])
+        (app.name, "127.0.0.1" if app == host else address(app), settings(app).services)
+        for app in members("app")
     ]
-    remote_apps = [name for name, address in app_hosts if address != "127.0.0.1"]
+    remote_apps = [name for name, app_address, _ in app_hosts if app_address != "127.0.0.1"]
     apt_install("HAProxy, openssl and socat (admin socket)", ["haproxy", "openssl", "socat"])
     files.directory(name="Directory /etc/haproxy/certs", path="/etc/haproxy/certs", mode=750)
     certificate = checked_file(
         name=f"TLS certificate and key {CERTIFICATE}",
         dest=CERTIFICATE,
-        content=settings.secrets["haproxy_tls_pem"].get_secret_value() + "\n",
+        content=own.secrets["haproxy_tls_pem"].get_secret_value() + "\n",
         check="openssl x509 -noout -in {path} && openssl pkey -noout -in {path}",
         user="root",
         group="haproxy",
@@ -69,9 +71,9 @@ def apply() -> None:
             stats_port=h.stats_port,
             check_interval_ms=h.check_interval_ms,
             ciphers=h.ciphers,
-            admin_address=f"{host.data.address}:{h.admin_port}" if remote_apps else None,
+            admin_address=f"{address(host)}:{h.admin_port}" if remote_apps else None,
             certificate=CERTIFICATE,
-            backends=backends(settings, app_hosts),
+            backends=backends(app_hosts),
         ),
         check="haproxy -c -f {path} >/dev/null",
         mode=644,
@@ -80,7 +82,7 @@ def apply() -> None:
         name="HAProxy running and enabled", service="haproxy", running=True, enabled=True
     )
     run_if_changed(
-        [certificate, config],
+        {"TLS certificate": certificate, "HAProxy configuration": config},
         systemd.service,
         name="Reload HAProxy (configuration or certificate changed)",
         service="haproxy",

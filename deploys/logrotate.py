@@ -5,28 +5,27 @@ Settings: `platform.log_dir` and `platform.user`. The instances' output goes to
 services keep writing without being restarted or signalled.
 """
 
-from pyinfra import host
 from pyinfra.api import deploy
 
-from deploys.base import LOG_READERS
-from deploys.operations import apt_install, checked_file
-from deploys.settings import Settings
-from deploys.templating import render
+from infra.hostdata import settings
+from infra.operations import apt_install, checked_file
+from infra.services import LOG_READERS
+from infra.templating import render
 
 CONFIG = "/etc/logrotate.d/aktienanalyse"
 
 
 @deploy("logrotate")
 def apply() -> None:
-    settings: Settings = host.data.settings
+    own = settings()
     apt_install("logrotate", ["logrotate"])
     checked_file(
         name=f"Rotation policy {CONFIG} (checked by logrotate -d)",
         dest=CONFIG,
         content=render(
             CONFIG,
-            log_dir=settings.platform.log_dir,
-            user=settings.platform.user,
+            log_dir=own.platform.log_dir,
+            user=own.platform.user,
             group=LOG_READERS,
         ),
         check="! logrotate -d {path} 2>&1 | grep '^error:'",

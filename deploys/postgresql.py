@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import re
 
-from pydantic import SecretStr
 from pyinfra import host
-from pyinfra.api import HiddenValue, StringCommand, deploy, operation
+from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import postgres, systemd
 
-from deploys import tuning
-from deploys.inventory import peer_addresses
-from deploys.operations import apt_install, run_if_changed
-from deploys.scram import make_verifier, matches
-from deploys.settings import Settings
-from deploys.templating import put_rendered
-from facts.postgresql import (
-    UNIT,
-    PostgresqlExtensions,
-    PostgresqlRoleVerifier,
-    PostgresqlRuntime,
-)
+from facts.postgresql import UNIT, PostgresqlRuntime
 from facts.resources import EffectiveResources
+from infra import tuning
+from infra.hostdata import address, peer_addresses, settings
+from infra.operations import apt_install, extension, role_password, run_if_changed
+from infra.settings import Settings
+from infra.templating import put_rendered
 
 PACKAGES = ["postgresql-15", "postgresql-client-15"]
 CONF_DIR = "/etc/postgresql/15/main"
@@ -45,7 +38,6 @@ RESTART_ONLY = {
     "shared_preload_libraries",
     "wal_buffers",
 }
-PSQL = "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1"
 _SETTING = re.compile(r"^\s*([a-z][a-z0-9_.]*)\s*=\s*'((?:[^']|'')*)'")
 
 
@@ -79,12 +71,12 @@ def restart_reasons(
 
 @deploy("PostgreSQL")
 def apply() -> None:
-    settings: Settings = host.data.settings
-    pg = settings.postgresql
+    own = settings()
+    pg = own.postgresql
     app_addresses = peer_addresses("app")
-    listen = ",".join(["localhost", host.data.address] if app_addresses else ["localhost"])
+    listen = ",".join(["localhost", address(host)] if app_addresses else ["localhost"])
     resources = host.get_fact(EffectiveResources)
-    wanted = parameters(settings, resources, listen)
+    wanted = parameters(own, resources, listen)
 
     apt_install("PostgreSQL 15 packages", PACKAGES)
     systemd.service(name="PostgreSQL enabled", service="postgresql", enabled=True)
@@ -124,7 +116,11 @@ def apply() -> None:
         )
     else:
         run_if_changed(
-            [drop_in, hba], systemd.service, name="Reload PostgreSQL", service=UNIT, reloaded=True
+            {"tuning drop-in": drop_in, "pg_hba.conf": hba},
+            systemd.service,
+            name="Reload PostgreSQL",
+            service=UNIT,
+            reloaded=True,
         )
 
     as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
@@ -132,7 +128,7 @@ def apply() -> None:
     role_password(
         name=f"Password of role {pg.app_role}",
         role=pg.app_role,
-        password=settings.secrets["postgresql_app_password"],
+        password=own.secrets["postgresql_app_password"],
     )
     for database in pg.databases:
         postgres.database(
@@ -144,38 +140,3 @@ def apply() -> None:
                 database=database,
                 extension=extension_name,
             )
-
-
-@operation()
-def role_password(role: str, password: SecretStr):
-    """
-    Set a role's password only when the stored SCRAM verifier was not made from it.
-
-    + role: the login role
-    + password: the wanted password; a freshly salted verifier is sent, never the password
-    """
-    if matches(password.get_secret_value(), host.get_fact(PostgresqlRoleVerifier, role=role)):
-        host.noop(f"password of {role} is up to date")
-        return
-    verifier = make_verifier(password.get_secret_value())
-    # Dollar-quoted inside single shell quotes: a verifier holds '$' but never '$verifier$'.
-    yield StringCommand(
-        f"{PSQL} -c 'ALTER ROLE {role} PASSWORD $verifier$",
-        HiddenValue(verifier),
-        "$verifier$'",
-        _separator="",
-    )
-
-
-@operation()
-def extension(database: str, extension: str):
-    """
-    Create an extension in a database unless it is there.
-
-    + database: an existing database
-    + extension: the extension's name, e.g. pg_stat_statements
-    """
-    if extension in host.get_fact(PostgresqlExtensions, database=database):
-        host.noop(f"extension {extension} exists in {database}")
-        return
-    yield f"{PSQL} -d {database} -c 'CREATE EXTENSION IF NOT EXISTS {extension}'"

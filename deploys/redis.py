@@ -18,13 +18,13 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
 
-from deploys.inventory import peer_addresses
-from deploys.operations import apt_install, checked_file, run_if_changed
-from deploys.settings import Settings, size_bytes
-from deploys.templating import put_rendered, render
-from deploys.tuning import redis_maxmemory
 from facts.kernel import Sysctl
 from facts.resources import EffectiveResources
+from infra.hostdata import address, peer_addresses, settings
+from infra.operations import apt_install, checked_file, run_if_changed
+from infra.settings import size_bytes
+from infra.templating import put_rendered, render
+from infra.tuning import redis_maxmemory
 
 CONFIG_FILE = "/etc/redis/redis.conf"
 ACL_FILE = "/etc/redis/users.acl"
@@ -39,12 +39,12 @@ def acl_hash(password: SecretStr) -> str:
 
 @deploy("Redis")
 def apply() -> None:
-    settings: Settings = host.data.settings
-    redis = settings.redis
+    own = settings()
+    redis = own.redis
     resources = host.get_fact(EffectiveResources)
     cap = size_bytes(redis.maxmemory_cap) if redis.maxmemory_cap else None
     maxmemory = redis_maxmemory(resources["memory_bytes"], redis.maxmemory_fraction, cap)
-    bind = ["127.0.0.1", "-::1"] + ([host.data.address] if peer_addresses("app") else [])
+    bind = ["127.0.0.1", "-::1"] + ([address(host)] if peer_addresses("app") else [])
 
     apt_install("Redis packages", ["redis-server"])
     _overcommit_memory()
@@ -70,8 +70,8 @@ def apply() -> None:
         content=render(
             ACL_FILE,
             redis=redis,
-            app_hash=acl_hash(settings.secrets["redis_app_password"]),
-            admin_hash=acl_hash(settings.secrets["redis_admin_password"]),
+            app_hash=acl_hash(own.secrets["redis_app_password"]),
+            admin_hash=acl_hash(own.secrets["redis_admin_password"]),
         ),
         user="redis",
         group="redis",
@@ -80,7 +80,7 @@ def apply() -> None:
     )
     systemd.service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
     run_if_changed(
-        [config, acl],
+        {"redis.conf": config, "ACL users": acl},
         systemd.service,
         name="Restart Redis (config or users changed)",
         service=UNIT,

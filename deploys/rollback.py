@@ -14,24 +14,26 @@ import os
 
 from pyinfra import host, logger
 
-from deploys.app import deployed, previous_release, switch_release
-from deploys.settings import SERVICES, Settings
 from facts.releases import Releases
+from infra.hostdata import settings
+from infra.operations import switch_release
+from infra.services import deployed, previous_release
+from infra.settings import SERVICES
 
-if "app" in host.data.groups:
-    settings: Settings = host.data.settings
+if "app" in host.groups:
+    own = settings()
     chosen = {name for name in os.environ.get("AKTIENANALYSE_ROLLBACK", "").split(",") if name}
     if chosen - set(SERVICES):
         raise SystemExit(
             f"AKTIENANALYSE_ROLLBACK: unknown service(s) {sorted(chosen - set(SERVICES))}"
         )
-    services = [(n, s) for n, s in deployed(settings) if not chosen or n in chosen]
+    services = [(n, s) for n, s in deployed(own) if not chosen or n in chosen]
     state = host.get_fact(
         Releases,
-        base_dir=settings.platform.base_dir,
+        base_dir=own.platform.base_dir,
         services=[(name, list(service.ports)) for name, service in services],
     )
-    for name, service in services:
+    for name, service in host.loop(services):
         entry = state.get(name, {})
         target = previous_release(
             entry.get("live", []), entry.get("installed", []), entry.get("current")

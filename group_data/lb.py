@@ -1,6 +1,7 @@
-"""Settings for the load balancer hosts (HAProxy). See README.md, "Settings"."""
+"""Settings of the load balancer hosts (group lb, HAProxy). See README.md, "Settings".
 
-# The TLS certificate and its key, one PEM file on the control machine (mode 0600).
-secrets = {
-    "haproxy_tls_pem": {"env": "AKTIENANALYSE_HAPROXY_TLS_PEM"},
-}
+`haproxy` belongs to the lb hosts: the app hosts read its admin port from them. The TLS
+certificate and key come from the secret `haproxy_tls_pem` (group_data/all.py).
+"""
+
+haproxy = {}

@@ -1,18 +1,21 @@
 """The lab's containers, as `python -m lab up` wrote them to .lab/hosts.json.
 
-Lab-only settings live here: the apt cache on the bridge, a test operator, and the secrets the
-lab generated under .lab/secrets/. Everything else comes from group_data/ like production.
-Tests that converge with changed settings pass them as JSON in AKTIENANALYSE_LAB_SETTINGS;
-they are merged over these.
+Lab-only settings are host data here: the apt cache on the bridge, a test operator, the
+secrets the lab generated under .lab/secrets/, the fixture wheelhouse and versions, and the
+Zabbix pollers. Everything else comes from group_data/ like production. Tests that converge
+with changed settings pass them as JSON in AKTIENANALYSE_LAB_SETTINGS; they are merged over
+these, field by field.
 """
 
 import json
 import os
 from pathlib import Path
 
-from deploys.inventory import HostSpec, build_groups
-from deploys.settings import SERVICES as _SERVICES
-from deploys.settings import deep_merge
+from infra.hostdata import check_before_connecting
+from infra.settings import SERVICES as _SERVICES  # a tuple: pyinfra would take it for a group
+from lab.settings import deep_merge
+
+check_before_connecting(__file__)
 
 _LAB = Path(os.environ.get("LAB_DIR", Path(__file__).resolve().parent.parent / ".lab"))
 _MANIFEST_FILE = _LAB / "hosts.json"
@@ -21,15 +24,6 @@ if not _MANIFEST_FILE.exists():
 _manifest = json.loads(_MANIFEST_FILE.read_text())
 _secrets_dir = Path(_manifest["secrets_dir"])
 
-_connection = {
-    "ssh_config_file": _manifest["ssh_config"],
-    "ssh_known_hosts_file": _manifest["known_hosts"],
-    "ssh_strict_host_key_checking": "yes",
-}
-_hosts = {
-    host["name"]: HostSpec(address=host["address"], groups=host["groups"], connection=_connection)
-    for host in _manifest["hosts"]
-}
 _settings = {
     "system": {"apt_proxy": _manifest["apt_proxy"]},
     "operators": [
@@ -45,10 +39,19 @@ _settings = {
         "server_active": None,
     },
 }
-
 _settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))
-_groups = build_groups(_hosts, "inventories/lab.py", _settings)
-lb = _groups["lb"]
-app = _groups["app"]
-db = _groups["db"]
-cache = _groups["cache"]
+
+_connection = {
+    "ssh_config_file": _manifest["ssh_config"],
+    "ssh_known_hosts_file": _manifest["known_hosts"],
+    "ssh_strict_host_key_checking": "yes",
+}
+_hosts = {
+    host["name"]: ({**_connection, "address": host["address"], **_settings}, host["groups"])
+    for host in _manifest["hosts"]
+}
+
+lb = [(name, data) for name, (data, groups) in _hosts.items() if "lb" in groups]
+app = [(name, data) for name, (data, groups) in _hosts.items() if "app" in groups]
+db = [(name, data) for name, (data, groups) in _hosts.items() if "db" in groups]
+cache = [(name, data) for name, (data, groups) in _hosts.items() if "cache" in groups]

@@ -17,9 +17,9 @@ import subprocess
 import sys
 import time
 
-from deploys.converge import REPO, run_pyinfra
-from deploys.plan import make_plan, render
 from lab import cli as lab
+from tools.apply import REPO, run_pyinfra
+from tools.plan import make_plan, render
 
 INVENTORY = "inventories/lab.py"
 

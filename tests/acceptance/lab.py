@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from deploys.settings import DEFAULT_SERVICES
+from infra.settings import DEFAULT_SERVICES
 from lab.topology import LAB_DIR
 
 MANIFEST = json.loads((LAB_DIR / "hosts.json").read_text())

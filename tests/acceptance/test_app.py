@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from deploys.settings import SERVICES, START_ORDER
+from infra.settings import SERVICES, START_ORDER
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts("app")

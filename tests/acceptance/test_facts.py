@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from deploys.converge import REPO
+from tools.apply import REPO
 
 
 def test_effective_resources_see_the_container_limit():

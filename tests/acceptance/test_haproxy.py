@@ -6,9 +6,9 @@ import time
 import pytest
 import testinfra
 
-from deploys.converge import run_pyinfra
 from deploys.haproxy import CERTIFICATE, CONFIG
 from tests.acceptance import lab
+from tools.apply import run_pyinfra
 
 testinfra_hosts = lab.hosts("lb")
 

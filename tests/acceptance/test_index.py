@@ -15,9 +15,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from deploys.converge import run_pyinfra
 from lab.topology import LAB_DIR
 from tests.acceptance import lab
+from tools.apply import run_pyinfra
 
 APP_HOSTS = lab.names("app")
 WHEELHOUSE = LAB_DIR / "wheelhouse"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from deploys.app import CORE, MIGRATION_UNIT
-from deploys.plan import make_plan
-from deploys.settings import SERVICES
+from infra.services import CORE, MIGRATION_UNIT
+from infra.settings import SERVICES
 from tests.acceptance import lab
+from tools.plan import make_plan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def changed_plan(tmp_path_factory):
     }
     output = tmp / "plan.md"
     run = subprocess.run(
-        [sys.executable, "-m", "deploys.plan", "inventories/lab.py", "--output", str(output)],
+        [sys.executable, "-m", "tools.plan", "inventories/lab.py", "--output", str(output)],
         cwd=REPO,
         capture_output=True,
         text=True,

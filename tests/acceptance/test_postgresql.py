@@ -2,8 +2,8 @@
 
 import pytest
 
-from deploys import tuning
 from deploys.postgresql import DROP_IN, HBA_FILE
+from infra import tuning
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts("db")

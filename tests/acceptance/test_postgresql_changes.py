@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from deploys.converge import changed_operations, failed_operations, run_pyinfra
 from tests.acceptance import lab
+from tools.apply import changed_operations, failed_operations, run_pyinfra
 
 DB = lab.names("db")[0]
 RELOAD_ONLY = {"log_min_duration_statement": "250ms"}

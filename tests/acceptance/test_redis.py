@@ -3,7 +3,7 @@
 import pytest
 
 from deploys.redis import ACL_FILE, CONFIG_FILE
-from deploys.tuning import redis_maxmemory
+from infra.tuning import redis_maxmemory
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts("cache")

@@ -18,10 +18,10 @@ import time
 
 import pytest
 
-from deploys.converge import REPO, changed_operations, run_pyinfra
-from deploys.settings import SERVICES
+from infra.settings import SERVICES
 from lab.topology import LAB_DIR
 from tests.acceptance import lab
+from tools.apply import REPO, changed_operations, run_pyinfra
 
 APP_HOSTS = lab.names("app")
 PORTS = lab.PORTS

@@ -14,9 +14,9 @@ import pytest
 import requests
 import urllib3
 
-from deploys.converge import run_pyinfra
-from deploys.settings import SERVICES
+from infra.settings import SERVICES
 from tests.acceptance import lab
+from tools.apply import run_pyinfra
 
 APP_HOSTS = lab.names("app")
 LB_ADDRESS = lab.host_info(lab.names("lb")[0])["address"]

@@ -5,8 +5,9 @@ import subprocess
 
 import pytest
 
-from deploys.settings import SERVICES
-from deploys.zabbix import PSK_FILE, USER_PARAMETERS
+from deploys.zabbix import PSK_FILE
+from infra.settings import SERVICES
+from infra.zabbix_items import USER_PARAMETERS
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()

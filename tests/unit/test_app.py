@@ -1,9 +1,10 @@
-"""deploys/app.py's and deploys/rollback.py's pure parts, and the Releases fact's parser."""
+"""infra/services.py and deploys/app.py's pure parts, and the Releases fact's parser."""
 
-from deploys.app import deployed, environment, requirements, switch_order
-from deploys.settings import DEFAULT_SERVICES, PostgreSQL, Redis, Service, Settings
-from deploys.templating import render
+from deploys.app import environment
 from facts.releases import parse
+from infra.services import deployed, previous_release, requirements, switch_order
+from infra.settings import DEFAULT_SERVICES, PostgreSQL, Redis, Service, Settings
+from infra.templating import render
 
 CORE_WHEEL = "aktienanalyse_intelligent_core-1.1.0-py3-none-any.whl"
 
@@ -67,15 +68,11 @@ def test_releases_fact_reads_links_installs_and_running_venvs():
 
 
 def test_previous_release_is_the_one_live_before_the_current_one():
-    from deploys.app import previous_release
-
     installed = ["1.0.0", "1.2.0", "1.1.0"]  # 1.2.0 was installed but never went live
     assert previous_release(["1.0.0", "1.1.0"], installed, "1.1.0") == "1.0.0"
 
 
 def test_no_previous_release_when_it_was_pruned_or_there_is_none():
-    from deploys.app import previous_release
-
     assert previous_release(["0.9.0", "1.1.0"], ["1.1.0"], "1.1.0") is None
 
 
@@ -85,7 +82,7 @@ def test_environment_file_quotes_values():
 
 
 def test_unit_is_sandboxed_and_ordered_after_earlier_services():
-    from deploys.settings import Platform
+    from infra.settings import Platform
 
     text = render(
         "/etc/systemd/system/aktienanalyse-frontend@.service",
@@ -105,12 +102,8 @@ def test_unit_is_sandboxed_and_ordered_after_earlier_services():
 def test_environment_carries_the_wheel_contract():
     from pydantic import SecretStr
 
-    secrets = {
-        n: SecretStr(n)
-        for n in ("postgresql_app_password", "redis_app_password", "redis_admin_password")
-    }
-    settings = Settings.model_construct(postgresql=PostgreSQL(), redis=Redis(), secrets=secrets)
-    env = environment(settings, "10.0.0.31", "127.0.0.1")
+    passwords = (SecretStr("db-password"), SecretStr("redis-password"))
+    env = environment(PostgreSQL(), Redis(), passwords, "10.0.0.31", "127.0.0.1")
     assert env["AKTIENANALYSE_DB_HOST"] == "10.0.0.31"
     assert env["AKTIENANALYSE_DB_NAME"] == "aktienanalyse_event_store"
     assert env["AKTIENANALYSE_REDIS_USER"] == "aktienanalyse"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from deploys.settings_doc import main
+from tools.settings_doc import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -3,9 +3,9 @@
 import yaml
 
 from deploys.haproxy import backends
-from deploys.settings import DEFAULT_SERVICES, Settings
-from deploys.templating import render
-from deploys.zabbix import (
+from infra.settings import DEFAULT_SERVICES, Settings
+from infra.templating import render
+from infra.zabbix_items import (
     PROTOTYPE_ARGUMENT,
     TEMPLATE_FILE,
     USER_PARAMETERS,
@@ -23,7 +23,7 @@ def settings_with(**versions) -> Settings:
 
 
 def test_committed_zabbix_template_is_generated_from_the_user_parameters():
-    assert TEMPLATE_FILE.read_text() == template_text(), "run: python -m deploys.zabbix --template"
+    assert TEMPLATE_FILE.read_text() == template_text(), "run: python -m tools.zabbix_template"
 
 
 def test_template_item_keys_are_exactly_the_user_parameters():
@@ -58,8 +58,8 @@ def test_discovery_is_empty_off_the_app_hosts():
 def test_backends_have_one_server_per_app_host_and_instance():
     services = dict(DEFAULT_SERVICES)
     services["frontend"] = services["frontend"].model_copy(update={"version": "1", "instances": 2})
-    app_hosts = [("app-1", "10.0.0.21"), ("app-2", "10.0.0.22")]
-    result = backends(Settings.model_construct(services=services), app_hosts)
+    app_hosts = [("app-1", "10.0.0.21", services), ("app-2", "10.0.0.22", services)]
+    result = backends(app_hosts)
     assert result == {"frontend": [
         ("app-1-8005", "10.0.0.21", 8005), ("app-1-8006", "10.0.0.21", 8006),
         ("app-2-8005", "10.0.0.22", 8005), ("app-2-8006", "10.0.0.22", 8006),

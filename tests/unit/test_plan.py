@@ -2,49 +2,41 @@
 
 import hashlib
 
-from deploys.plan import Redactor, build, parse_diffs, render
-from deploys.plan_comment import LIMIT, existing_comment, fit
+from tools.plan import Redactor, build, render
+from tools.plan_comment import LIMIT, existing_comment, fit
 
 PEM = (
     "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nqnX1\n-----END PRIVATE KEY-----"
 )
 
-# What pyinfra prints with --diff (colours included), as files.put and checked_file do.
-STDERR = """--> Preparing operation files...
-    [\x1b[1mweb-1\x1b[0m] Will modify /etc/haproxy/haproxy.cfg
-      @@ -1,3 +1,3 @@
-        global
-      \x1b[31m- inter 2000ms\x1b[0m
-      \x1b[32m+ inter 3000ms\x1b[0m
-\x20\x20\x20\x20
-    [web-1] Will create /etc/stray.conf
-      @@ -0,0 +1 @@
-      + s3cret-value-123
-\x20\x20\x20\x20
-    [web-1] Will modify /etc/redis/users.acl
-      (content not shown: it holds secrets)
-\x20\x20\x20\x20
-    [web-1] Ready: deploys/all.py
-"""
-
+# pyinfra's dry-run JSON: reloads were decided before the run, so they are plain changes.
 PLAN = {
     "plan": [
         {"op_hash": "a", "name": "HAProxy | Config /etc/haproxy/haproxy.cfg",
+         "names": ["Config /etc/haproxy/haproxy.cfg"],
          "hosts_with_change": ["web-1"], "hosts_with_conditional_change": []},
-        {"op_hash": "b", "name": "HAProxy | Reload HAProxy",
-         "hosts_with_change": [], "hosts_with_conditional_change": ["web-1", "web-2"]},
+        {"op_hash": "b", "name": "HAProxy | Reload HAProxy", "names": ["Reload HAProxy"],
+         "hosts_with_change": ["web-1"], "hosts_with_conditional_change": []},
         {"op_hash": "c", "name": "Redis | ACL users /etc/redis/users.acl",
+         "names": ["ACL users /etc/redis/users.acl"],
          "hosts_with_change": ["web-1"], "hosts_with_conditional_change": []},
-        {"op_hash": "d", "name": "Firewall | Reload nftables",
+        {"op_hash": "d", "name": "Firewall | Reload nftables", "names": ["Reload nftables"],
          "hosts_with_change": [], "hosts_with_conditional_change": ["web-1"]},
-        {"op_hash": "e", "name": "Base | Users",
+        {"op_hash": "e", "name": "Base | Users", "names": ["Users"],
          "hosts_with_change": [], "hosts_with_conditional_change": []},
     ]
 }  # fmt: skip
-NOTES = [
-    {"host": "web-1", "op": "b", "watched": ["a"]},
-    {"host": "web-2", "op": "b", "watched": ["a"]},
-]
+# What the project's operations record for the plan (infra/operations.py).
+RECORDS = [
+    {"host": "web-1", "kind": "file", "path": "/etc/haproxy/haproxy.cfg", "action": "modify",
+     "diff": ["@@ -1,3 +1,3 @@", " global", "-inter 2000ms", "+inter 3000ms"]},
+    {"host": "web-1", "kind": "file", "path": "/etc/stray.conf", "action": "create",
+     "diff": ["@@ -0,0 +1 @@", "+s3cret-value-123"]},
+    {"host": "web-1", "kind": "file", "path": "/etc/redis/users.acl", "action": "modify",
+     "diff": None},
+    {"host": "web-1", "kind": "reason", "operation": "Reload HAProxy",
+     "because": ["HAProxy configuration"]},
+]  # fmt: skip
 
 
 def test_redaction_replaces_a_secret_its_sha256_and_its_pem_lines():
@@ -63,46 +55,37 @@ def test_redaction_keeps_the_pem_armour_lines_readable():
     )
 
 
-def test_diffs_are_read_per_host_and_path_without_colours():
-    diffs = parse_diffs(STDERR)["web-1"]
-    assert diffs[0] == (
-        "modify /etc/haproxy/haproxy.cfg",
-        ["@@ -1,3 +1,3 @@", " global", "-inter 2000ms", "+inter 3000ms"],
-    )
-
-
-def test_a_sensitive_file_is_listed_without_its_content():
-    assert ("modify /etc/redis/users.acl", ["(content not shown: it holds secrets)"]) in (
-        parse_diffs(STDERR)["web-1"]
-    )
-
-
 def _plan():
-    return build("inventories/x.py", ["web-1", "web-2"], PLAN, STDERR, NOTES)
+    return build("inventories/x.py", ["web-1", "web-2"], PLAN, RECORDS)
 
 
-def test_a_reload_runs_where_what_it_watches_changes():
-    names = [change.operation for change in _plan().hosts["web-1"]]
-    assert "HAProxy | Reload HAProxy" in names
-
-
-def test_a_reload_does_not_run_where_nothing_it_watches_changes():
-    assert _plan().hosts["web-2"] == []
-
-
-def test_a_reload_names_its_reason():
-    reload = next(c for c in _plan().hosts["web-1"] if c.kind == "reload")
-    assert reload.because == ["HAProxy | Config /etc/haproxy/haproxy.cfg"]
-
-
-def test_a_condition_without_a_note_may_run():
-    firewall = next(c for c in _plan().hosts["web-1"] if "nftables" in c.operation)
-    assert firewall.kind == "maybe"
+def _change(name: str):
+    return next(c for c in _plan().hosts["web-1"] if name in c.operation)
 
 
 def test_a_diff_belongs_to_the_operation_naming_its_path():
-    config = _plan().hosts["web-1"][0]
-    assert [header for header, _ in config.diffs] == ["modify /etc/haproxy/haproxy.cfg"]
+    assert _change("Config").diffs == [
+        ("modify /etc/haproxy/haproxy.cfg", RECORDS[0]["diff"]),
+    ]
+
+
+def test_a_sensitive_file_is_listed_without_its_content():
+    assert _change("ACL users").diffs == [
+        ("modify /etc/redis/users.acl", ["(content not shown: it holds secrets)"])
+    ]
+
+
+def test_a_reload_is_a_change_with_its_reason():
+    reload = _change("Reload HAProxy")
+    assert (reload.kind, reload.because) == ("reload", ["HAProxy configuration"])
+
+
+def test_a_host_without_changes_lists_nothing():
+    assert _plan().hosts["web-2"] == []
+
+
+def test_an_operation_pyinfra_decides_at_run_time_may_run():
+    assert _change("nftables").kind == "maybe"
 
 
 def test_a_diff_no_operation_names_is_still_shown():
@@ -120,9 +103,15 @@ def test_unchanged_operations_are_collapsed():
     assert "<details><summary>1 operation unchanged on every host</summary>" in markdown
 
 
+def test_the_markdown_shows_the_reason_and_the_diff():
+    markdown = render(_plan())
+    assert "  - because: HAProxy configuration changes" in markdown
+    assert "    +inter 3000ms" in markdown
+
+
 def test_a_plan_without_changes_says_so():
     quiet = {"plan": [PLAN["plan"][-1]]}
-    assert build("inventories/x.py", ["web-1"], quiet, "", []).summary() == (
+    assert build("inventories/x.py", ["web-1"], quiet, []).summary() == (
         "No changes: 1 host up to date."
     )
 

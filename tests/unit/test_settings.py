@@ -1,55 +1,83 @@
-"""Bad settings stop the run before any host is contacted, naming file, key and reason."""
+"""Bad settings stop the run before any host is contacted, naming host, file, key and reason.
+
+Each case is a real inventory and group_data/ in a temporary folder, loaded by pyinfra's own
+loader (infra.hostdata.load_inventory), as `pyinfra` itself would load it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
+import subprocess
+import sys
 import textwrap
+import threading
+from pathlib import Path
 
 import pytest
 
-from deploys.settings import DEFAULT_SERVICES, SERVICES, load_inventory_settings
+from infra.hostdata import SettingsError, load_inventory
+from infra.settings import DEFAULT_SERVICES, SERVICES
 
+REPO = Path(__file__).resolve().parents[2]
 GOOD_SECRETS = textwrap.dedent(
     """
     secrets = {
         "postgresql_app_password": {"env": "T_PG"},
         "redis_app_password": {"env": "T_REDIS"},
         "redis_admin_password": {"env": "T_REDIS_ADMIN"},
+        "haproxy_tls_pem": {"env": "T_PEM"},
     }
     """
 )
 
 
 @pytest.fixture
-def group_data(tmp_path, monkeypatch):
-    """A group_data/ directory with a valid all.py; tests add a bad file next to it."""
-    for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN"):
+def tree(tmp_path, monkeypatch):
+    """A folder with group_data/all.py (valid) and an inventory; tests add files to it."""
+    for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN", "T_PEM"):
         monkeypatch.setenv(name, "s3cret-" + name)
-    directory = tmp_path / "group_data"
-    directory.mkdir()
-    (directory / "all.py").write_text(GOOD_SECRETS)
-    return directory
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "all.py").write_text(GOOD_SECRETS)
+    return tmp_path
 
 
-def load(group_data, groups=("app",), **kwargs):
-    return load_inventory_settings({"host-1": list(groups)}, "inventories/t.py", **kwargs,
-                                   group_data=group_data)  # fmt: skip
+def inventory(tree: Path, hosts: dict[str, list[str]], data: dict | None = None) -> Path:
+    """Write t.py: each host in its groups, with an address and `data` as host data."""
+    lines = []
+    groups: dict[str, list[str]] = {}
+    for number, (name, host_groups) in enumerate(hosts.items(), start=10):
+        host_data = {"address": f"10.0.0.{number}", **(data or {}).get(name, {})}
+        lines.append(f"_{name.replace('-', '_')} = ({name!r}, {host_data!r})")
+        for group in host_groups:
+            groups.setdefault(group, []).append(f"_{name.replace('-', '_')}")
+    lines += [f"{group} = [{', '.join(members)}]" for group, members in groups.items()]
+    path = tree / "t.py"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
-def problem(group_data, file_name, text, groups=("app",)):
-    (group_data / file_name).write_text(textwrap.dedent(text))
-    with pytest.raises(SystemExit) as exc:
-        load(group_data, groups)
+def load(tree, groups=("app", "db", "cache"), hosts=None, data=None):
+    return load_inventory(inventory(tree, hosts or {"host-1": list(groups)}, data), cwd=tree)
+
+
+def problem(tree, file_name, text, groups=("app", "db", "cache"), hosts=None, data=None) -> str:
+    if file_name:
+        (tree / "group_data" / file_name).write_text(textwrap.dedent(text))
+    with pytest.raises(SettingsError) as exc:
+        load(tree, groups, hosts, data)
     return str(exc.value)
 
 
-def test_valid_settings_load(group_data):
-    settings = load(group_data)["host-1"]
+def test_valid_settings_load(tree):
+    settings = load(tree)["host-1"].settings
     assert settings.services["frontend"].port == 8005
 
 
-def test_secret_values_never_print(group_data):
-    settings = load(group_data)["host-1"]
-    assert "s3cret" not in repr(settings) + str(settings.to_json())
+def test_secret_values_never_print(tree):
+    settings = load(tree)["host-1"].settings
+    assert "s3cret" not in repr(settings) + str(settings.model_dump(mode="json"))
 
 
 BAD_INPUTS = [
@@ -112,7 +140,7 @@ BAD_INPUTS = [
         "app.py",
         'services = {"intelligent-core": {"instances": 2}}',
         ("app",),
-        ["group_data/app.py", "services", "port 8002 used by both"],
+        ["group_data/app.py", "services.broker-gateway", "port 8002 used by both"],
     ),
     (
         "db.py",
@@ -139,22 +167,22 @@ BAD_INPUTS = [
         ["group_data/lb.py", "platform.base_dir", "absolute"],
     ),
     (
-        "lb.py",
+        "cache.py",
         'secrets = {"redis_app_password": {"env": "T_UNSET_VARIABLE"}}',
-        ("lb",),
-        ["group_data/lb.py", "secrets", "T_UNSET_VARIABLE is not set"],
+        ("cache",),
+        ["group_data/cache.py", "secrets", "T_UNSET_VARIABLE is not set"],
     ),
     (
-        "lb.py",
+        "cache.py",
         'secrets = {"redis_app_password": {"file": "/nonexistent/secret"}}',
-        ("lb",),
-        ["group_data/lb.py", "secrets", "/nonexistent/secret does not exist"],
+        ("cache",),
+        ["group_data/cache.py", "secrets", "/nonexistent/secret does not exist"],
     ),
     (
-        "lb.py",
+        "cache.py",
         'secrets = {"redis_app_password": {"env": "A", "file": "/b"}}',
-        ("lb",),
-        ["group_data/lb.py", "secrets", "exactly one of"],
+        ("cache",),
+        ["group_data/cache.py", "secrets", "exactly one of"],
     ),
     (
         "db.py",
@@ -202,7 +230,7 @@ BAD_INPUTS = [
         "cache.py",
         'redis = {"admin_user": "aktienanalyse"}',
         ("cache",),
-        ["group_data/cache.py", "redis", "must differ"],
+        ["group_data/cache.py", "redis.admin_user", "must differ"],
     ),
     (
         "app.py",
@@ -220,7 +248,7 @@ BAD_INPUTS = [
         "app.py",
         'services = {"frontend": {"version": "1.0.0"}}',
         ("app",),
-        ["group_data/app.py", "give either wheelhouse or index_url to deploy frontend"],
+        ["group_data/app.py", "services.frontend.version: give releases.wheelhouse"],
     ),
     (
         "app.py",
@@ -239,44 +267,114 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("file_name", "content", "groups", "fragments"), BAD_INPUTS,
                          ids=[f"{b[0]}:{b[1][:40]}" for b in BAD_INPUTS])  # fmt: skip
-def test_bad_input_is_rejected_with_file_key_and_reason(
-    group_data, file_name, content, groups, fragments
-):
-    message = problem(group_data, file_name, content, groups)
+def test_bad_input_is_rejected_with_file_key_and_reason(tree, file_name, content, groups,
+                                                        fragments):  # fmt: skip
+    message = problem(tree, file_name, content, groups)
     for fragment in fragments:
         assert fragment in message, message
 
 
-def test_missing_secret_is_rejected(group_data):
-    (group_data / "all.py").write_text('secrets = {"postgresql_app_password": {"env": "T_PG"}}')
-    with pytest.raises(SystemExit) as exc:
-        load(group_data)
-    assert "secrets missing: redis_admin_password, redis_app_password" in str(exc.value)
+def test_a_missing_secret_is_refused_on_the_group_that_needs_it(tree):
+    (tree / "group_data" / "all.py").write_text(
+        'secrets = {"postgresql_app_password": {"env": "T_PG"}}'
+    )
+    message = problem(tree, None, "", groups=("cache",))
+    assert "host-1: group_data/all.py: secrets.redis_app_password: required on cache hosts" in (
+        message
+    )
 
 
-def test_unknown_group_is_rejected(group_data):
-    with pytest.raises(SystemExit) as exc:
-        load(group_data, groups=("web",))
-    assert "inventories/t.py: groups: unknown group(s) ['web']" in str(exc.value)
+def test_a_secret_no_group_of_the_host_needs_is_not_resolved(tree, monkeypatch):
+    monkeypatch.delenv("T_PEM")
+    assert "haproxy_tls_pem" not in load(tree, groups=("app",))["host-1"].settings.secrets
 
 
-def test_every_problem_of_every_host_is_listed(group_data):
-    (group_data / "app.py").write_text('system = {"timezone": 7}\nservices = {"x": {}}')
-    with pytest.raises(SystemExit) as exc:
-        load_inventory_settings({"a-1": ["app"], "a-2": ["app"]}, "inv.py", group_data=group_data)
-    message = str(exc.value)
+def test_lb_hosts_need_the_tls_certificate(tree, monkeypatch):
+    monkeypatch.delenv("T_PEM")
+    assert "secrets: haproxy_tls_pem: environment variable T_PEM is not set" in problem(
+        tree, None, "", groups=("lb",)
+    )
+
+
+def test_an_unknown_group_is_refused(tree):
+    message = problem(tree, None, "", groups=("web",))
+    assert "t.py (host host-1): groups: unknown group(s) web" in message
+
+
+def test_an_unknown_top_level_setting_is_refused(tree):
+    message = problem(tree, "app.py", 'servics = {"frontend": {"version": "1.0.0"}}')
+    assert "host-1: group_data/app.py: servics: unknown setting" in message
+
+
+def test_every_problem_of_every_host_is_listed(tree):
+    message = problem(tree, "app.py", 'system = {"timezone": 7}\nservices = {"x": {}}',
+                      hosts={"a-1": ["app"], "a-2": ["app"]})  # fmt: skip
     assert "a-1: group_data/app.py: system.timezone" in message
     assert "a-2: group_data/app.py: system.timezone" in message
-    assert "a-2: group_data/app.py: services.x.port: Field required" in message
+    assert "a-2: group_data/app.py: services.x" in message
 
 
-def test_later_layers_win_and_dicts_merge(group_data):
-    (group_data / "app.py").write_text('services = {"frontend": {"instances": 2}}')
-    settings = load(group_data, environment={"services": {"frontend": {"port": 9000}}})["host-1"]
-    assert (settings.services["frontend"].port, settings.services["frontend"].instances) == (
-        9000,
-        2,
+def test_a_group_file_replaces_a_section_of_all_whole(tree):
+    """pyinfra's precedence: group data over all.py, a top-level name replaced whole."""
+    (tree / "group_data" / "all.py").write_text(
+        GOOD_SECRETS + 'system = {"timezone": "UTC", "packages": ["sudo"]}\n'
     )
+    (tree / "group_data" / "app.py").write_text('system = {"timezone": "Europe/Berlin"}')
+    system = load(tree, groups=("app",))["host-1"].settings.system
+    assert (system.timezone, "curl" in system.packages) == ("Europe/Berlin", True)
+
+
+def test_host_data_wins_over_group_data(tree):
+    (tree / "group_data" / "app.py").write_text('system = {"timezone": "Europe/Berlin"}')
+    loaded = load(tree, groups=("app",), data={"host-1": {"system": {"timezone": "UTC"}}})
+    assert loaded["host-1"].settings.system.timezone == "UTC"
+
+
+def test_two_groups_setting_one_section_differently_are_refused(tree):
+    (tree / "group_data" / "app.py").write_text('system = {"timezone": "Europe/Berlin"}')
+    (tree / "group_data" / "db.py").write_text('system = {"timezone": "UTC"}')
+    message = problem(tree, None, "", groups=("app", "db"))
+    assert "group_data/db.py and group_data/app.py: system: set differently" in message
+
+
+def test_versions_pinned_for_the_app_group_reach_the_lb(tree):
+    wheels = tree / "wheels"
+    wheels.mkdir()
+    pins = 'services = {"frontend": {"version": "1.0.0"}}\n'
+    (tree / "group_data" / "app.py").write_text(pins + f'releases = {{"wheelhouse": "{wheels}"}}')
+    loaded = load(tree, hosts={"lb-1": ["lb"], "app-1": ["app"], "app-2": ["app"]})
+    assert loaded["app-2"].settings.services["frontend"].version == "1.0.0"
+    assert loaded["lb-1"].settings.services["frontend"].version is None  # reads the app hosts'
+
+
+def test_app_hosts_pinning_different_versions_are_refused(tree):
+    wheels = tree / "wheels"
+    wheels.mkdir()
+    (tree / "group_data" / "app.py").write_text(f'releases = {{"wheelhouse": "{wheels}"}}')
+    data = {name: {"services": {"frontend": {"version": version}}}
+            for name, version in (("app-1", "1.0.0"), ("app-2", "1.1.0"))}  # fmt: skip
+    message = problem(tree, None, "", hosts={"app-1": ["app"], "app-2": ["app"]}, data=data)
+    assert "app-1 (" in message and "app-2 (" in message
+    assert "services.frontend.version: hosts disagree" in message
+
+
+def test_lb_and_app_hosts_disagreeing_on_the_admin_port_are_refused(tree):
+    (tree / "group_data" / "app.py").write_text('haproxy = {"admin_port": 9000}')
+    (tree / "group_data" / "lb.py").write_text('haproxy = {"admin_port": 9999}')
+    message = problem(tree, None, "", hosts={"lb-1": ["lb"], "app-1": ["app"]})
+    assert "lb-1 (group_data/lb.py) and app-1 (group_data/app.py): haproxy.admin_port" in message
+
+
+def test_hosts_referencing_one_secret_differently_are_refused(tree):
+    data = {"app-1": {"secrets": {"postgresql_app_password": {"env": "T_REDIS"}}}}
+    message = problem(tree, None, "", hosts={"db-1": ["db"], "app-1": ["app"]}, data=data)
+    assert "secrets.postgresql_app_password: hosts reference different sources" in message
+
+
+def test_two_hosts_with_one_address_are_refused(tree):
+    data = {"b-1": {"address": "10.0.0.10"}}
+    message = problem(tree, None, "", hosts={"a-1": ["app"], "b-1": ["app"]}, data=data)
+    assert "t.py (host b-1)): address: two hosts with one address" in message
 
 
 def test_service_defaults_are_the_seeds():
@@ -286,9 +384,35 @@ def test_service_defaults_are_the_seeds():
     ]  # fmt: skip
 
 
-def test_lb_hosts_need_the_tls_certificate(group_data):
-    with pytest.raises(SystemExit) as exc:
-        load(group_data, ("lb",))
-    assert "host-1: inventories/t.py: secrets.haproxy_tls_pem: required on lb hosts" in str(
-        exc.value
+def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree):
+    """The real CLI, pointed at a port on loopback that records connections: it must stop
+    with the refusal and never connect."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(20)
+    port = listener.getsockname()[1]
+    connections = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            connections.append(listener.accept())
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    (tree / "group_data" / "app.py").write_text('services = {"frontend": {"port": 70000}}')
+    data = {"host-1": {"ssh_hostname": "127.0.0.1", "ssh_port": port}}
+    path = inventory(tree, {"host-1": ["app"]}, data)
+    path.write_text(
+        "import sys\nsys.path.insert(0, " + json.dumps(str(REPO)) + ")\n"
+        "from infra.hostdata import check_before_connecting\n"
+        "check_before_connecting(__file__)\n" + path.read_text()
     )
+    (tree / "deploy.py").write_text("raise SystemExit('the deploy file ran')\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pyinfra", str(path), "deploy.py", "-y"],
+        cwd=tree, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    listener.close()
+    thread.join()
+    assert run.returncode != 0
+    assert "host-1: group_data/app.py: services.frontend.port" in run.stderr
+    assert connections == []

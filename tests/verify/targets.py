@@ -14,29 +14,29 @@ import tempfile
 from functools import cache
 from typing import Any
 
-from deploys.inventory import load_inventory_file
+from infra.hostdata import load_inventory
 
 INVENTORY = os.environ.get("AKTIENANALYSE_INVENTORY", "inventories/lab.py")
 
 
 @cache
-def inventory() -> dict[str, dict[str, Any]]:
-    return load_inventory_file(INVENTORY)
+def inventory() -> dict[str, Any]:
+    return load_inventory(INVENTORY)
 
 
 def names(group: str | None = None) -> list[str]:
     """The inventory's host names (in `group`, if given)."""
-    return [name for name, data in inventory().items() if group in (None, *data["groups"])]
+    return [name for name, host in inventory().items() if group in (None, *host.groups)]
 
 
 def settings(name: str):
-    return inventory()[name]["settings"]
+    return inventory()[name].settings
 
 
 @cache  # one ssh_config file per host and run
 def hosts(group: str | None = None) -> list[str]:
     """testinfra specs for the inventory's hosts (in `group`, if given)."""
-    return [_spec(name, inventory()[name]) for name in names(group)]
+    return [_spec(name, inventory()[name].data) for name in names(group)]
 
 
 def _spec(name: str, data: dict[str, Any]) -> str:

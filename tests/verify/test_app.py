@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from deploys.app import deployed
+from infra.services import deployed
 from tests.verify import targets
 
 testinfra_hosts = targets.hosts("app")

@@ -1,6 +1,6 @@
 """Post a rendered plan as the pull request's plan comment: one comment, updated on each push.
 
-    python -m deploys.plan_comment --pr 42 plan.md      (make plan-comment PR=42)
+    python -m tools.plan_comment --pr 42 plan.md      (make plan-comment PR=42)
 
 Needs GITHUB_TOKEN (pull-requests: write) and GITHUB_REPOSITORY ("owner/name"), as GitHub
 Actions provides them. The comment is recognised by the marker the plan starts with.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from deploys.plan import MARKER
+from tools.plan import MARKER
 
 API = os.environ.get("GITHUB_API_URL", "https://api.github.com")
 LIMIT = 65000  # GitHub refuses comments over 65,536 characters
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     body = Path(args.plan).read_text()
     if not body.startswith(MARKER):
-        raise SystemExit(f"{args.plan} is not a plan rendered by deploys.plan")
+        raise SystemExit(f"{args.plan} is not a plan rendered by tools.plan")
     url = post(os.environ["GITHUB_REPOSITORY"], args.pr, body, os.environ["GITHUB_TOKEN"])
     print(f"plan comment: {url}")
     return 0

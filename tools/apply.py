@@ -1,11 +1,12 @@
 """Converge an inventory with deploys/all.py and judge pyinfra's JSON results.
 
-    python -m deploys.converge inventories/lab.py                     # converge, fail on errors
-    python -m deploys.converge inventories/lab.py --expect-no-change  # the idempotence gate
-    python -m deploys.converge inventories/prod.py --summary apply.md # what `make apply` runs
+    python -m tools.apply inventories/lab.py                     # converge, fail on errors
+    python -m tools.apply inventories/lab.py --expect-no-change  # the idempotence gate
+    python -m tools.apply inventories/prod.py --summary apply.md # what `make apply` runs
 
-pyinfra's progress goes to stderr as usual; its JSON results (stdout) are kept in
-.lab/runs/ and read here, never scraped from text.
+The settings are validated first (nothing is contacted when they are invalid). pyinfra's
+progress goes to stderr as usual; its JSON results (stdout) are read here, never scraped
+from text, and kept where --results says.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab.topology import LAB_DIR
+from infra.hostdata import SettingsError, load_inventory, refusal
 
 REPO = Path(__file__).resolve().parent.parent
 PYINFRA = [sys.executable, "-m", "pyinfra"]
@@ -89,14 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("inventory")
     parser.add_argument("--expect-no-change", action="store_true")
     parser.add_argument("--summary", help="append a markdown summary of the run to this file")
+    parser.add_argument("--results", help="write pyinfra's JSON results to this file")
     args = parser.parse_args(argv)
 
+    try:
+        load_inventory(args.inventory)
+    except SettingsError as invalid:
+        print(refusal(invalid), file=sys.stderr)
+        return 1
     started = time.monotonic()
     payload = run_pyinfra(args.inventory)
     elapsed = time.monotonic() - started
-    runs = LAB_DIR / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    (runs / f"{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(payload, indent=1))
+    if args.results:
+        Path(args.results).write_text(json.dumps(payload, indent=1))
 
     totals = (payload.get("results") or {}).get("totals", {})
     changed, failed = changed_operations(payload), failed_operations(payload)

@@ -1,30 +1,21 @@
 """Every setting of the platform: its type, default and meaning, declared once.
 
-Settings come in layers, later ones winning (dicts merge key by key, everything else is
-replaced):
-
-1. `group_data/all.py`
-2. `group_data/<group>.py` for each group the host is in, in the order of GROUPS
-3. the inventory's environment-wide settings (e.g. the lab's apt proxy)
-4. the inventory's per-host settings
-
-A secret reference replaces the one below it whole. Each layer is a plain Python module or
-dict whose top-level names are the sections below.
-`load_inventory_settings` validates every host's merged settings before pyinfra contacts any
-host; a bad value stops the run with the file, the key and the reason.
+pyinfra loads the settings as host data: each section below is one top-level name in
+`group_data/all.py`, `group_data/<group>.py` or an inventory's host data, and pyinfra's
+precedence decides which one a host sees (host data over group data over `all.py`; a
+section is replaced whole, never merged). `infra/hostdata.py` validates what pyinfra
+loaded into these models, once per host, before any host is contacted.
 
 Secrets are never written in group data, only referenced: `{"env": "NAME"}` or
-`{"file": "/path"}`. They are resolved at load time into `SecretStr`, which prints as
-`**********`.
+`{"file": "/path"}`. A host resolves the ones its groups need (SECRET_OWNERS) into
+`SecretStr`, which prints as `**********`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import runpy
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
@@ -37,12 +28,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 REPO = Path(__file__).resolve().parent.parent
-GROUP_DATA = REPO / "group_data"
 GROUPS = ("lb", "app", "db", "cache")
 SERVICES = ("intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend")
 ServiceName = Literal["intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend"]
@@ -369,9 +360,13 @@ class Redis(Strict):
 SecretName = Literal[
     "postgresql_app_password", "redis_app_password", "redis_admin_password", "haproxy_tls_pem"
 ]
-# Every host needs these; a group's hosts need GROUP_SECRETS[group] too.
-REQUIRED_SECRETS = ("postgresql_app_password", "redis_app_password", "redis_admin_password")
-GROUP_SECRETS = {"lb": ("haproxy_tls_pem",)}
+# The group whose hosts use (and so need) each secret; others read it from them.
+SECRET_OWNERS = {
+    "postgresql_app_password": "db",
+    "redis_app_password": "cache",
+    "redis_admin_password": "cache",
+    "haproxy_tls_pem": "lb",
+}
 
 
 class Zabbix(Strict):
@@ -415,7 +410,7 @@ class HAProxy(Strict):
 
 
 class Settings(Strict):
-    """A host's complete, validated settings (host.data.settings in every deploy)."""
+    """A host's complete, validated settings (`infra.hostdata.settings()` in every deploy)."""
 
     system: System = Field(default_factory=System, description="OS-level settings")
     platform: Platform = Field(default_factory=Platform, description="user and directory layout")
@@ -429,7 +424,7 @@ class Settings(Strict):
     postgresql: PostgreSQL = Field(default_factory=PostgreSQL, description="group db")
     redis: Redis = Field(default_factory=Redis, description="group cache")
     secrets: dict[SecretName, SecretStr] = Field(
-        default={}, description="secret references, resolved at load time"
+        default={}, description="secret references; a host resolves those its groups need"
     )
 
     @field_validator("services", mode="before")
@@ -449,13 +444,18 @@ class Settings(Strict):
 
     @field_validator("secrets", mode="before")
     @classmethod
-    def _resolve_secrets(cls, value: Any) -> Any:
+    def _resolve_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        """Resolve the references the host's groups need (validation context "groups");
+        check the others' shape only. Without a context, resolve all."""
         if not isinstance(value, Mapping):
             return value
+        groups = (info.context or {}).get("groups")
         resolved = {}
         for name, ref in value.items():
             try:
-                resolved[name] = SecretRef.model_validate(ref).resolve()
+                ref = SecretRef.model_validate(ref)
+                if groups is None or SECRET_OWNERS.get(name) in groups:
+                    resolved[name] = ref.resolve()
             except ValidationError as exc:
                 reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
                 raise ValueError(f"{name}: {reasons}") from None
@@ -465,151 +465,32 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _checks_across_sections(self) -> Settings:
-        missing = sorted(set(REQUIRED_SECRETS) - set(self.secrets))
-        if missing:
-            raise ValueError(f"secrets missing: {', '.join(missing)}")
+        """Each message starts with the dotted key it is about (infra/hostdata.py names the
+        file that set it)."""
         taken: dict[int, str] = {}
         for name, service in self.services.items():
             for port in service.ports:
                 if port in taken:
-                    raise ValueError(f"port {port} used by both {taken[port]} and {name}")
+                    raise ValueError(
+                        f"services.{name}: port {port} used by both {taken[port]} and {name}"
+                    )
                 taken[port] = name
         pinned = [name for name, service in self.services.items() if service.version]
         sources = [self.releases.wheelhouse, self.releases.index_url]
-        if pinned and sources.count(None) != 1:
+        if None not in sources:
+            raise ValueError("releases: give either wheelhouse or index_url, not both")
+        if pinned and sources == [None, None]:
             raise ValueError(
-                f"releases: give either wheelhouse or index_url to deploy {', '.join(pinned)}"
+                f"services.{pinned[0]}.version: give releases.wheelhouse or releases.index_url "
+                f"to deploy {', '.join(pinned)}"
             )
         if self.redis.app_user == self.redis.admin_user:
-            raise ValueError("redis.app_user and redis.admin_user must differ")
+            raise ValueError("redis.admin_user: must differ from redis.app_user")
         names = [op.name for op in self.operators]
         if len(names) != len(set(names)):
-            raise ValueError("operator names must be unique")
+            raise ValueError("operators: operator names must be unique")
         return self
 
     def to_json(self) -> dict[str, Any]:
         """For `pyinfra ... debug-inventory`; secrets print as '**********'."""
         return self.model_dump(mode="json")
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading and merging the layers
-
-
-class SettingsError(Exception):
-    """Invalid settings; str() lists every problem as `file: key: reason`."""
-
-
-Layer = tuple[str, Mapping[str, Any]]  # (where it came from, its data)
-
-
-def read_group_file(path: Path) -> dict[str, Any]:
-    """The public top-level names of a group_data module."""
-    namespace = runpy.run_path(str(path))
-    return {
-        key: value
-        for key, value in namespace.items()
-        if not key.startswith("_") and not callable(value) and not isinstance(value, type(sys))
-    }
-
-
-def group_layers(groups: Iterable[str], group_data: Path = GROUP_DATA) -> list[Layer]:
-    layers: list[Layer] = []
-    for name in ("all", *(g for g in GROUPS if g in set(groups))):
-        path = group_data / f"{name}.py"
-        if path.exists():
-            layers.append((str(path.relative_to(group_data.parent)), read_group_file(path)))
-    return layers
-
-
-def _is_secret_ref(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and set(value) <= {"env", "file"}
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge dicts key by key; other values, and secret references, replace what is below."""
-    merged = dict(base)
-    for key, value in override.items():
-        mergeable = isinstance(value, Mapping) and not _is_secret_ref(value)
-        if mergeable and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _source_of(loc: tuple, layers: list[Layer]) -> str:
-    """The last layer that set the longest prefix of `loc`: where the bad value came from."""
-    for depth in range(len(loc), 0, -1):
-        for source, data in reversed(layers):
-            node: Any = data
-            for part in loc[:depth]:
-                if (isinstance(node, Mapping) and part in node) or (
-                    isinstance(node, list) and isinstance(part, int) and part < len(node)
-                ):
-                    node = node[part]
-                else:
-                    break
-            else:
-                return source
-    return layers[-1][0] if layers else "settings"
-
-
-def validate_layers(layers: list[Layer], host: str = "") -> Settings:
-    merged: dict[str, Any] = {}
-    for _, data in layers:
-        merged = deep_merge(merged, data)
-    try:
-        return Settings.model_validate(merged)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
-            key = ".".join(str(part) for part in loc) or "(settings)"
-            reason = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                reason = "unknown setting"
-            elif "input" in error and error["type"] not in {"missing"} and "secret" not in key:
-                reason += f" (got {error['input']!r})"
-            where = f"{host}: " if host else ""
-            problems.append(f"{where}{_source_of(loc, layers)}: {key}: {reason}")
-        raise SettingsError("\n".join(problems)) from None
-
-
-def load_inventory_settings(
-    hosts: Mapping[str, Iterable[str]],
-    inventory_file: str,
-    environment: Mapping[str, Any] | None = None,
-    per_host: Mapping[str, Mapping[str, Any]] | None = None,
-    group_data: Path = GROUP_DATA,
-) -> dict[str, Settings]:
-    """Validate every host's settings; exit with all problems listed if any is invalid.
-
-    `hosts` maps host name to its groups. Called from the inventory modules, i.e. before
-    pyinfra connects anywhere.
-    """
-    settings: dict[str, Settings] = {}
-    problems: list[str] = []
-    for host, groups in hosts.items():
-        unknown = sorted(set(groups) - set(GROUPS))
-        if unknown:
-            problems.append(f"{host}: {inventory_file}: groups: unknown group(s) {unknown}")
-            continue
-        layers = group_layers(groups, group_data)
-        if environment:
-            layers.append((inventory_file, environment))
-        if per_host and host in per_host:
-            layers.append((f"{inventory_file} (host {host})", per_host[host]))
-        try:
-            settings[host] = validate_layers(layers, host)
-        except SettingsError as exc:
-            problems.extend(str(exc).splitlines())
-            continue
-        for group in groups:
-            for secret in GROUP_SECRETS.get(group, ()):
-                if secret not in settings[host].secrets:
-                    problems.append(f"{host}: {inventory_file}: secrets.{secret}: required "
-                                    f"on {group} hosts")  # fmt: skip
-    if problems:
-        raise SystemExit("Invalid settings, no host was contacted:\n  " + "\n  ".join(problems))
-    return settings

@@ -7,7 +7,6 @@ Rendering happens on the control machine, so unit tests can check the text witho
 
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,10 @@ def render(target: str, template: str | None = None, **context: Any) -> str:
     return _env.get_template((template or target).lstrip("/") + ".j2").render(**context)
 
 
-def put_rendered(target: str, context: dict[str, Any], template: str | None = None, **put_kwargs):
-    """files.put of the rendered template to `target` (diffable, idempotent by checksum)."""
-    from pyinfra.operations import files
+def put_rendered(target: str, context: dict[str, Any], template: str | None = None, **kwargs):
+    """checked_file of the rendered template at `target` (diffable, idempotent by checksum)."""
+    from infra.operations import checked_file
 
-    return files.put(
-        name=f"Render {target}",
-        src=StringIO(render(target, template, **context)),
-        dest=target,
-        **put_kwargs,
+    return checked_file(
+        name=f"Render {target}", dest=target, content=render(target, template, **context), **kwargs
     )

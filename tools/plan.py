@@ -1,16 +1,15 @@
 """Render pyinfra's dry run of deploys/all.py as a markdown plan, secrets redacted.
 
-    python -m deploys.plan inventories/prod.py --output plan.md     (make plan INVENTORY=...)
+    python -m tools.plan inventories/prod.py --output plan.md     (make plan INVENTORY=...)
 
-It runs `pyinfra INVENTORY deploys/all.py --dry --diff --json`:
+It validates the settings (nothing is contacted when they are invalid), then runs
+`pyinfra INVENTORY deploys/all.py --dry --json` with AKTIENANALYSE_PLAN_RECORD set:
 
-- the JSON (stdout) says which operation would change on which host;
-- the diffs come from pyinfra's output (stderr): files.put and checked_file print
-  "[host] Will modify PATH" and a diff below it; a diff belongs to the changing operation
-  whose name holds PATH;
-- operations that run only after others changed (reloads, restarts: `run_if_changed`) are
-  decided from the dependencies the deploy notes for the plan, since pyinfra cannot evaluate
-  `_if` before a run. One without a note is listed as "may run".
+- the JSON (stdout) says which operation would change on which host; reloads and restarts
+  are decided before the run (`infra.operations.run_if_changed`), so they are plain changes;
+- the project's own operations record every file change with its diff, and why each reload
+  or restart runs (infra/operations.py); a diff belongs to the changing operation whose name
+  holds its path. Nothing is read from pyinfra's human output.
 
 Every secret of the inventory's hosts, and its SHA-256 (the Redis ACL file holds those), is
 replaced by `[secret NAME]` before anything is printed or written.
@@ -31,14 +30,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploys.inventory import load_inventory_file
+from infra.hostdata import SettingsError, load_inventory, refusal
+from infra.operations import PLAN_RECORD
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = "deploys/all.py"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-DIFF_HEADER = re.compile(
-    r"^(?P<indent>\s*)\[(?P<host>[^\]]+)\]\s+Will (?P<verb>modify|create) (?P<path>\S+)\s*$"
-)
 MARKER = "<!-- aktienanalyse-plan -->"  # lets the PR comment be found and updated
 
 
@@ -66,13 +62,13 @@ class Redactor:
         return text
 
 
-def inventory_secrets(hosts: Mapping[str, Mapping]) -> dict[str, str]:
+def inventory_secrets(hosts: Mapping) -> dict[str, str]:
     """name → value of every secret the hosts have; one per value where hosts differ."""
     secrets: dict[str, str] = {}
-    for host, data in hosts.items():
-        for name, value in data["settings"].secrets.items():
+    for host in hosts.values():
+        for name, value in host.settings.secrets.items():
             value = value.get_secret_value()
-            secrets[name if secrets.get(name, value) == value else f"{name} ({host})"] = value
+            secrets[name if secrets.get(name, value) == value else f"{name} ({host.name})"] = value
     return secrets
 
 
@@ -119,81 +115,35 @@ def kind_of(name: str) -> str:
     return "change"
 
 
-def parse_diffs(stderr: str) -> dict[str, list[tuple[str, list[str]]]]:
-    """host → [(\"modify /path\", unified diff lines)] from pyinfra's --diff output."""
-    diffs: dict[str, list[tuple[str, list[str]]]] = {}
-    lines = ANSI.sub("", stderr).splitlines()
-    index = 0
-    while index < len(lines):
-        header = DIFF_HEADER.match(lines[index])
-        index += 1
-        if not header:
-            continue
-        body_indent = len(header["indent"]) + 2
-        body: list[str] = []
-        while index < len(lines) and lines[index].strip() and lines[index][:body_indent].isspace():
-            body.append(_unified(lines[index][body_indent:]))
-            index += 1
-        diffs.setdefault(header["host"], []).append((f"{header['verb']} {header['path']}", body))
-    return diffs
-
-
-def _unified(line: str) -> str:
-    """pyinfra's diff line ("+ new", "- old", "  same", "@@ …") as a unified diff line."""
-    if line[:2] in ("+ ", "- "):
-        return line[0] + line[2:]
-    if line.startswith("  "):
-        return " " + line[2:]
-    return line
-
-
 def build(
-    inventory: str,
-    host_names: list[str],
-    dry_run: Mapping,
-    stderr: str,
-    conditions: Iterable[Mapping],
+    inventory: str, host_names: list[str], dry_run: Mapping, records: Iterable[Mapping]
 ) -> Plan:
-    """The plan from pyinfra's dry-run JSON, its diff output and the noted conditions."""
-    operations = dry_run["plan"]
-    names = {op["op_hash"]: op["name"] for op in operations}
-    watched: dict[tuple[str, str], list[str]] = {
-        (note["host"], note["op"]): note["watched"] for note in conditions
-    }
-    diffs = parse_diffs(stderr)
+    """The plan from pyinfra's dry-run JSON and the operations' records (diffs, reasons)."""
+    reasons = {(r["host"], r["operation"]): r["because"] for r in records if r["kind"] == "reason"}
     hosts: dict[str, list[Change]] = {host: [] for host in host_names}
-    changes_on: dict[str, set[str]] = {}  # host → op hashes that will change
-    maybe: set[tuple[str, str]] = set()  # (host, op hash) that may change
-    for op in operations:
+    unchanged = []
+    for op in dry_run["plan"]:
+        names = op.get("names") or [op["name"]]
         for host in op["hosts_with_change"]:
-            changes_on.setdefault(host, set()).add(op["op_hash"])
-            hosts.setdefault(host, []).append(Change(op["name"], kind_of(op["name"])))
-        for host in op["hosts_with_conditional_change"]:
-            triggers = watched.get((host, op["op_hash"]))
-            if triggers is None or any((host, t) in maybe for t in triggers):
-                hosts.setdefault(host, []).append(Change(op["name"], "maybe"))
-                maybe.add((host, op["op_hash"]))
-                continue
-            because = [names[t] for t in triggers if t in changes_on.get(host, set())]
-            if because:
-                changes_on.setdefault(host, set()).add(op["op_hash"])
-                hosts.setdefault(host, []).append(
-                    Change(op["name"], kind_of(op["name"]), because=because)
-                )
-    for host, host_diffs in diffs.items():
-        for header, lines in host_diffs:
-            path = header.split(" ", 1)[1]
-            owner = next((c for c in hosts.get(host, []) if path in c.operation.split()), None)
-            if owner is None:
-                owner = Change(f"(file outside any changing operation) {path}", "change")
-                hosts.setdefault(host, []).append(owner)
-            owner.diffs.append((header, lines))
-    unchanged = [
-        op["name"]
-        for op in operations
-        if not any(op["op_hash"] == hash_ for _, hash_ in maybe)
-        and not any(op["op_hash"] in changed for changed in changes_on.values())
-    ]
+            because = next((reasons[(host, n)] for n in names if (host, n) in reasons), [])
+            hosts.setdefault(host, []).append(
+                Change(op["name"], kind_of(op["name"]), because=because)
+            )
+        for host in op["hosts_with_conditional_change"]:  # an `_if` pyinfra decides at run time
+            hosts.setdefault(host, []).append(Change(op["name"], "maybe"))
+        if not op["hosts_with_change"] and not op["hosts_with_conditional_change"]:
+            unchanged.append(op["name"])
+    for record in records:
+        if record["kind"] != "file":
+            continue
+        host, path = record["host"], record["path"]
+        owner = next((c for c in hosts.get(host, []) if path in c.operation.split()), None)
+        if owner is None:
+            owner = Change(f"(file outside any changing operation) {path}", "change")
+            hosts.setdefault(host, []).append(owner)
+        diff = record["diff"]
+        shown = diff if diff is not None else ["(content not shown: it holds secrets)"]
+        owner.diffs.append((f"{record['action']} {path}", shown))
     return Plan(inventory, hosts, unchanged)
 
 
@@ -211,7 +161,7 @@ def render(plan: Plan) -> str:
             )
             out.append(f"- {tag}{change.operation}{note}")
             if change.because:
-                out.append(f"  - because: {'; '.join(change.because)}")
+                out.append(f"  - because: {'; '.join(change.because)} changes")
             for header, lines in change.diffs:
                 if lines and lines[0].startswith("@@"):
                     out += [f"  - {header}", "", "    ```diff"]
@@ -237,24 +187,22 @@ def make_plan(inventory: str) -> tuple[Plan, Redactor]:
     """Dry-run deploys/all.py against `inventory`. Raises PlanFailed (output redacted)."""
     started = time.monotonic()
     try:
-        hosts = load_inventory_file(inventory)
-    except SystemExit as invalid:  # settings errors name file, key and reason, never a value
-        raise PlanFailed(str(invalid)) from None
+        hosts = load_inventory(inventory)
+    except SettingsError as invalid:  # names host, file, key and reason, never a value
+        raise PlanFailed(refusal(invalid)) from None
     redact = Redactor(inventory_secrets(hosts))
-    environment = dict(os.environ)
-    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as notes:
-        environment["AKTIENANALYSE_PLAN_CONDITIONS"] = notes.name
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as record:
         result = subprocess.run(
-            [sys.executable, "-m", "pyinfra", inventory, DEPLOY, "--dry", "--diff", "--json"],
+            [sys.executable, "-m", "pyinfra", inventory, DEPLOY, "--dry", "--json"],
             cwd=REPO,
             capture_output=True,
             text=True,
-            env=environment,
+            env={**os.environ, PLAN_RECORD: record.name},
         )
-        conditions = [json.loads(line) for line in notes.read().splitlines()]
+        records = [json.loads(line) for line in record.read().splitlines()]
     if result.returncode != 0:
         raise PlanFailed(redact(result.stderr.strip() or result.stdout.strip()))
-    plan = build(inventory, list(hosts), json.loads(result.stdout), result.stderr, conditions)
+    plan = build(inventory, list(hosts), json.loads(result.stdout), records)
     plan.seconds = time.monotonic() - started
     return plan, redact
 

@@ -1,7 +1,7 @@
-"""The README's settings table, generated from deploys/settings.py so the two cannot drift.
+"""The README's settings table, generated from infra/settings.py so the two cannot drift.
 
-python -m deploys.settings_doc --write README.md   # regenerate (make docs)
-python -m deploys.settings_doc --check README.md   # fail if out of date (unit test)
+python -m tools.settings_doc --write README.md   # regenerate (make docs)
+python -m tools.settings_doc --check README.md   # fail if out of date (unit test)
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import get_args
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from deploys.settings import (
+from infra.settings import (
     DEFAULT_SERVICES,
-    GROUP_SECRETS,
+    SECRET_OWNERS,
     SERVICES,
     Operator,
     SecretName,
@@ -63,8 +63,7 @@ def table() -> str:
             f"| {field.description} |"
         )
     for secret in get_args(SecretName):
-        groups = [g for g, names in GROUP_SECRETS.items() if secret in names]
-        needed = f"required on {', '.join(groups)} hosts" if groups else "required"
+        needed = f"required on {SECRET_OWNERS[secret]} hosts"
         lines.append(
             f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | {needed} '
             "| secret reference, resolved before any host is contacted |"

@@ -1,0 +1,1 @@
+"""The project's library: settings models, own operations, templating, tuning, SCRAM."""

@@ -1,0 +1,375 @@
+"""pyinfra's host data, validated: the one path from group_data/ to a deploy's settings.
+
+pyinfra loads the inventory and `group_data/*.py` itself; a host sees each top-level name from
+its host data, else its groups' data, else `group_data/all.py` (a name is replaced whole).
+This module validates what pyinfra loaded into `infra.settings.Settings`, every host once,
+and stops the run before any host is contacted when something is wrong, naming host, file,
+key and reason (never a value). Deploys then read:
+
+- `settings()`: the current host's validated settings;
+- `shared(section)`: a section another group owns (the app hosts' `services`, the lb's
+  `haproxy`, the db's `postgresql`, the cache's `redis`), read from that group's first host;
+- `secret(name)`: a secret, from a host of the group that owns it;
+- `members(group)`, `address(host)`: the inventory's hosts and their addresses.
+
+Hosts must agree on what they share: every host of the owning group, and every other host
+whose data sets the section, must hold the same value, or the run stops naming both hosts.
+
+Inventory modules call `check_before_connecting(__file__)`. pyinfra loads group data after
+the inventory module and offers no hook between loading and connecting; it connects in
+greenlets it spawns after loading, so a greenlet spawned here runs first and stops the run
+before any connection. Every deploy validates again on its first `settings()` (cached), so
+the check never depends on that ordering for running commands.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from infra.settings import GROUPS, REPO, SECRET_OWNERS, Settings
+
+SECTIONS = tuple(Settings.model_fields)
+# Which group owns a section that other hosts read.
+OWNERS = {"services": "app", "haproxy": "lb", "postgresql": "db", "redis": "cache"}
+# Host data that is not a setting: connection data for pyinfra, and the host's address.
+CONNECTION_PREFIXES = ("ssh_", "_", "winrm_", "docker", "local_", "chroot_")
+KEYED_REASON = re.compile(r"^(?P<key>[a-z_]+(\.[a-z0-9_-]+)*): (?P<reason>.*)$", re.DOTALL)
+
+
+class SettingsError(Exception):
+    """Invalid settings; str() lists every problem as `host: file: key: reason`."""
+
+
+@dataclass(frozen=True)
+class HostView:
+    """One host as pyinfra loaded it: its groups and data layers, highest precedence first."""
+
+    name: str
+    groups: tuple[str, ...]
+    layers: tuple[tuple[str, Mapping[str, Any]], ...]  # (where, data)
+
+    def get(self, key: str) -> Any:
+        return next((data[key] for _, data in self.layers if key in data), None)
+
+    def has(self, key: str) -> bool:
+        return any(key in data for _, data in self.layers)
+
+    def source(self, key: str) -> str:
+        """The file that holds the value this host sees for `key`."""
+        return next((where for where, data in self.layers if key in data), "defaults")
+
+
+def host_views(inventory, inventory_file: str) -> list[HostView]:
+    """Every host of a pyinfra Inventory with its data layers (public Inventory API only)."""
+    label = _relative(inventory_file)
+    ignored = {Path(inventory_file).stem}  # pyinfra's group named after the inventory file
+    views = []
+    for host in inventory:
+        groups = tuple(g for g in host.groups if g not in ignored)
+        layers = [
+            ("--data", inventory.get_override_data() or {}),
+            (f"{label} (host {host.name})", inventory.get_host_data(host.name)),
+            # pyinfra lets the group listed last win; group_conflicts() refuses the ambiguity.
+            *((f"group_data/{g}.py", inventory.get_group_data(g)) for g in reversed(groups)),
+            ("group_data/all.py", inventory.get_data()),
+        ]
+        views.append(HostView(host.name, groups, tuple(layers)))
+    return views
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def _first_difference(a: Any, b: Any, prefix: str) -> str:
+    """The dotted key where two dumped settings first differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{prefix}.{key}")
+    return prefix
+
+
+def _errors(host: HostView, exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+        key = ".".join(loc) or "(settings)"
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            reason = "unknown setting"
+        keyed = KEYED_REASON.match(reason)
+        if not loc and keyed:  # a check across sections names its key first
+            loc, reason = tuple(keyed["key"].split(".")), keyed["reason"]
+            key = keyed["key"]
+        where = host.source(loc[0]) if loc else "settings"
+        problems.append(f"{host.name}: {where}: {key}: {reason}")
+    return problems
+
+
+def validate_host(host: HostView) -> Settings:
+    """One host's settings from what pyinfra loaded for it; SettingsError lists problems."""
+    problems = []
+    unknown_groups = sorted(set(host.groups) - set(GROUPS))
+    if unknown_groups:
+        problems.append(f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
+                        f"{', '.join(unknown_groups)} (known: {', '.join(GROUPS)})")  # fmt: skip
+    for key in sorted({k for _, data in host.layers for k in data}):
+        if key not in SECTIONS and key != "address" and not key.startswith(CONNECTION_PREFIXES):
+            problems.append(f"{host.name}: {host.source(key)}: {key}: unknown setting")
+    problems += group_conflicts(host)
+    address = host.get("address")
+    try:
+        ip_address(address)
+    except ValueError:
+        problems.append(f"{host.name}: {host.source('address')}: address: not an IP address")
+    raw = {section: host.get(section) for section in SECTIONS if host.has(section)}
+    settings = None
+    try:
+        settings = Settings.model_validate(raw, context={"groups": host.groups})
+    except ValidationError as exc:
+        problems += _errors(host, exc)
+    if settings is not None:
+        for secret, group in SECRET_OWNERS.items():
+            if group in host.groups and secret not in settings.secrets:
+                problems.append(f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
+                                f"required on {group} hosts")  # fmt: skip
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return settings
+
+
+def group_conflicts(host: HostView) -> list[str]:
+    """Two of a host's groups setting one section differently: pyinfra would pick one by the
+    order of the inventory's groups, so the run refuses to guess."""
+    problems = []
+    group_layers = [(w, d) for w, d in host.layers if w.startswith("group_data/") and
+                    w != "group_data/all.py"]  # fmt: skip
+    for key in SECTIONS:
+        setters = [(where, data[key]) for where, data in group_layers if key in data]
+        if len({repr(value) for _, value in setters}) > 1 and not any(
+            key in data for where, data in host.layers[:2]
+        ):
+            files = " and ".join(where for where, _ in setters)
+            problems.append(f"{host.name}: {files}: {key}: set differently in two of its groups; "
+                            "set it in one place")  # fmt: skip
+    return problems
+
+
+def cross_host_problems(hosts: list[HostView], settings: Mapping[str, Settings]) -> list[str]:
+    """Hosts that must agree on a shared section, or on a secret's reference, but do not."""
+    problems = []
+    by_name = {h.name: h for h in hosts}
+    for section, group in OWNERS.items():
+        participants = [h for h in hosts if group in h.groups or h.has(section)]
+        dumps = {h.name: getattr(settings[h.name], section) for h in participants}
+        dumps = {name: _dump(value) for name, value in dumps.items()}
+        first = next(iter(dumps), None)
+        for name, value in dumps.items():
+            if value != dumps[first]:
+                key = _first_difference(dumps[first], value, section)
+                a, b = by_name[first], by_name[name]
+                problems.append(
+                    f"{first} ({a.source(section)}) and {name} ({b.source(section)}): {key}: "
+                    f"hosts disagree; {section} belongs to group {group} and every host that "
+                    "sets it must hold the same value"
+                )
+                break
+    for secret in SECRET_OWNERS:
+        refs = {h.name: (h.get("secrets") or {}).get(secret) for h in hosts}
+        refs = {name: ref for name, ref in refs.items() if ref is not None}
+        if len({repr(ref) for ref in refs.values()}) > 1:
+            first, *others = refs
+            other = next(n for n in others if refs[n] != refs[first])
+            problems.append(
+                f"{first} ({by_name[first].source('secrets')}) and {other} "
+                f"({by_name[other].source('secrets')}): secrets.{secret}: hosts reference "
+                "different sources for one secret"
+            )
+    addresses: dict[str, str] = {}
+    for h in hosts:
+        address = str(h.get("address"))
+        if address in addresses:
+            problems.append(f"{addresses[address]} and {h.name} ({h.source('address')}): "
+                            "address: two hosts with one address")  # fmt: skip
+        addresses[address] = h.name
+    return problems
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+def validate(hosts: list[HostView]) -> dict[str, Settings]:
+    """Every host's settings, or SettingsError listing every problem of every host."""
+    settings: dict[str, Settings] = {}
+    problems: list[str] = []
+    for host in hosts:
+        try:
+            settings[host.name] = validate_host(host)
+        except SettingsError as exc:
+            problems += str(exc).splitlines()
+    if not problems:
+        problems = cross_host_problems(hosts, settings)
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return settings
+
+
+def refusal(error: SettingsError) -> str:
+    return "Invalid settings, no host was contacted:\n  " + str(error).replace("\n", "\n  ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a pyinfra run
+
+_inventory_file: str = "inventory"
+_validated: dict[str, Settings] | None = None
+
+
+def check_before_connecting(inventory_file: str) -> None:
+    """Validate the whole inventory once pyinfra has loaded it, before it connects."""
+    global _inventory_file
+    _inventory_file = inventory_file
+
+    import gevent
+
+    gevent.spawn(_check_loaded_inventory)
+
+
+def _check_loaded_inventory() -> None:
+    import pyinfra
+    from pyinfra import state
+
+    # Only under pyinfra's CLI, once it has an inventory: tools load inventories themselves
+    # (load_inventory) and validate there.
+    if pyinfra.is_cli and getattr(state, "initialised", False):
+        _all_settings()
+
+
+def _all_settings() -> dict[str, Settings]:
+    global _validated
+    if _validated is None:
+        from pyinfra import state
+
+        try:
+            _validated = validate(host_views(state.inventory, _inventory_file))
+        except SettingsError as exc:
+            raise SystemExit(refusal(exc)) from None
+    return _validated
+
+
+def settings(host=None) -> Settings:
+    """The validated settings of `host` (default: the host being deployed)."""
+    if host is None:
+        from pyinfra import host
+    return _all_settings()[host.name]
+
+
+def members(group: str) -> list:
+    """The inventory's hosts in `group`, in inventory order."""
+    from pyinfra import inventory
+
+    return list(inventory.get_group(group, default=[]))
+
+
+def address(host) -> str:
+    """The address other hosts use to reach `host` (its `address` data)."""
+    return str(host.data.address)
+
+
+def shared(section: str):
+    """`section` as its owning group's first host holds it (this host's own when it belongs to
+    that group, or when the group has no host in this inventory)."""
+    from pyinfra import host
+
+    owners = members(OWNERS[section])
+    source = host if not owners or host in owners else owners[0]
+    return getattr(settings(source), section)
+
+
+def secret(name: str):
+    """A secret (SecretStr) as a host of the group that owns it resolved it."""
+    from pyinfra import host
+
+    owners = members(SECRET_OWNERS[name])
+    source = host if not owners or host in owners else owners[0]
+    return settings(source).secrets[name]
+
+
+def peer_addresses(group: str) -> list[str]:
+    """Addresses of the *other* hosts in `group` (during a deploy: other than the current one)."""
+    from pyinfra import host
+
+    return sorted(address(peer) for peer in members(group) if peer != host)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outside a pyinfra run (tools, tests)
+
+
+@dataclass(frozen=True)
+class LoadedHost:
+    name: str
+    groups: tuple[str, ...]
+    data: dict[str, Any]  # what pyinfra's host.data holds (connection data included)
+    settings: Settings
+
+
+def load_inventory(
+    inventory_file: str, env: Mapping[str, str] | None = None, cwd: Path = REPO
+) -> dict[str, LoadedHost]:
+    """name → host of an inventory, loaded by pyinfra's own loader (group data from
+    `cwd`/group_data and the inventory's folder) and validated; nothing is contacted. Raises
+    SettingsError. `env` is set while the inventory module runs."""
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
+    from pyinfra_cli.inventory import make_inventory
+
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        with ctx_state.use(State()):  # pyinfra's loader keeps its bookkeeping on a state
+            inventory = make_inventory(str(inventory_file), cwd=str(cwd))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    views = host_views(inventory, str(inventory_file))
+    validated = validate(views)
+    return {
+        view.name: LoadedHost(view.name, view.groups, _merged(view), validated[view.name])
+        for view in views
+    }
+
+
+def _merged(view: HostView) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for _, data in reversed(view.layers):
+        merged.update(data)
+    return merged
+
+
+def in_group(hosts: Iterable[LoadedHost], group: str) -> list[LoadedHost]:
+    return [h for h in hosts if group in h.groups]

@@ -1,0 +1,246 @@
+"""Operations this project adds to pyinfra's own, and how reloads follow the changes.
+
+When AKTIENANALYSE_PLAN_RECORD names a file (tools/plan.py sets it for its dry run), the
+operations append JSON lines to it: each file change with its diff, and why each reload or
+restart runs. The plan reads those, never pyinfra's human output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shlex
+from collections.abc import Mapping
+from hashlib import sha1
+from io import StringIO
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from pyinfra import host, logger, state
+from pyinfra.api import FileUploadCommand, HiddenValue, StringCommand, operation
+from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.files import File, FileContents, Sha1File
+from pyinfra.operations import apt
+from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
+
+from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier
+from infra.scram import make_verifier, matches
+from infra.services import SWITCH
+
+PLAN_RECORD = "AKTIENANALYSE_PLAN_RECORD"
+PSQL = "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1"
+
+
+def record_for_plan(**entry: Any) -> None:
+    """Append one entry (a file diff, a reload's reasons) to the plan record, if one is kept."""
+    path = os.environ.get(PLAN_RECORD)
+    if path:
+        with open(path, "a") as file:
+            file.write(json.dumps({"host": host.name, **entry}) + "\n")
+
+
+def unified_diff(current: list[str], wanted: list[str]) -> list[str]:
+    """Unified diff lines (hunks only, no file headers) from one text to another."""
+    lines = difflib.unified_diff(current, wanted, lineterm="", n=3)
+    return [line.rstrip("\n") for line in lines][2:]
+
+
+@operation()
+def checked_file(
+    dest: str,
+    content: str,
+    check: str | None = None,
+    user: str = "root",
+    group: str = "root",
+    mode: int | str = 644,
+    sensitive: bool = False,
+):
+    """
+    Install ``content`` at ``dest`` atomically, after ``check`` (if given) accepts it.
+
+    + dest: the live path
+    + content: the desired file content
+    + check: a shell command with ``{path}``, run against a staged copy (e.g. ``visudo -cf {path}``)
+    + user, group, mode: ownership and mode of the live file
+    + sensitive: the content holds secrets (or hashes of them): ``--diff`` never shows it
+
+    The staged copy sits next to ``dest`` (same filesystem) as ``<dest>.pyinfra-new`` and is
+    renamed over ``dest`` atomically once the check passes. When the check fails the staged
+    copy is removed, the live file is untouched and the operation fails with the check's output.
+    """
+    mode = ensure_mode_int(mode)
+    remote = host.get_fact(File, path=dest)
+    desired_sha = sha1(content.encode()).hexdigest()
+    if (
+        remote
+        and host.get_fact(Sha1File, path=dest) == desired_sha
+        and remote["mode"] == mode
+        and (remote["user"], remote["group"]) == (user, group)
+    ):
+        host.noop(f"{dest} is up to date")
+        return
+
+    if not state.is_executing and (state.config.DIFF or os.environ.get(PLAN_RECORD)):
+        _show_diff(dest, bool(remote), content, sensitive)
+
+    staged = f"{dest}.pyinfra-new"
+    quoted = shlex.quote(staged)
+    yield FileUploadCommand(
+        StringIO(content), staged, remote_temp_filename=host.get_temp_filename(staged)
+    )
+    yield chown(staged, user, group)
+    yield chmod(staged, mode)
+    if check:
+        yield StringCommand(f"{check.format(path=quoted)} || {{ rm -f {quoted}; exit 1; }}")
+    yield StringCommand(f"mv -f {quoted} {shlex.quote(dest)}")
+
+
+def _show_diff(dest: str, exists: bool, content: str, sensitive: bool) -> None:
+    """Print the change for `--diff` and record it for the plan (content hidden if sensitive)."""
+    action = "modify" if exists else "create"
+    diff = None
+    if not sensitive:
+        current = host.get_fact(FileContents, path=dest) or [] if exists else []
+        diff = unified_diff([f"{line}\n" for line in current], content.splitlines(keepends=True))
+    record_for_plan(kind="file", path=dest, action=action, diff=diff)
+    if state.config.DIFF:
+        logger.info(f"{host.print_prefix}{action} {dest}")
+        for line in diff if diff is not None else ["(content not shown: it holds secrets)"]:
+            logger.info(f"  {line}")
+
+
+def run_if_changed(
+    watched: Mapping[str, OperationMeta], operation, needed: bool = False, **kwargs
+) -> OperationMeta | None:
+    """Call `operation` only when one of `watched` (reason -> operation) will change this host,
+    e.g. a reload after its configuration changed, or in any case when `needed`.
+
+    pyinfra knows whether an operation will change a host once it has been prepared
+    (OperationMeta.will_change), so the decision is made here, before anything runs, and a dry
+    run lists the reload as a plain change. Called inside a loop, use `host.loop()` so every
+    host gives the operation the same identity whether or not it calls it.
+    """
+    because = [reason for reason, meta in watched.items() if meta.will_change]
+    if not (needed or because):
+        return None
+    record_for_plan(kind="reason", operation=kwargs["name"], because=because)
+    return operation(**kwargs)
+
+
+def apt_install(name: str, packages: list[str]):
+    """apt.packages, host by host, with a hard timeout and retries.
+
+    apt-cacher-ng races when several hosts refresh the same index in the same second, and one
+    apt-get then hangs; a hang is cut off and retried.
+    """
+    return apt.packages(
+        name=name,
+        packages=packages,
+        update=True,
+        cache_time=24 * 3600,
+        no_recommends=True,
+        _serial=True,
+        _timeout=300,
+        _retries=2,
+        _retry_delay=5,
+    )
+
+
+@operation()
+def role_password(role: str, password: SecretStr):
+    """
+    Set a role's password only when the stored SCRAM verifier was not made from it.
+
+    + role: the login role
+    + password: the wanted password; a freshly salted verifier is sent, never the password
+    """
+    if matches(password.get_secret_value(), host.get_fact(PostgresqlRoleVerifier, role=role)):
+        host.noop(f"password of {role} is up to date")
+        return
+    verifier = make_verifier(password.get_secret_value())
+    # Dollar-quoted inside single shell quotes: a verifier holds '$' but never '$verifier$'.
+    yield StringCommand(
+        f"{PSQL} -c 'ALTER ROLE {role} PASSWORD $verifier$",
+        HiddenValue(verifier),
+        "$verifier$'",
+        _separator="",
+    )
+
+
+@operation()
+def extension(database: str, extension: str):
+    """
+    Create an extension in a database unless it is there.
+
+    + database: an existing database
+    + extension: the extension's name, e.g. pg_stat_statements
+    """
+    if extension in host.get_fact(PostgresqlExtensions, database=database):
+        host.noop(f"extension {extension} exists in {database}")
+        return
+    yield f"{PSQL} -d {database} -c 'CREATE EXTENSION IF NOT EXISTS {extension}'"
+
+
+@operation()
+def install_release(
+    base_dir: str,
+    service: str,
+    version: str,
+    requirements: list[str],
+    installed: list[str],
+    index_url: str | None = None,
+):
+    """
+    Install a release into a new venv, offline from the host's wheelhouse.
+
+    + base_dir: the platform's base directory
+    + service, version: what to install
+    + requirements: pip requirement lines (with --hash when pinned)
+    + installed: versions already complete on the host (from the Releases fact)
+    + index_url: download the wheels from this package index into the wheelhouse first
+
+    A directory without the `.complete` marker is a leftover of an interrupted install and is
+    rebuilt; a complete one is never modified.
+    """
+    if version in installed:
+        host.noop(f"{service} {version} is installed")
+        return
+    target = f"{base_dir}/releases/{service}/{version}"
+    wheelhouse = f"{base_dir}/wheelhouse"
+    lines = " ".join(shlex.quote(line) for line in requirements)
+    hashed = any("--hash=" in line for line in requirements)
+    wanted = f"--require-hashes -r {target}/requirements.txt" if hashed else lines
+    yield f"rm -rf {target} && mkdir -p {base_dir}/releases/{service}"
+    yield f"python3 -m venv {target}"
+    if hashed:
+        yield f"printf '%s\\n' {lines} > {target}/requirements.txt"
+    if index_url:
+        index = f"--index-url {shlex.quote(index_url)}"
+        if index_url.startswith("http://"):  # pip refuses plain HTTP unless told (lab index)
+            index += f" --trusted-host {shlex.quote(urlsplit(index_url).hostname or '')}"
+        yield f"{target}/bin/pip download -q -d {wheelhouse} {index} {wanted}"
+    yield f"{target}/bin/pip install -q --no-index --find-links {wheelhouse} {wanted}"
+    yield f"touch {target}/.complete"
+
+
+@operation()
+def switch_release(service: str, version: str, ports: list[int], migrate: bool):
+    """
+    Run aktienanalyse-switch for one service as a transient systemd unit and wait for it.
+
+    + service, version: the release to make live
+    + ports: its instances, restarted in this order
+    + migrate: run aktienanalyse-migration.service first (core, on the migrating host)
+
+    The unit outlives a killed deploy, so the switch always finishes or rolls back. Its
+    output (the reason, when it failed) is printed from the journal.
+    """
+    unit = f"aktienanalyse-switch-{service}"
+    args = " ".join([service, version, "yes" if migrate else "no", *map(str, ports)])
+    yield (
+        f"unit={unit}-$(date +%s%N); "
+        f"systemd-run --quiet --wait --collect --unit=$unit {SWITCH} {args}; rc=$?; "
+        "journalctl --sync; journalctl -q -o cat -u $unit; exit $rc"
+    )

@@ -1,0 +1,1 @@
+"""Command-line tools: plan, apply, settings docs, Zabbix template, plan comment."""
