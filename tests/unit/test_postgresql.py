@@ -1,8 +1,8 @@
 """deploys/postgresql.py's pure parts: what the drop-in sets and when a change restarts."""
 
 from deploys.postgresql import RESTART_ONLY, parameters, parse_drop_in, restart_reasons
-from deploys.settings import PostgreSQL, Settings
-from deploys.templating import render
+from infra.settings import PostgreSQL, Settings
+from infra.templating import render
 
 GIB = 1024**3
 RESOURCES = {"memory_bytes": 2 * GIB, "memory_source": "cgroup", "cpus": 1}

@@ -1,8 +1,8 @@
-"""deploys/scram.py against a verifier PostgreSQL 15 itself stored for a known password."""
+"""infra/scram.py against a verifier PostgreSQL 15 itself stored for a known password."""
 
 import base64
 
-from deploys.scram import make_verifier, matches
+from infra.scram import make_verifier, matches
 
 PASSWORD = "correct horse battery staple"
 # CREATE ROLE ... PASSWORD 'correct horse battery staple'; SELECT rolpassword ... (PostgreSQL 15)

@@ -1,7 +1,7 @@
 """Templates render to exactly what the hosts should get."""
 
-from deploys.settings import Operator
-from deploys.templating import render
+from infra.settings import Operator
+from infra.templating import render
 
 
 def test_sudoers_lists_only_sudo_operators():
@@ -24,7 +24,7 @@ def test_apt_proxy():
 
 
 def test_redis_acl_disables_default_and_holds_only_hashes():
-    from deploys.settings import Redis
+    from infra.settings import Redis
 
     text = render("/etc/redis/users.acl", redis=Redis(), app_hash="a" * 64, admin_hash="b" * 64)
     users = {line.split()[1]: line.split()[2:] for line in text.splitlines()}

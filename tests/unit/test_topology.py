@@ -2,7 +2,7 @@
 
 import pytest
 
-from deploys.settings import GROUPS
+from infra.settings import GROUPS
 from lab.topology import BRIDGE_ADDRESS, SUBNET, TOPOLOGIES, hosts_for
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from deploys.tuning import GB, MB, pg_size, postgresql, redis_maxmemory
+from infra.tuning import GB, MB, pg_size, postgresql, redis_maxmemory
 
 GIB = 1024**3
 
