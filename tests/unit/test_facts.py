@@ -1,0 +1,88 @@
+"""The project's facts, case by case, in the style of pyinfra's own fact tests.
+
+Each case is one JSON file, tests/unit/facts/<FactName>/<case>.json:
+
+- "arguments": the fact's keyword arguments
+- "command": the exact shell command the fact runs for them
+- "output": the command's output lines on a host
+- "fact": the value a deploy gets from host.get_fact, as JSON: sets as sorted lists, int dict
+  keys as strings (see `normalise`)
+- optional "note": why the case is there
+
+Like pyinfra (pyinfra/api/facts.py), a fact's value is `default()` when the command printed
+nothing, and `process(output)` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyinfra.api import FactBase, StringCommand
+
+from facts.kernel import Sysctl
+from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, PostgresqlRuntime
+from facts.releases import Releases
+from facts.resources import EffectiveResources
+from facts.systemd import UnitActiveState
+
+FACTS: dict[str, type[FactBase]] = {
+    fact.__name__: fact
+    for fact in (
+        Sysctl,
+        PostgresqlRuntime,
+        PostgresqlRoleVerifier,
+        PostgresqlExtensions,
+        Releases,
+        EffectiveResources,
+        UnitActiveState,
+    )
+}
+HERE = Path(__file__).parent / "facts"
+CASES = sorted(HERE.glob("*/*.json"))
+IDS = [f"{path.parent.name}/{path.stem}" for path in CASES]
+
+
+def load(path: Path) -> tuple[FactBase, dict]:
+    return FACTS[path.parent.name](), json.loads(path.read_text())
+
+
+def normalise(value: Any) -> Any:
+    """A fact's value as its JSON fixture spells it: sets sorted, int keys as strings."""
+    return json.loads(json.dumps(value, default=sorted))
+
+
+def gathered(fact: FactBase, output: list[str]) -> Any:
+    """What host.get_fact returns for this output (pyinfra/api/facts.py's _get_fact)."""
+    return fact.process(output) if output else fact.default()
+
+
+def command_text(command: str | StringCommand) -> str:
+    return command.get_raw_value() if isinstance(command, StringCommand) else command
+
+
+def test_every_fact_has_cases():
+    assert sorted({path.parent.name for path in CASES}) == sorted(FACTS)
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_command(path):
+    fact, case = load(path)
+    assert command_text(fact.command(**case["arguments"])) == case["command"]
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_command_parses_as_shell(path):
+    fact, case = load(path)
+    script = command_text(fact.command(**case["arguments"]))
+    result = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_fact(path):
+    fact, case = load(path)
+    assert normalise(gathered(fact, case["output"])) == case["fact"]

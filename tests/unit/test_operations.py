@@ -1,0 +1,261 @@
+"""infra/operations.py's operations, case by case, in the style of pyinfra's own tests.
+
+Each case is one JSON file, tests/unit/operations/<operation>/<case>.json:
+
+- "args": the operation's keyword arguments (a SecretStr argument is given as plain text)
+- "facts": what host.get_fact answers, by fact class name, then by the fact's keyword
+  arguments as "key=value" joined with ", " in key order (see `fact_key`); a fact the
+  fixture lacks fails the test, so a fixture also says which facts the operation may read
+- "commands": the commands it yields, as pyinfra prints them (a HiddenValue shows as
+  *MASKED*), an upload as "upload <remote path>"; or "noop": the no-op message
+- optional "config" (pyinfra config, e.g. {"DIFF": true}), "env" (environment variables;
+  "{tmp}" stands for a temporary directory), "logged" (the lines pyinfra's logger gets),
+  "plan" (the entries appended to the AKTIENANALYSE_PLAN_RECORD file), "note" (why the case
+  is there)
+
+The operation's body runs through `operation._inner` (pyinfra's documented way to call it)
+in a fake pyinfra context: no inventory, no connection, no host.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from pyinfra.api import FileUploadCommand, StringCommand
+from pyinfra.context import ctx_host, ctx_state
+
+from infra import operations
+from infra.operations import PLAN_RECORD
+from infra.scram import matches
+
+HERE = Path(__file__).parent / "operations"
+OPERATIONS = ("checked_file", "role_password", "extension", "install_release", "switch_release")
+CASES = sorted(HERE.glob("*/*.json"))
+
+
+def case_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+IDS = [case_id(path) for path in CASES]
+TEMP_FILENAME = "/tmp/pyinfra-upload-fixed"
+
+
+def fact_key(kwargs: dict[str, Any]) -> str:
+    """The fixture's key for one fact call: "path=/etc/x", "a=1, b=2", "" without arguments."""
+    return ", ".join(
+        f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in sorted(kwargs.items())
+    )
+
+
+class FakeHost:
+    """The parts of pyinfra's Host the operations use, answering facts from a fixture."""
+
+    name = "app-1"
+    print_prefix = "[app-1] "
+
+    def __init__(self, facts: dict[str, dict[str, Any]]):
+        self.facts = facts
+        self.noops: list[str] = []
+
+    def get_fact(self, fact_cls, **kwargs):
+        key = fact_key(kwargs)
+        answers = self.facts.get(fact_cls.__name__, {})
+        if key not in answers:
+            pytest.fail(f"the fixture has no {fact_cls.__name__} fact for {key!r}")
+        return answers[key]
+
+    def noop(self, description: str) -> None:
+        self.noops.append(description)
+
+    def get_temp_filename(self, hash_key=None, hash_filename=True) -> str:
+        return TEMP_FILENAME
+
+    def log(self, message, log_func=logging.info) -> None:
+        log_func(f"{self.print_prefix}{message}")
+
+
+@dataclass
+class Run:
+    """What one operation call did."""
+
+    commands: list[Any]  # as yielded
+    noops: list[str]
+    logged: list[str]
+    plan: list[dict] = field(default_factory=list)
+
+    @property
+    def printed(self) -> list[str]:
+        return [as_text(command) for command in self.commands]
+
+
+def as_text(command) -> str:
+    """A command as pyinfra prints it: HiddenValue bits masked, an upload by its remote path."""
+    if isinstance(command, FileUploadCommand):
+        return f"upload {command.dest}"
+    if isinstance(command, StringCommand):
+        return command.get_masked_value()
+    if isinstance(command, str):
+        return command
+    raise TypeError(f"unexpected command {command!r}")
+
+
+def as_shell(command) -> str | None:
+    """The text the host's shell would get (HiddenValue unmasked); None for an upload."""
+    if isinstance(command, FileUploadCommand):
+        return None
+    if isinstance(command, StringCommand):
+        return command.get_raw_value()
+    return command
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def arguments(func, args: dict[str, Any]) -> dict[str, Any]:
+    """The fixture's arguments, a SecretStr parameter's value wrapped as one."""
+    hints = typing.get_type_hints(func)
+    return {
+        name: SecretStr(value) if hints.get(name) is SecretStr else value
+        for name, value in args.items()
+    }
+
+
+@pytest.fixture
+def run(monkeypatch, tmp_path, caplog):
+    """Run a case's operation body in a fake pyinfra context."""
+
+    def run_case(path: Path) -> Run:
+        case = load(path)
+        func = getattr(operations, path.parent.name)._inner
+        monkeypatch.delenv(PLAN_RECORD, raising=False)
+        env = {
+            name: value.replace("{tmp}", str(tmp_path))
+            for name, value in case.get("env", {}).items()
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        config = SimpleNamespace(**{"DIFF": False, **case.get("config", {})})
+        state = SimpleNamespace(config=config, is_executing=False)
+        host = FakeHost(case.get("facts", {}))
+        caplog.set_level(logging.DEBUG, logger="pyinfra")
+        caplog.clear()
+        with ctx_state.use(state), ctx_host.use(host):
+            commands = list(func(**arguments(func, case["args"])))
+        logged = [r.getMessage() for r in caplog.records if r.name.startswith("pyinfra")]
+        record = Path(env[PLAN_RECORD]) if PLAN_RECORD in env else None
+        plan = (
+            [json.loads(line) for line in record.read_text().splitlines()]
+            if record and record.exists()
+            else []
+        )
+        return Run(commands, host.noops, logged, plan)
+
+    return run_case
+
+
+def cases_where(predicate) -> list:
+    return [pytest.param(path, id=case_id(path)) for path in CASES if predicate(load(path))]
+
+
+def test_every_operation_has_cases():
+    assert sorted({path.parent.name for path in CASES}) == sorted(OPERATIONS)
+
+
+def test_every_case_expects_commands_or_a_noop():
+    both_or_neither = [
+        case for case in map(load, CASES) if ("commands" in case) == ("noop" in case)
+    ]
+    assert both_or_neither == []
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_commands(run, path):
+    assert run(path).printed == load(path).get("commands", [])
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_noop(run, path):
+    expected = [load(path)["noop"]] if "noop" in load(path) else []
+    assert run(path).noops == expected
+
+
+@pytest.mark.parametrize("path", cases_where(lambda case: "commands" in case))
+def test_commands_parse_as_shell(run, path):
+    scripts = [script for script in map(as_shell, run(path).commands) if script is not None]
+    broken = {
+        script: result.stderr
+        for script in scripts
+        if (
+            result := subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+        ).returncode
+    }
+    assert broken == {}
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_logged(run, path):
+    assert run(path).logged == load(path).get("logged", [])
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_plan_record(run, path):
+    assert run(path).plan == load(path).get("plan", [])
+
+
+def secrets_of(case: dict) -> list[str]:
+    """Text that must never be printed, logged or recorded: secret arguments, sensitive files."""
+    args = case["args"]
+    if args.get("sensitive"):
+        return [line for line in args["content"].splitlines() if line.strip()]
+    if "password" in args:
+        return [args["password"]]
+    return []
+
+
+@pytest.mark.parametrize("path", cases_where(secrets_of))
+def test_secrets_are_never_shown(run, path):
+    done = run(path)
+    shown = "\n".join([*done.printed, *done.logged, json.dumps(done.plan)])
+    assert [secret for secret in secrets_of(load(path)) if secret in shown] == []
+
+
+VERIFIER = re.compile(r"PASSWORD \$verifier\$(.*)\$verifier\$'$")
+
+
+@pytest.mark.parametrize(
+    "path", cases_where(lambda case: "password" in case["args"] and "commands" in case)
+)
+def test_role_password_sends_a_fresh_verifier_of_the_password_only_to_the_shell(run, path):
+    (command,) = run(path).commands
+    verifier = VERIFIER.search(command.get_raw_value()).group(1)
+    (stored,) = load(path)["facts"]["PostgresqlRoleVerifier"].values()
+    assert (
+        matches(load(path)["args"]["password"], verifier),
+        verifier != stored,
+        verifier in command.get_masked_value(),
+        load(path)["args"]["password"] in command.get_raw_value(),
+    ) == (True, True, False, False)
+
+
+@pytest.mark.parametrize(
+    "path", cases_where(lambda case: "content" in case["args"] and "commands" in case)
+)
+def test_checked_file_uploads_the_content_through_a_temp_file(run, path):
+    (upload,) = [c for c in run(path).commands if isinstance(c, FileUploadCommand)]
+    assert (upload.src.getvalue(), upload.remote_temp_filename) == (
+        load(path)["args"]["content"],
+        TEMP_FILENAME,
+    )
