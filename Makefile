@@ -24,7 +24,7 @@ help:
 	@echo "                on each topology in '$(TOPOLOGIES)'"
 	@echo "make lab-down   remove the lab's containers, bridge and apt cache"
 	@echo "make bench      converge timings on the lab (medians), a benchmark, not a test"
-	@echo "make docs       regenerate the README's settings table from the models"
+	@echo "make docs       regenerate the README's settings table and the Zabbix template"
 	@echo "make plan       dry-run INVENTORY ($(INVENTORY)) and render the plan to $(PLAN)"
 	@echo "make apply      converge INVENTORY; make verify: its read-only testinfra suite"
 
@@ -97,8 +97,10 @@ test: lint actionlint unit templates
 bench: deps
 	$(PY) -m tests.bench $(TOPOLOGIES)
 
+# The README's settings table and the Zabbix template, from the code that declares them.
 docs: deps
 	$(PY) -m tools.settings_doc --write README.md
+	$(PY) -m tools.zabbix_template
 
 # What deploys/all.py would change on INVENTORY, as markdown (secrets redacted); a failed dry
 # run still writes the plan (saying so) and fails.

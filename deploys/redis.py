@@ -32,7 +32,7 @@ UNIT = "redis-server"
 SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf"
 
 
-def acl_hash(password: SecretStr) -> str:
+def acl_digest(password: SecretStr) -> str:
     """The `#<sha256>` form Redis accepts in ACL files instead of the password."""
     return hashlib.sha256(password.get_secret_value().encode()).hexdigest()
 
@@ -70,8 +70,8 @@ def apply() -> None:
         content=render(
             ACL_FILE,
             redis=redis,
-            app_hash=acl_hash(own.secrets["redis_app_password"]),
-            admin_hash=acl_hash(own.secrets["redis_admin_password"]),
+            app_digest=acl_digest(own.secrets["redis_app_password"]),
+            admin_digest=acl_digest(own.secrets["redis_admin_password"]),
         ),
         user="redis",
         group="redis",

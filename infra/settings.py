@@ -175,7 +175,7 @@ class Service(Strict):
 
     @field_validator("sha256")
     @classmethod
-    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
+    def _wheel_digests(cls, value: dict[str, str]) -> dict[str, str]:
         for wheel, digest in value.items():
             if not wheel.endswith(".whl") or "/" in wheel:
                 raise ValueError(f"{wheel!r} is not a wheel file name")

@@ -13,16 +13,16 @@ from infra.hostdata import check_before_connecting
 
 check_before_connecting(__file__)
 
+_connection = {
+    "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
+    "ssh_known_hosts_file": str(Path(__file__).with_name("known_hosts")),
+    "ssh_strict_host_key_checking": "yes",
+    "_sudo": True,
+}
+# `address` is where other hosts reach this one; `ssh_hostname` where pyinfra does.
 _production = (
     "aktienanalyse-prod",
-    {
-        "address": "10.1.1.110",
-        "ssh_hostname": "10.1.1.110",
-        "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
-        "ssh_known_hosts_file": str(Path(__file__).with_name("known_hosts")),
-        "ssh_strict_host_key_checking": "yes",
-        "_sudo": True,
-    },
+    {**_connection, "address": "10.1.1.110", "ssh_hostname": "10.1.1.110"},
 )
 
 lb = [_production]

@@ -26,7 +26,7 @@ def test_apt_proxy():
 def test_redis_acl_disables_default_and_holds_only_hashes():
     from infra.settings import Redis
 
-    text = render("/etc/redis/users.acl", redis=Redis(), app_hash="a" * 64, admin_hash="b" * 64)
+    text = render("/etc/redis/users.acl", redis=Redis(), app_digest="a" * 64, admin_digest="b" * 64)
     users = {line.split()[1]: line.split()[2:] for line in text.splitlines()}
     assert users["default"][0] == "off"
     assert "#" + "a" * 64 in users["aktienanalyse"] and "~market:*" in users["aktienanalyse"]
