@@ -24,8 +24,11 @@ the check never depends on that ordering for running commands.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address
@@ -340,28 +343,43 @@ def load_inventory(
 ) -> dict[str, LoadedHost]:
     """name → host of an inventory, loaded by pyinfra's own loader (group data from
     `cwd`/group_data and the inventory's folder) and validated; nothing is contacted. Raises
-    SettingsError. `env` is set while the inventory module runs."""
-    from pyinfra.api import State
-    from pyinfra.context import ctx_state
-    from pyinfra_cli.inventory import make_inventory
+    SettingsError. `env` is added to the environment the inventory module runs in.
 
-    saved = {name: os.environ.get(name) for name in env or {}}
-    os.environ.update(env or {})
-    try:
-        with ctx_state.use(State()):  # pyinfra's loader keeps its bookkeeping on a state
-            inventory = make_inventory(str(inventory_file), cwd=str(cwd))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    views = host_views(inventory, str(inventory_file))
+    pyinfra's loader lives in its CLI package, which monkey-patches the interpreter (gevent)
+    on import; it runs in a child process (`python -m infra.hostdata`) that prints the layers.
+    """
+    run = subprocess.run(
+        [sys.executable, "-m", "infra.hostdata", str(inventory_file), str(cwd)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    if run.returncode != 0:
+        raise SettingsError(run.stderr.strip().splitlines()[-1] if run.stderr.strip() else
+                            f"{inventory_file}: could not be loaded")  # fmt: skip
+    views = [
+        HostView(h["name"], tuple(h["groups"]), tuple((w, d) for w, d in h["layers"]))
+        for h in json.loads(run.stdout)
+    ]
     validated = validate(views)
     return {
         view.name: LoadedHost(view.name, view.groups, _merged(view), validated[view.name])
         for view in views
     }
+
+
+def _dump_layers(inventory_file: str, cwd: str) -> None:
+    """Print every host's groups and data layers as pyinfra loads them (JSON, to stdout)."""
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
+    from pyinfra_cli.inventory import make_inventory
+
+    with ctx_state.use(State()):  # pyinfra's loader keeps its bookkeeping on a state
+        inventory = make_inventory(inventory_file, cwd=cwd)
+    views = host_views(inventory, inventory_file)
+    hosts = [{"name": v.name, "groups": v.groups, "layers": v.layers} for v in views]
+    json.dump(hosts, sys.stdout)
 
 
 def _merged(view: HostView) -> dict[str, Any]:
@@ -373,3 +391,12 @@ def _merged(view: HostView) -> dict[str, Any]:
 
 def in_group(hosts: Iterable[LoadedHost], group: str) -> list[LoadedHost]:
     return [h for h in hosts if group in h.groups]
+
+
+if __name__ == "__main__":
+    try:
+        _dump_layers(*sys.argv[1:3])
+    except SyntaxError as exc:  # in the inventory or group data: file:line, no traceback
+        raise SystemExit(f"{_relative(exc.filename or '?')}:{exc.lineno}: {exc.msg}") from None
+    except Exception as exc:  # a missing file, an error raised by the inventory: one line
+        raise SystemExit(f"{sys.argv[1]}: {type(exc).__name__}: {exc}") from None

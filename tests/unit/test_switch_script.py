@@ -15,11 +15,7 @@ SHELLCHECK = shutil.which("shellcheck")
 # Findings already reported for the template and not fixed yet, as (code, source line): any
 # other finding fails test_shellcheck; a listed one that is gone fails the second test, so the
 # list only shrinks.
-KNOWN = {
-    # fail(): `local` masks the exit status of $(hostname). Under `set -e`, splitting
-    # declaration and assignment would let a failing hostname abort the rollback.
-    ("SC2155", 'local reason="$(hostname): $service $version: $1"'),
-}
+KNOWN: set[tuple[str, str]] = set()  # (code, line) findings accepted, each with its reason
 FINDING = re.compile(r"^[^:]+:(?P<line>\d+):\d+: .* \[(?P<code>SC\d+)\]$")
 
 pytestmark = pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed")
@@ -54,8 +50,3 @@ def findings(tmp_path_factory) -> dict[tuple[str, str], str]:
 def test_shellcheck(findings):
     new = [report for key, report in findings.items() if key not in KNOWN]
     assert not new, "shellcheck reports:\n" + "\n".join(new)
-
-
-def test_known_findings_are_still_there(findings):
-    fixed = KNOWN - findings.keys()
-    assert not fixed, f"fixed in the template, drop them from KNOWN: {sorted(fixed)}"
