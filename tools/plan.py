@@ -119,13 +119,14 @@ def build(
     inventory: str, host_names: list[str], dry_run: Mapping, records: Iterable[Mapping]
 ) -> Plan:
     """The plan from pyinfra's dry-run JSON and the operations' records (diffs, reasons)."""
-    reasons = {(r["host"], r["operation"]): r["because"] for r in records if r["kind"] == "reason"}
+    reasons = [r for r in records if r["kind"] == "reason"]
     hosts: dict[str, list[Change]] = {host: [] for host in host_names}
     unchanged = []
     for op in dry_run["plan"]:
         names = op.get("names") or [op["name"]]
         for host in op["hosts_with_change"]:
-            because = next((reasons[(host, n)] for n in names if (host, n) in reasons), [])
+            because = next((r["because"] for r in reasons if r["host"] == host
+                            and any(_named(n, r["operation"]) for n in names)), [])  # fmt: skip
             hosts.setdefault(host, []).append(
                 Change(op["name"], kind_of(op["name"]), because=because)
             )
@@ -145,6 +146,11 @@ def build(
         shown = diff if diff is not None else ["(content not shown: it holds secrets)"]
         owner.diffs.append((f"{record['action']} {path}", shown))
     return Plan(inventory, hosts, unchanged)
+
+
+def _named(full_name: str, operation: str) -> bool:
+    """pyinfra prefixes an operation's name with its deploy's: "HAProxy | Reload HAProxy"."""
+    return full_name == operation or full_name.endswith(f" | {operation}")
 
 
 def render(plan: Plan) -> str:

@@ -80,6 +80,14 @@ def test_plan_reloads_haproxy_for_the_template_change(changed_plan):
     assert "**reload** HAProxy | Reload HAProxy" in changed_plan["markdown"]
 
 
+def test_plan_says_why_haproxy_reloads(changed_plan):
+    assert "  - because: HAProxy configuration changes" in changed_plan["markdown"]
+
+
+def test_plan_says_why_redis_restarts(changed_plan):
+    assert "  - because: ACL users changes" in changed_plan["markdown"]
+
+
 def test_plan_names_the_secret_instead_of_its_value(changed_plan):
     assert "+application_name = '[secret postgresql_app_password]'" in changed_plan["markdown"]
 

@@ -13,16 +13,17 @@ PEM = (
 PLAN = {
     "plan": [
         {"op_hash": "a", "name": "HAProxy | Config /etc/haproxy/haproxy.cfg",
-         "names": ["Config /etc/haproxy/haproxy.cfg"],
+         "names": ["HAProxy | Config /etc/haproxy/haproxy.cfg"],
          "hosts_with_change": ["web-1"], "hosts_with_conditional_change": []},
-        {"op_hash": "b", "name": "HAProxy | Reload HAProxy", "names": ["Reload HAProxy"],
+        {"op_hash": "b", "name": "HAProxy | Reload HAProxy", "names": ["HAProxy | Reload HAProxy"],
          "hosts_with_change": ["web-1"], "hosts_with_conditional_change": []},
         {"op_hash": "c", "name": "Redis | ACL users /etc/redis/users.acl",
-         "names": ["ACL users /etc/redis/users.acl"],
+         "names": ["Redis | ACL users /etc/redis/users.acl"],
          "hosts_with_change": ["web-1"], "hosts_with_conditional_change": []},
-        {"op_hash": "d", "name": "Firewall | Reload nftables", "names": ["Reload nftables"],
+        {"op_hash": "d", "name": "Firewall | Reload nftables",
+         "names": ["Firewall | Reload nftables"],
          "hosts_with_change": [], "hosts_with_conditional_change": ["web-1"]},
-        {"op_hash": "e", "name": "Base | Users", "names": ["Users"],
+        {"op_hash": "e", "name": "Base | Users", "names": ["Base | Users"],
          "hosts_with_change": [], "hosts_with_conditional_change": []},
     ]
 }  # fmt: skip
