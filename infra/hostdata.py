@@ -112,6 +112,7 @@ def _errors(host: HostView, exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors():
         loc = tuple(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+        loc = tuple(part.encode("unicode_escape").decode() for part in loc)  # a key's "\n"
         key = ".".join(loc) or "(settings)"
         reason = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":

@@ -18,10 +18,13 @@ import re
 from collections.abc import Mapping
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -39,6 +42,166 @@ SERVICES = ("intelligent-core", "broker-gateway", "event-bus", "monitoring", "fr
 ServiceName = Literal["intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend"]
 
 
+# ---------------------------------------------------------------------------------------------
+# Types that say what a value is. Messages never repeat the value: it may come from a secret.
+
+
+def _printable(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("contains a control character (newline, tab, ...)")
+    return value
+
+
+# Any free text: one line, no control character, so no file's syntax can be smuggled in.
+Text = Annotated[str, AfterValidator(_printable)]
+
+USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+# Debian's own accounts (base-passwd) and those of the packages the deploys install.
+SYSTEM_ACCOUNTS = frozenset(
+    [
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "nobody",
+        "_apt",
+        "messagebus",
+        "sshd",
+        "systemd-network",
+        "systemd-resolve",
+        "systemd-timesync",
+        "systemd-journal",
+        "postgres",
+        "redis",
+        "haproxy",
+        "zabbix",
+        "ntp",
+        "uuidd",
+        "tss",
+        "operators",
+        "adm",
+        "sudo",
+    ]
+)
+
+
+def _login_name(value: str) -> str:
+    if not USERNAME.match(value):
+        raise ValueError("not a login name (lower case letters, digits, _ and -, at most 32)")
+    if value in SYSTEM_ACCOUNTS:
+        raise ValueError("is a system account")
+    return value
+
+
+LoginName = Annotated[str, AfterValidator(_login_name)]
+
+SAFE_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+# Where the platform's directories may live, and names there that belong to the system.
+PATH_ROOTS = ("/opt/", "/srv/", "/etc/", "/var/lib/", "/var/log/")
+SYSTEM_DIRECTORIES = frozenset(
+    [
+        "ssh",
+        "systemd",
+        "apt",
+        "default",
+        "postgresql",
+        "redis",
+        "haproxy",
+        "zabbix",
+        "sudoers.d",
+        "security",
+        "pam.d",
+        "cron.d",
+        "logrotate.d",
+        "network",
+        "dpkg",
+        "lxc",
+        "nftables.conf",
+        "journal",
+        "private",
+    ]
+)
+
+
+def _platform_dir(value: str) -> str:
+    value = value.rstrip("/")
+    if not SAFE_PATH.match(value) or any(part in {".", ".."} for part in value.split("/")):
+        raise ValueError("must be an absolute path of letters, digits, '.', '_', '-' and '/'")
+    root = next((r for r in PATH_ROOTS if value.startswith(r)), None)
+    if root is None:
+        raise ValueError(f"must be below one of {', '.join(PATH_ROOTS)}")
+    if value[len(root) :].split("/")[0] in SYSTEM_DIRECTORIES:
+        raise ValueError("is a directory the system or another package owns")
+    return value
+
+
+PlatformDir = Annotated[str, AfterValidator(_platform_dir)]
+
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def _host(value: str) -> str:
+    try:
+        ip_address(value)
+    except ValueError:
+        if not HOSTNAME.match(value):
+            raise ValueError("not an IP address or host name") from None
+    return value
+
+
+Host = Annotated[str, AfterValidator(_host)]
+
+
+def _http_url(value: AnyHttpUrl) -> AnyHttpUrl:
+    """A URL whose host is a host name or address, and nothing a shell or pip would read."""
+    _host((value.host or "").strip("[]"))
+    if any(c in str(value) for c in " \"'`$;|&<>()\\"):
+        raise ValueError("contains characters a URL here may not have")
+    return value
+
+
+HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url)]
+
+
+def _port_of_host(value: str) -> str:
+    host, _, port = value.rpartition(":") if ":" in value else (value, "", "10051")
+    _host(host)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("not host:port")
+    return value
+
+
+HostPort = Annotated[str, AfterValidator(_port_of_host)]
+
+
+def _pep440(value: str) -> str:
+    try:
+        normalised = str(Version(value))
+    except InvalidVersion:
+        raise ValueError("not a PEP 440 release version like 1.2.0") from None
+    if normalised != value:
+        raise ValueError(f"write it as pip does: {normalised}")
+    return value
+
+
+ReleaseVersion = Annotated[str, AfterValidator(_pep440)]
+
+
 class Strict(BaseModel):
     """Base of every section: unknown keys are errors, values are not coerced across types."""
 
@@ -48,8 +211,10 @@ class Strict(BaseModel):
 class SecretRef(Strict):
     """Where a secret comes from: an environment variable or a file (its content, stripped)."""
 
-    env: str | None = Field(None, description="environment variable holding the secret")
-    file: str | None = Field(None, description="path of a file holding the secret")
+    env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
+        None, description="environment variable holding the secret"
+    )
+    file: Text | None = Field(None, description="path of a file holding the secret")
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> SecretRef:
@@ -58,26 +223,36 @@ class SecretRef(Strict):
         return self
 
     def resolve(self) -> SecretStr:
+        """The secret, surrounding whitespace stripped. A file must be the runner's own and
+        readable by nobody else; an empty or whitespace-only secret is refused."""
         if self.env is not None:
-            value = os.environ.get(self.env)
+            value = os.environ.get(self.env, "").strip()
             if not value:
                 raise ValueError(f"environment variable {self.env} is not set or empty")
         else:
             path = Path(self.file)
             if not path.is_file():
                 raise ValueError(f"secret file {path} does not exist")
+            info = path.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                raise ValueError(
+                    f"secret file {path} has mode {info.st_mode & 0o777:04o} and owner uid "
+                    f"{info.st_uid}: it must be yours with mode 0600 or 0400"
+                )
             value = path.read_text().strip()
             if not value:
                 raise ValueError(f"secret file {path} is empty")
+        if any(ord(c) < 32 and c not in "\n\r" for c in value):
+            raise ValueError(f"{self.env or self.file}: the secret contains a control character")
         return SecretStr(value)
 
 
 class System(Strict):
-    timezone: str = Field("Europe/Berlin", description="host time zone (trading hours)")
-    apt_proxy: AnyHttpUrl | None = Field(
+    timezone: Text = Field("Europe/Berlin", description="host time zone (trading hours)")
+    apt_proxy: HttpUrl | None = Field(
         None, description="HTTP proxy for apt, e.g. an apt-cacher-ng; none when unset"
     )
-    packages: list[str] = Field(
+    packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]+$")]] = Field(
         default=["sudo", "tzdata", "ca-certificates", "curl", "procps", "less", "openssl"],
         description="Debian packages every host gets",
     )
@@ -88,61 +263,77 @@ class System(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+            raise ValueError("unknown time zone") from None
         return value
 
 
 class Platform(Strict):
-    user: str = Field("aktienanalyse", description="system user and group the services run as")
-    base_dir: str = Field("/opt/aktienanalyse", description="releases, current links, wheelhouse")
-    config_dir: str = Field("/etc/aktienanalyse", description="service config and secrets file")
-    log_dir: str = Field("/var/log/aktienanalyse", description="the platform's log files")
-    state_dir: str = Field("/var/lib/aktienanalyse", description="the services' writable data")
+    user: LoginName = Field(
+        "aktienanalyse", description="system user and group the services run as"
+    )
+    base_dir: PlatformDir = Field(
+        "/opt/aktienanalyse", description="releases, current links, wheelhouse"
+    )
+    config_dir: PlatformDir = Field(
+        "/etc/aktienanalyse", description="service config and secrets file"
+    )
+    log_dir: PlatformDir = Field("/var/log/aktienanalyse", description="the platform's log files")
+    state_dir: PlatformDir = Field(
+        "/var/lib/aktienanalyse", description="the services' writable data"
+    )
 
-    @field_validator("base_dir", "config_dir", "log_dir", "state_dir")
-    @classmethod
-    def _absolute_ascii(cls, value: str) -> str:
-        if not value.startswith("/") or not value.isascii() or " " in value:
-            raise ValueError("must be an absolute ASCII path without spaces")
-        return value.rstrip("/")
+    @model_validator(mode="after")
+    def _distinct(self) -> Platform:
+        dirs = [self.base_dir, self.config_dir, self.log_dir, self.state_dir]
+        for a in dirs:
+            if any(b != a and (b + "/").startswith(a + "/") for b in dirs):
+                raise ValueError("platform: the four directories must not contain each other")
+        return self
 
 
-USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-SSH_KEY = re.compile(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) \S+")
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+             "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+             "sk-ecdsa-sha2-nistp256@openssh.com")  # fmt: skip
+
+
+def _ssh_public_key(value: str) -> str:
+    """`type base64 [comment]` whose blob names the same type (a truncated paste fails)."""
+    import base64
+    import binascii
+    import struct
+
+    parts = _printable(value).split()
+    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+        raise ValueError("not an OpenSSH public key (type, key, optional comment)")
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+        (length,) = struct.unpack(">I", blob[:4])
+        if blob[4 : 4 + length].decode() != parts[0] or len(blob) < 4 + length + 32:
+            raise ValueError
+    except (binascii.Error, struct.error, UnicodeDecodeError, ValueError):
+        raise ValueError("the key is truncated or damaged") from None
+    return value
 
 
 class Operator(Strict):
-    name: str = Field(description="login name")
-    ssh_keys: list[str] = Field(default=[], description="authorized public keys")
+    name: LoginName = Field(description="login name")
+    ssh_keys: list[Annotated[str, AfterValidator(_ssh_public_key)]] = Field(
+        default=[], description="authorized public keys"
+    )
     sudo: bool = Field(True, description="full sudo (with a sudoers file checked by visudo)")
 
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not USERNAME.match(value):
-            raise ValueError(f"{value!r} is not a valid login name")
-        if value in {"root", "aktienanalyse", "postgres", "redis", "haproxy", "zabbix"}:
-            raise ValueError(f"{value!r} is a system account, not an operator")
-        return value
 
-    @field_validator("ssh_keys")
-    @classmethod
-    def _valid_keys(cls, keys: list[str]) -> list[str]:
-        for key in keys:
-            if not SSH_KEY.match(key):
-                raise ValueError(f"not an OpenSSH public key: {key[:30]!r}")
-        return keys
-
-
-MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
-VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*([a-z0-9.+-]*)$")
+MEMORY = re.compile(r"^[1-9][0-9]{0,6}[KMG]$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+MIN_SIZE, MAX_SIZE = 64 * 2**20, 2**40  # 64 MiB .. 1 TiB
 
 
 def check_size(value: str) -> str:
     if not MEMORY.match(value):
-        raise ValueError(f"{value!r} is not a size like 512M or 1G")
+        raise ValueError("not a size like 512M or 1G")
+    if not MIN_SIZE <= size_bytes(value) <= MAX_SIZE:
+        raise ValueError("must be between 64M and 1024G")
     return value
 
 
@@ -156,8 +347,11 @@ class Service(Strict):
     instances: int = Field(1, ge=1, le=16, description="instances, on consecutive ports")
     memory_max: str = Field(description="systemd MemoryMax, e.g. 512M or 1G")
     cpu_quota: int = Field(ge=1, le=6400, description="systemd CPUQuota in percent")
-    environment: dict[str, str] = Field(default={}, description="extra environment variables")
-    version: str | None = Field(
+    environment: dict[str, Text] = Field(
+        default={},
+        description="extra environment variables (plain text, in the unit file: no secrets)",
+    )
+    version: ReleaseVersion | None = Field(
         None, description="release to run (wheel version); none: the service is not deployed"
     )
     sha256: dict[str, str] = Field(
@@ -166,30 +360,37 @@ class Service(Strict):
         "when set, pip installs with --require-hashes",
     )
 
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str | None) -> str | None:
-        if value is not None and not VERSION.match(value):
-            raise ValueError(f"{value!r} is not a release version like 1.2.0")
-        return value
-
     @field_validator("sha256")
     @classmethod
     def _wheel_digests(cls, value: dict[str, str]) -> dict[str, str]:
         for wheel, digest in value.items():
-            if not wheel.endswith(".whl") or "/" in wheel:
-                raise ValueError(f"{wheel!r} is not a wheel file name")
+            try:
+                parse_wheel_filename(wheel)
+            except InvalidWheelFilename:
+                raise ValueError("a key is not a wheel file name") from None
             if not SHA256.match(digest):
-                raise ValueError(f"{wheel}: {digest!r} is not a hex sha256")
+                raise ValueError("a value is not a hex sha256")
         return value
 
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, setting in value.items():
-            if not ENV_NAME.match(name) or "\n" in setting:
-                raise ValueError(f"{name!r}: not a variable name, or a value with a newline")
+        for name in value:
+            if not ENV_NAME.match(name):
+                raise ValueError("a name is not an environment variable name (A-Z, 0-9, _)")
+            if name.startswith("AKTIENANALYSE_"):
+                raise ValueError("AKTIENANALYSE_* variables are the deploy's (wheel contract)")
         return value
+
+    def wheel_version_problem(self, name: str) -> str | None:
+        """Why the hash pins cannot be this release's wheels (they name another version)."""
+        for wheel in self.sha256:
+            project, version, _, _ = parse_wheel_filename(wheel)
+            if project == canonicalize_name(f"aktienanalyse-{name}") and str(version) != (
+                self.version
+            ):
+                return "a hash pin names another version of the service's wheel"
+        return None
 
     @field_validator("memory_max")
     @classmethod
@@ -206,12 +407,12 @@ START_ORDER = ("event-bus", "intelligent-core", "broker-gateway", "monitoring", 
 
 
 class Releases(Strict):
-    wheelhouse: str | None = Field(
+    wheelhouse: Text | None = Field(
         None,
         description="directory of wheels on the control machine (relative to the repository "
         "or absolute); uploaded to the app hosts, only changed files are sent",
     )
-    index_url: AnyHttpUrl | None = Field(
+    index_url: HttpUrl | None = Field(
         None,
         description="package index (PEP 503) the app hosts download the pinned wheels from "
         "into their wheelhouse, instead of an uploaded wheelhouse",
@@ -227,9 +428,13 @@ class Releases(Strict):
     @classmethod
     def _existing_directory(cls, value: str | None) -> str | None:
         if value is not None:
-            path = Path(value) if Path(value).is_absolute() else REPO / value
+            path = (Path(value) if Path(value).is_absolute() else REPO / value).resolve()
+            if not value.strip() or path == REPO or (REPO in path.parents and ".git" in path.parts):
+                raise ValueError("must name a wheelhouse directory, not the repository")
             if not path.is_dir():
                 raise ValueError(f"wheelhouse {path} is not a directory")
+            if not any(path.glob("*.whl")):
+                raise ValueError(f"wheelhouse {path} holds no wheel")
             return str(path)
         return value
 
@@ -247,7 +452,9 @@ DEFAULT_SERVICES: dict[str, Service] = {
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PG_PARAMETER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)?$")
 # Set by deploys/postgresql.py itself; an override would break access or the platform.
-PG_MANAGED = {"listen_addresses", "port", "password_encryption", "hba_file", "data_directory"}
+PG_MANAGED = {"listen_addresses", "port", "password_encryption", "hba_file", "data_directory",
+              "config_file", "ident_file", "include", "include_dir", "shared_preload_libraries",
+              "max_connections"}  # fmt: skip
 
 
 class PostgreSQL(Strict):
@@ -255,7 +462,7 @@ class PostgreSQL(Strict):
     storage: Literal["ssd", "hdd"] = Field(
         "ssd", description="storage profile: random_page_cost, effective_io_concurrency"
     )
-    overrides: dict[str, str | int | float] = Field(
+    overrides: dict[str, Text | int | float] = Field(
         default={},
         description="postgresql.conf values that replace the computed ones, "
         "e.g. {'work_mem': '8MB'}",
@@ -273,9 +480,11 @@ class PostgreSQL(Strict):
     def _parameter_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
             if not PG_PARAMETER.match(name):
-                raise ValueError(f"{name!r} is not a PostgreSQL parameter name")
+                raise ValueError("a name is not a PostgreSQL parameter name")
             if name in PG_MANAGED:
-                raise ValueError(f"{name} is set by the deploy from the inventory, not overridable")
+                raise ValueError(
+                    f"{name} is set by the deploy (or its own setting), not overridable"
+                )
         return value
 
     @field_validator("app_role", "databases", "extensions")
@@ -283,10 +492,68 @@ class PostgreSQL(Strict):
     def _identifiers(cls, value: str | list[str]) -> str | list[str]:
         for name in [value] if isinstance(value, str) else value:
             if not IDENTIFIER.match(name):
-                raise ValueError(f"{name!r} is not a lower-case SQL identifier")
+                raise ValueError("not a lower-case SQL identifier")
         return value
 
 
+ACL_PATTERN = re.compile(r"^[A-Za-z0-9:_.*?\[\]{}-]+$")
+# What the app user may be granted; the ACL always ends with -@admin -@dangerous besides.
+APP_CATEGORIES = frozenset(
+    [
+        "@read",
+        "@write",
+        "@pubsub",
+        "@transaction",
+        "@connection",
+        "@keyspace",
+        "@string",
+        "@hash",
+        "@list",
+        "@set",
+        "@sortedset",
+        "@stream",
+        "@bitmap",
+        "@hyperloglog",
+        "@geo",
+        "@fast",
+        "@slow",
+        "@scripting",
+    ]
+)
+DANGEROUS = frozenset(
+    [
+        "acl",
+        "bgrewriteaof",
+        "bgsave",
+        "client",
+        "cluster",
+        "config",
+        "debug",
+        "failover",
+        "flushall",
+        "flushdb",
+        "info",
+        "keys",
+        "lastsave",
+        "latency",
+        "memory",
+        "migrate",
+        "module",
+        "monitor",
+        "psync",
+        "replconf",
+        "replicaof",
+        "restore",
+        "role",
+        "save",
+        "shutdown",
+        "slaveof",
+        "slowlog",
+        "sort",
+        "swapdb",
+        "sync",
+    ]
+)
 SAVE_POINT = re.compile(r"^[1-9][0-9]* [1-9][0-9]*$")
 ACL_RULE = re.compile(r"^[+-](@[a-z]+|[a-z|]+)$")
 
@@ -295,7 +562,7 @@ class Redis(Strict):
     maxmemory_fraction: float = Field(
         0.5, gt=0, le=0.9, description="share of the host's effective memory for data"
     )
-    maxmemory_cap: str | None = Field(
+    maxmemory_cap: Annotated[str, AfterValidator(check_size)] | None = Field(
         "1G", description="upper bound for maxmemory (seed 001: 1gb); none for no cap"
     )
     maxmemory_policy: Literal[
@@ -320,32 +587,28 @@ class Redis(Strict):
     )
     admin_user: str = Field("admin", description="ACL user with every right, for operators")
 
-    @field_validator("maxmemory_cap")
-    @classmethod
-    def _cap_size(cls, value: str | None) -> str | None:
-        return value if value is None else check_size(value)
-
     @field_validator("save")
     @classmethod
     def _save_points(cls, value: list[str]) -> list[str]:
         for point in value:
             if not SAVE_POINT.match(point):
-                raise ValueError(f"{point!r} is not '<seconds> <changes>'")
+                raise ValueError("a save point is not '<seconds> <changes>'")
         return value
 
     @field_validator("app_user", "admin_user")
     @classmethod
     def _user_name(cls, value: str) -> str:
         if not USERNAME.match(value) or value == "default":
-            raise ValueError(f"{value!r} is not a usable ACL user name")
+            raise ValueError("not a usable ACL user name")
         return value
 
     @field_validator("app_key_patterns", "app_channel_patterns")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            if not pattern or any(c.isspace() for c in pattern):
-                raise ValueError(f"{pattern!r}: patterns may not be empty or contain spaces")
+            if not ACL_PATTERN.match(pattern):
+                raise ValueError("a pattern is empty or has characters other than letters, "
+                                 "digits and :_.-*?[]{}")  # fmt: skip
         return value
 
     @field_validator("app_commands")
@@ -353,7 +616,15 @@ class Redis(Strict):
     def _acl_rules(cls, value: list[str]) -> list[str]:
         for rule in value:
             if not ACL_RULE.match(rule):
-                raise ValueError(f"{rule!r} is not an ACL command rule like +@read or -flushall")
+                raise ValueError("a rule is not an ACL command rule like +@read or -flushall")
+            if rule.startswith("+") and (
+                rule[1:] not in APP_CATEGORIES if rule[1] == "@" else rule[1:] in DANGEROUS
+            ):
+                raise ValueError(
+                    "grants more than the app may have: categories "
+                    f"{', '.join(sorted(APP_CATEGORIES))}, or single commands outside "
+                    "@admin and @dangerous"
+                )
         return value
 
 
@@ -370,11 +641,11 @@ SECRET_OWNERS = {
 
 
 class Zabbix(Strict):
-    server: list[str] = Field(
+    server: list[Annotated[str, AfterValidator(_host)]] = Field(
         default=["10.1.1.103"],
         description="Zabbix server(s) allowed to poll (seed 000: 10.1.1.103)",
     )
-    server_active: str | None = Field(
+    server_active: HostPort | None = Field(
         "10.1.1.103:10051", description="Zabbix server for active checks; none: passive only"
     )
 
@@ -385,7 +656,7 @@ class Zabbix(Strict):
             try:
                 ip_address(address)
             except ValueError:
-                raise ValueError(f"{address!r} is not an IP address") from None
+                raise ValueError("a server is not an IP address") from None
         return value
 
 
@@ -402,7 +673,7 @@ class HAProxy(Strict):
     check_interval_ms: int = Field(
         2000, ge=100, le=60000, description="health check interval; 2 failures mark a server DOWN"
     )
-    ciphers: str | None = Field(
+    ciphers: Annotated[str, Field(pattern=r"^[A-Za-z0-9:+!@_=.-]+$")] | None = Field(
         None,
         description="OpenSSL cipher list for TLS 1.2 (ssl-default-bind-ciphers); none: "
         "HAProxy's default",
@@ -467,14 +738,24 @@ class Settings(Strict):
     def _checks_across_sections(self) -> Settings:
         """Each message starts with the dotted key it is about (infra/hostdata.py names the
         file that set it)."""
-        taken: dict[int, str] = {}
+        h = self.haproxy
+        reserved = {22: "SSH's", 5432: "PostgreSQL's", 6379: "Redis'", 10050: "the Zabbix agent's"}
+        for key, port in (("port", h.port), ("stats_port", h.stats_port),
+                          ("admin_port", h.admin_port)):  # fmt: skip
+            if port in reserved:
+                raise ValueError(f"haproxy.{key}: port {port} is {reserved[port]}")
+            reserved[port] = f"HAProxy's ({key})"
+        taken: dict[int, str] = dict(reserved)
         for name, service in self.services.items():
+            if service.port + service.instances - 1 > 65535:
+                raise ValueError(f"services.{name}.instances: ports would pass 65535")
             for port in service.ports:
                 if port in taken:
-                    raise ValueError(
-                        f"services.{name}: port {port} used by both {taken[port]} and {name}"
-                    )
-                taken[port] = name
+                    raise ValueError(f"services.{name}: port {port} is also {taken[port]}")
+                taken[port] = f"{name}'s"
+            problem = service.wheel_version_problem(name) if service.version else None
+            if problem:
+                raise ValueError(f"services.{name}.sha256: {problem}")
         pinned = [name for name, service in self.services.items() if service.version]
         sources = [self.releases.wheelhouse, self.releases.index_url]
         if None not in sources:

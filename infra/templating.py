@@ -23,6 +23,16 @@ _env = Environment(
 )
 
 
+def systemd_quoted(value: str) -> str:
+    """A value for a double-quoted systemd assignment (`Environment="NAME=value"`): backslash
+    and quote escaped, `%` doubled so systemd expands no specifier. Settings carry no control
+    characters (infra/settings.py), so nothing else can end the line."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+
+
+_env.filters["systemd_quoted"] = systemd_quoted
+
+
 def render(target: str, template: str | None = None, **context: Any) -> str:
     """Render the template for the absolute host path `target` (or `template`, when several
     targets share one, e.g. one unit template per service)."""

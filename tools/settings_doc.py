@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import get_args
+from typing import Annotated, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import AnyUrl, BaseModel
 from pydantic_core import PydanticUndefined
 
 from infra.settings import (
@@ -28,8 +28,18 @@ START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 
 
 def _type_name(annotation) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
-    return text.replace("typing.", "").replace(" | None", ", optional").replace(" | ", " or ")
+    """A readable type: `str`, `int, optional`, `URL`, `list`."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if len(args) < len(get_args(annotation)):  # X | None
+        return f"{_type_name(args[0] if len(args) == 1 else annotation)}, optional"
+    if get_origin(annotation) is Annotated:
+        return _type_name(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, AnyUrl):
+        return "URL"
+    text = getattr(get_origin(annotation), "__name__", None) or getattr(
+        annotation, "__name__", None
+    )
+    return text or str(annotation).replace("typing.", "")
 
 
 def _default(field) -> str:
