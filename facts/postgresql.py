@@ -13,6 +13,11 @@ from pyinfra.api import FactBase
 UNIT = "postgresql@15-main"
 
 
+def sql_literal(value: str) -> str:
+    """A SQL string literal (quotes doubled); the shell quoting is psql()'s."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def psql(sql: str, database: str = "postgres") -> str:
     """A shell command running `sql` as postgres, only when the cluster is up (else no output)."""
     query = (
@@ -43,7 +48,7 @@ class PostgresqlRoleVerifier(FactBase):
     """The stored SCRAM verifier of a role (pg_authid.rolpassword), or None."""
 
     def command(self, role: str) -> str:
-        return psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")
+        return psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = {sql_literal(role)}")
 
     def process(self, output: list[str]) -> str | None:
         return output[0] if output and output[0] else None
@@ -55,7 +60,7 @@ class PostgresqlExtensions(FactBase):
     default = list
 
     def command(self, database: str) -> str:
-        exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
+        exists = psql(f"SELECT 1 FROM pg_database WHERE datname = {sql_literal(database)}")
         extensions = psql("SELECT extname FROM pg_extension", database)
         return f'if [ "$({exists})" = 1 ]; then {extensions}; fi'
 

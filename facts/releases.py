@@ -8,6 +8,7 @@ starts it through the `current` link.
 from __future__ import annotations
 
 import re
+import shlex
 
 from pyinfra.api import FactBase
 
@@ -23,6 +24,7 @@ class Releases(FactBase):
 
     def command(self, base_dir: str, services: list[tuple[str, list[int]]]) -> str:
         parts = []
+        base_dir = shlex.quote(base_dir)  # services and ports are the settings' own names
         for service, ports in services:
             parts.append(
                 f'echo "current {service} $(readlink {base_dir}/current/{service})"; '

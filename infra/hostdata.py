@@ -44,6 +44,7 @@ SECTIONS = tuple(Settings.model_fields)
 OWNERS = {"services": "app", "haproxy": "lb", "postgresql": "db", "redis": "cache"}
 # Host data that is not a setting: connection data for pyinfra, and the host's address.
 CONNECTION_PREFIXES = ("ssh_", "_", "winrm_", "docker", "local_", "chroot_")
+HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
 KEYED_REASON = re.compile(r"^(?P<key>[a-z_]+(\.[a-z0-9_-]+)*): (?P<reason>.*)$", re.DOTALL)
 
 
@@ -129,6 +130,16 @@ def _errors(host: HostView, exc: ValidationError) -> list[str]:
 def validate_host(host: HostView) -> Settings:
     """One host's settings from what pyinfra loaded for it; SettingsError lists problems."""
     problems = []
+    inventory_file = host.layers[1][0]
+    if not HOST_NAME.match(host.name):  # it names the host in scripts, HAProxy and Zabbix
+        problems.append(f"{host.name!a}: {inventory_file}: host name: use letters, "
+                        "digits, '.' and '-' (at most 63)")  # fmt: skip
+    if not host.groups:
+        problems.append(f"{host.name}: {inventory_file}: groups: the host is in no group")
+    if host.get("ssh_strict_host_key_checking") != "yes" and not host.name.startswith("@"):
+        problems.append(f"{host.name}: {host.source('ssh_strict_host_key_checking')}: "
+                        "ssh_strict_host_key_checking: must be \"yes\" (host keys pinned in "
+                        "ssh_known_hosts_file); never accept unknown host keys")  # fmt: skip
     unknown_groups = sorted(set(host.groups) - set(GROUPS))
     if unknown_groups:
         problems.append(f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
@@ -223,10 +234,20 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def validate(hosts: list[HostView]) -> dict[str, Settings]:
+def inventory_problems(inventory, inventory_file: str) -> list[str]:
+    """Group data for a group this project does not have (a typo would be ignored)."""
+    ignored = {Path(inventory_file).stem, "all"}
+    return [
+        f"group_data/{group}.py: {group}: no such group (known: {', '.join(GROUPS)})"
+        for group, data in sorted(inventory.group_data.items())
+        if data and group not in GROUPS and group not in ignored
+    ]
+
+
+def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, Settings]:
     """Every host's settings, or SettingsError listing every problem of every host."""
     settings: dict[str, Settings] = {}
-    problems: list[str] = []
+    problems = list(problems)
     for host in hosts:
         try:
             settings[host.name] = validate_host(host)
@@ -276,7 +297,11 @@ def _all_settings() -> dict[str, Settings]:
         from pyinfra import state
 
         try:
-            _validated = validate(host_views(state.inventory, _inventory_file))
+            inventory = state.inventory
+            _validated = validate(
+                host_views(inventory, _inventory_file),
+                inventory_problems(inventory, _inventory_file),
+            )
         except SettingsError as exc:
             raise SystemExit(refusal(exc)) from None
     return _validated
@@ -359,11 +384,12 @@ def load_inventory(
     if run.returncode != 0:
         raise SettingsError(run.stderr.strip().splitlines()[-1] if run.stderr.strip() else
                             f"{inventory_file}: could not be loaded")  # fmt: skip
+    loaded = json.loads(run.stdout)
     views = [
         HostView(h["name"], tuple(h["groups"]), tuple((w, d) for w, d in h["layers"]))
-        for h in json.loads(run.stdout)
+        for h in loaded["hosts"]
     ]
-    validated = validate(views)
+    validated = validate(views, loaded["problems"])
     return {
         view.name: LoadedHost(view.name, view.groups, _merged(view), validated[view.name])
         for view in views
@@ -380,7 +406,8 @@ def _dump_layers(inventory_file: str, cwd: str) -> None:
         inventory = make_inventory(inventory_file, cwd=cwd)
     views = host_views(inventory, inventory_file)
     hosts = [{"name": v.name, "groups": v.groups, "layers": v.layers} for v in views]
-    json.dump(hosts, sys.stdout)
+    json.dump({"hosts": hosts, "problems": inventory_problems(inventory, inventory_file)},
+              sys.stdout)  # fmt: skip
 
 
 def _merged(view: HostView) -> dict[str, Any]:

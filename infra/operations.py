@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, HiddenValue, StringCommand, operation
+from pyinfra.api.exceptions import OperationValueError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FileContents, Sha1File
 from pyinfra.operations import apt
@@ -162,7 +163,7 @@ def role_password(role: str, password: SecretStr):
     verifier = make_verifier(password.get_secret_value())
     # Dollar-quoted inside single shell quotes: a verifier holds '$' but never '$verifier$'.
     yield StringCommand(
-        f"{PSQL} -c 'ALTER ROLE {role} PASSWORD $verifier$",
+        f'{PSQL} -c \'ALTER ROLE "{role}" PASSWORD $verifier$',
         HiddenValue(verifier),
         "$verifier$'",
         _separator="",
@@ -180,7 +181,8 @@ def extension(database: str, extension: str):
     if extension in host.get_fact(PostgresqlExtensions, database=database):
         host.noop(f"extension {extension} exists in {database}")
         return
-    yield f"{PSQL} -d {database} -c 'CREATE EXTENSION IF NOT EXISTS {extension}'"
+    sql = f'CREATE EXTENSION IF NOT EXISTS "{extension}"'
+    yield f"{PSQL} -d {shlex.quote(database)} -c {shlex.quote(sql)}"
 
 
 @operation()
@@ -207,22 +209,26 @@ def install_release(
     if version in installed:
         host.noop(f"{service} {version} is installed")
         return
-    target = f"{base_dir}/releases/{service}/{version}"
-    wheelhouse = f"{base_dir}/wheelhouse"
-    lines = " ".join(shlex.quote(line) for line in requirements)
+    if not (service and version):  # rm -rf below must never name releases/<service>/ itself
+        raise OperationValueError("install_release needs a service and a version")
+    q = shlex.quote
+    target = q(f"{base_dir}/releases/{service}/{version}")
+    wheelhouse = q(f"{base_dir}/wheelhouse")
+    lines = " ".join(q(line) for line in requirements)
     hashed = any("--hash=" in line for line in requirements)
-    wanted = f"--require-hashes -r {target}/requirements.txt" if hashed else lines
-    yield f"rm -rf {target} && mkdir -p {base_dir}/releases/{service}"
+    requirements_file = q(f"{base_dir}/releases/{service}/{version}/requirements.txt")
+    wanted = f"--require-hashes -r {requirements_file}" if hashed else lines
+    yield f"rm -rf {target} && mkdir -p {q(f'{base_dir}/releases/{service}')}"
     yield f"python3 -m venv {target}"
     if hashed:
-        yield f"printf '%s\\n' {lines} > {target}/requirements.txt"
+        yield f"printf '%s\\n' {lines} > {requirements_file}"
     if index_url:
         index = f"--index-url {shlex.quote(index_url)}"
         if index_url.startswith("http://"):  # pip refuses plain HTTP unless told (lab index)
             index += f" --trusted-host {shlex.quote(urlsplit(index_url).hostname or '')}"
         yield f"{target}/bin/pip download -q -d {wheelhouse} {index} {wanted}"
     yield f"{target}/bin/pip install -q --no-index --find-links {wheelhouse} {wanted}"
-    yield f"touch {target}/.complete"
+    yield f"touch {q(f'{base_dir}/releases/{service}/{version}/.complete')}"
 
 
 @operation()
@@ -237,8 +243,9 @@ def switch_release(service: str, version: str, ports: list[int], migrate: bool):
     The unit outlives a killed deploy, so the switch always finishes or rolls back. Its
     output (the reason, when it failed) is printed from the journal.
     """
-    unit = f"aktienanalyse-switch-{service}"
-    args = " ".join([service, version, "yes" if migrate else "no", *map(str, ports)])
+    unit = shlex.quote(f"aktienanalyse-switch-{service}")
+    words = [service, version, "yes" if migrate else "no", *map(str, ports)]
+    args = " ".join(shlex.quote(word) for word in words)
     yield (
         f"unit={unit}-$(date +%s%N); "
         f"systemd-run --quiet --wait --collect --unit=$unit {SWITCH} {args}; rc=$?; "

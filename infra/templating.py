@@ -7,6 +7,7 @@ Rendering happens on the control machine, so unit tests can check the text witho
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def systemd_quoted(value: str) -> str:
 
 
 _env.filters["systemd_quoted"] = systemd_quoted
+_env.filters["sh"] = shlex.quote  # a value in a shell script, one word whatever it holds
 
 
 def render(target: str, template: str | None = None, **context: Any) -> str:

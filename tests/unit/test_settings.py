@@ -49,10 +49,11 @@ def inventory(tree: Path, hosts: dict[str, list[str]], data: dict | None = None)
     lines = []
     groups: dict[str, list[str]] = {}
     for number, (name, host_groups) in enumerate(hosts.items(), start=10):
-        host_data = {"address": f"10.0.0.{number}", **(data or {}).get(name, {})}
-        lines.append(f"_{name.replace('-', '_')} = ({name!r}, {host_data!r})")
+        host_data = {"address": f"10.0.0.{number}", "ssh_strict_host_key_checking": "yes",
+                     **(data or {}).get(name, {})}  # fmt: skip
+        lines.append(f"_h{number} = ({name!r}, {host_data!r})")
         for group in host_groups:
-            groups.setdefault(group, []).append(f"_{name.replace('-', '_')}")
+            groups.setdefault(group, []).append(f"_h{number}")
     lines += [f"{group} = [{', '.join(members)}]" for group, members in groups.items()]
     path = tree / "t.py"
     path.write_text("\n".join(lines) + "\n")
@@ -359,6 +360,22 @@ def test_two_hosts_with_one_address_are_refused(tree):
     data = {"b-1": {"address": "10.0.0.10"}}
     message = problem(tree, None, "", hosts={"a-1": ["app"], "b-1": ["app"]}, data=data)
     assert "t.py (host b-1)): address: two hosts with one address" in message
+
+
+def test_a_group_data_file_for_no_known_group_is_refused(tree):
+    message = problem(tree, "ap.py", 'services = {"frontend": {"version": "1.0.0"}}')
+    assert "group_data/ap.py: ap: no such group" in message
+
+
+def test_a_host_name_that_is_not_a_host_name_is_refused(tree):
+    message = problem(tree, None, "", hosts={"app-1;PWNED$(id)": ["app"]})
+    assert "host name: use letters, digits" in message
+
+
+def test_switching_off_host_key_checking_is_refused(tree):
+    data = {"host-1": {"ssh_strict_host_key_checking": "no"}}
+    message = problem(tree, None, "", data=data)
+    assert "t.py (host host-1): ssh_strict_host_key_checking: must be" in message
 
 
 def test_service_defaults_are_the_seeds():
