@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from infra.certificates import pem_problem
+
 REPO = Path(__file__).resolve().parent.parent
 GROUPS = ("lb", "app", "db", "cache")
 SERVICES = ("intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend")
@@ -673,6 +675,13 @@ class HAProxy(Strict):
     check_interval_ms: int = Field(
         2000, ge=100, le=60000, description="health check interval; 2 failures mark a server DOWN"
     )
+    certificate_min_days: int = Field(
+        14,
+        ge=0,
+        le=365,
+        description="refuse a TLS certificate that expires within this many days (checked "
+        "before any host is contacted)",
+    )
     ciphers: Annotated[str, Field(pattern=r"^[A-Za-z0-9:+!@_=.-]+$")] | None = Field(
         None,
         description="OpenSSL cipher list for TLS 1.2 (ssl-default-bind-ciphers); none: "
@@ -767,6 +776,10 @@ class Settings(Strict):
             )
         if self.redis.app_user == self.redis.admin_user:
             raise ValueError("redis.admin_user: must differ from redis.app_user")
+        pem = self.secrets.get("haproxy_tls_pem")
+        problem = pem and pem_problem(pem.get_secret_value(), self.haproxy.certificate_min_days)
+        if problem:
+            raise ValueError(f"secrets.haproxy_tls_pem: {problem}")
         names = [op.name for op in self.operators]
         if len(names) != len(set(names)):
             raise ValueError("operators: operator names must be unique")

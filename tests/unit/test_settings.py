@@ -34,11 +34,26 @@ GOOD_SECRETS = textwrap.dedent(
 )
 
 
+def _pem() -> str:
+    """A valid self-signed certificate and its key (lb hosts refuse anything else)."""
+    from datetime import UTC, datetime
+
+    from tests.unit.test_certificates import certificate_pem, ec, key_pem
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    days = (datetime(2027, 6, 1, tzinfo=UTC) - datetime.now(UTC)).days + 3650
+    return certificate_pem(key, days) + key_pem(key)
+
+
+PEM = _pem()
+
+
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
     """A folder with group_data/all.py (valid) and an inventory; tests add files to it."""
-    for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN", "T_PEM"):
+    for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN"):
         monkeypatch.setenv(name, "s3cret-" + name)
+    monkeypatch.setenv("T_PEM", PEM)
     (tmp_path / "group_data").mkdir()
     (tmp_path / "group_data" / "all.py").write_text(GOOD_SECRETS)
     return tmp_path
@@ -360,6 +375,13 @@ def test_two_hosts_with_one_address_are_refused(tree):
     data = {"b-1": {"address": "10.0.0.10"}}
     message = problem(tree, None, "", hosts={"a-1": ["app"], "b-1": ["app"]}, data=data)
     assert "t.py (host b-1)): address: two hosts with one address" in message
+
+
+def test_a_certificate_that_is_not_one_is_refused_without_showing_it(tree, monkeypatch):
+    monkeypatch.setenv("T_PEM", "s3cret-not-a-pem")
+    message = problem(tree, None, "", groups=("lb",))
+    assert "secrets.haproxy_tls_pem: holds no PEM certificate" in message
+    assert "s3cret" not in message
 
 
 def test_a_group_data_file_for_no_known_group_is_refused(tree):
