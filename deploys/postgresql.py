@@ -11,6 +11,7 @@ or one is still pending from an earlier run; otherwise it reloads; unchanged fil
 from __future__ import annotations
 
 import re
+import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -26,6 +27,8 @@ from infra.settings import Settings
 from infra.templating import put_rendered
 
 PACKAGES = ["postgresql-15", "postgresql-client-15"]
+POSTGRES = "/usr/lib/postgresql/15/bin/postgres"
+DATA_DIR = "/var/lib/postgresql/15/main"
 CONF_DIR = "/etc/postgresql/15/main"
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
@@ -53,6 +56,14 @@ def parameters(settings: Settings, resources: dict, listen_addresses: str) -> di
         "shared_preload_libraries": "pg_stat_statements",
     }
     return values | {name: str(value) for name, value in pg.overrides.items()}
+
+
+def server_accepts(values: dict[str, str]) -> str:
+    """A check that PostgreSQL's own parser accepts every parameter name and value: `postgres
+    -C` reads the configuration plus these as `-c name=value` and exits with its error."""
+    options = " ".join(shlex.quote(f"-c{name}={value}") for name, value in sorted(values.items()))
+    config = f"-c config_file={CONF_DIR}/postgresql.conf"
+    return f"runuser -u postgres -- {POSTGRES} -D {DATA_DIR} {config} {options} -C port >/dev/null"
 
 
 def parse_drop_in(lines: list[str]) -> dict[str, str]:
@@ -95,6 +106,7 @@ def apply() -> None:
             "memory_source": resources["memory_source"],
             "cpus": resources["cpus"],
         },
+        check=server_accepts(wanted),
         user="postgres",
         group="postgres",
         mode=644,

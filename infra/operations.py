@@ -94,8 +94,9 @@ def checked_file(
     yield chown(staged, user, group)
     yield chmod(staged, mode)
     if check:
-        yield StringCommand(f"{check.format(path=quoted)} || {{ rm -f {quoted}; exit 1; }}")
-    yield StringCommand(f"mv -f {quoted} {shlex.quote(dest)}")
+        command = check.replace("{path}", quoted)  # not str.format: a check may hold braces
+        yield StringCommand(f"{command} || {{ rm -f {quoted}; exit 1; }}")
+    yield StringCommand(f"mv -fT {quoted} {shlex.quote(dest)}")
 
 
 def _show_diff(dest: str, exists: bool, content: str, sensitive: bool) -> None:
