@@ -226,6 +226,37 @@ def cross_host_problems(hosts: list[HostView], settings: Mapping[str, Settings])
     return problems
 
 
+def secret_leaks(hosts: list[HostView], settings: Mapping[str, Settings]) -> list[str]:
+    """Settings that hold a secret's value: they land in files anyone may read (unit files,
+    configs) and in plans. Secrets go in `secrets`, referenced."""
+    values = {
+        secret.get_secret_value()
+        for validated in settings.values()
+        for secret in validated.secrets.values()
+        if len(secret.get_secret_value()) >= 8
+    }
+    problems = []
+    for host in hosts:
+        dumped = settings[host.name].model_dump(mode="json", exclude={"secrets"})
+        for key, text in _strings(dumped):
+            if any(value in text for value in values):
+                where = host.source(key.split(".")[0])
+                problems.append(f"{host.name}: {where}: {key}: holds a secret's value; "
+                                "reference secrets in `secrets` only")  # fmt: skip
+    return problems
+
+
+def _strings(node: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{prefix}.{index}")
+    elif isinstance(node, str):
+        yield prefix, node
+
+
 def _dump(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -254,7 +285,7 @@ def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, S
         except SettingsError as exc:
             problems += str(exc).splitlines()
     if not problems:
-        problems = cross_host_problems(hosts, settings)
+        problems = cross_host_problems(hosts, settings) + secret_leaks(hosts, settings)
     if problems:
         raise SettingsError("\n".join(problems))
     return settings

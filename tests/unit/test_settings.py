@@ -384,6 +384,15 @@ def test_a_certificate_that_is_not_one_is_refused_without_showing_it(tree, monke
     assert "s3cret" not in message
 
 
+def test_a_secret_pasted_into_an_ordinary_setting_is_refused_without_showing_it(tree):
+    content = 'services = {"frontend": {"environment": {"API_KEY": "s3cret-T_PG"}}}'
+    message = problem(tree, "app.py", content)
+    assert "group_data/app.py: services.frontend.environment.API_KEY: holds a secret's value" in (
+        message
+    )
+    assert "s3cret" not in message
+
+
 def test_a_group_data_file_for_no_known_group_is_refused(tree):
     message = problem(tree, "ap.py", 'services = {"frontend": {"version": "1.0.0"}}')
     assert "group_data/ap.py: ap: no such group" in message
