@@ -32,6 +32,19 @@ UNIT = "redis-server"
 SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf"
 
 
+def server_accepts(config: str, *options: str) -> str:
+    """A check: a throwaway redis-server loads `config` (plus `options`), listening only on a
+    socket in a private temporary directory; it must still run after 2 s (timeout's 124).
+    On failure Redis' own message is printed."""
+    extra = " ".join(options)
+    return (
+        'd=$(mktemp -d) && chown redis: "$d" && { runuser -u redis -- timeout 2 redis-server '
+        f'{config} --port 0 --unixsocket "$d/sock" --supervised no --daemonize no '
+        f'--pidfile "$d/pid" --logfile "" --dir "$d" --save "" --appendonly no {extra} '
+        '>"$d/log" 2>&1; rc=$?; [ $rc = 124 ] || cat "$d/log" >&2; rm -rf "$d"; [ $rc = 124 ]; }'
+    )
+
+
 def acl_digest(password: SecretStr) -> str:
     """The `#<sha256>` form Redis accepts in ACL files instead of the password."""
     return hashlib.sha256(password.get_secret_value().encode()).hexdigest()
@@ -48,6 +61,22 @@ def apply() -> None:
 
     apt_install("Redis packages", ["redis-server"])
     _overcommit_memory()
+    # The ACL file first: the configuration names it, and its check loads it.
+    acl = checked_file(
+        name=f"ACL users {ACL_FILE}",
+        dest=ACL_FILE,
+        content=render(
+            ACL_FILE,
+            redis=redis,
+            app_digest=acl_digest(own.secrets["redis_app_password"]),
+            admin_digest=acl_digest(own.secrets["redis_admin_password"]),
+        ),
+        check=server_accepts(CONFIG_FILE, "--aclfile {path}"),
+        user="redis",
+        group="redis",
+        mode=640,
+        sensitive=True,
+    )
     config = put_rendered(
         CONFIG_FILE,
         {
@@ -60,23 +89,10 @@ def apply() -> None:
                 f"capped at {redis.maxmemory_cap or 'nothing'}"
             ),
         },
+        check=server_accepts("{path}"),
         user="redis",
         group="redis",
         mode=640,
-    )
-    acl = checked_file(
-        name=f"ACL users {ACL_FILE}",
-        dest=ACL_FILE,
-        content=render(
-            ACL_FILE,
-            redis=redis,
-            app_digest=acl_digest(own.secrets["redis_app_password"]),
-            admin_digest=acl_digest(own.secrets["redis_admin_password"]),
-        ),
-        user="redis",
-        group="redis",
-        mode=640,
-        sensitive=True,
     )
     systemd.service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
     run_if_changed(
