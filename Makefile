@@ -83,13 +83,19 @@ templates: deps
 	$(PY) -m pytest tests/unit/test_templates.py -q
 
 # One topology: converge, converge again (must change nothing), then testinfra.
+# Every step's output is kept in .lab/logs/ and searched for the lab's secrets at the end.
+LOGS := .lab/logs
 acceptance: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
-	$(PY) -m tools.apply inventories/lab.py
-	$(PY) -m tools.apply inventories/lab.py --expect-no-change
-	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py
-	$(PY) -m pytest tests/acceptance -q
+	mkdir -p $(LOGS)
+	$(PY) -m tools.apply inventories/lab.py 2>&1 | tee $(LOGS)/$(TOPOLOGY)-converge.log
+	$(PY) -m tools.apply inventories/lab.py --expect-no-change 2>&1 \
+	  | tee $(LOGS)/$(TOPOLOGY)-gate.log
+	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py 2>&1 \
+	  | tee $(LOGS)/$(TOPOLOGY)-verify.log
+	$(PY) -m pytest tests/acceptance -q -rA 2>&1 | tee $(LOGS)/$(TOPOLOGY)-acceptance.log
+	$(PY) -m tests.leak_check $(LOGS)/$(TOPOLOGY)-*.log
 
 test: lint actionlint unit templates
 	for topology in $(TOPOLOGIES); do $(MAKE) --no-print-directory acceptance TOPOLOGY=$$topology; done

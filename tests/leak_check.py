@@ -1,0 +1,37 @@
+"""Fail when a test run's output holds one of the lab's secrets.
+
+    python -m tests.leak_check .lab/logs/*.log
+
+Looks for each secret under .lab/secrets/, its SHA-256 (the Redis ACL form) and each long
+line of the PEM. Names the file and the secret, never the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+from lab.topology import LAB_DIR
+
+
+def forms(value: str) -> list[str]:
+    lines = [line for line in value.splitlines() if len(line) >= 16 and "-----" not in line]
+    return [value, hashlib.sha256(value.encode()).hexdigest(), *lines]
+
+
+def main(paths: list[str]) -> int:
+    secrets = {p.name: forms(p.read_text().strip()) for p in (LAB_DIR / "secrets").iterdir()}
+    found = []
+    for path in paths:
+        text = Path(path).read_text(errors="replace")
+        found += [f"{path}: {name}" for name, values in secrets.items()
+                  if any(v in text for v in values)]  # fmt: skip
+    for line in found:
+        print(f"secret in test output: {line}", file=sys.stderr)
+    print(f"leak check: {len(paths)} log(s), {len(secrets)} secret(s), {len(found)} found")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
