@@ -69,7 +69,7 @@ def server_accepts(values: dict[str, str]) -> str:
 def parse_drop_in(lines: list[str]) -> dict[str, str]:
     """The parameters a drop-in written by this deploy sets (name -> unquoted value)."""
     found = (_SETTING.match(line) for line in lines)
-    return {m.group(1): m.group(2).replace("''", "'") for m in found if m}
+    return {m.group(1): m.group(2).replace("''", "'").replace("\\\\", "\\") for m in found if m}
 
 
 def restart_reasons(

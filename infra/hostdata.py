@@ -42,10 +42,14 @@ from infra.settings import GROUPS, REPO, SECRET_OWNERS, Settings
 SECTIONS = tuple(Settings.model_fields)
 # Which group owns a section that other hosts read.
 OWNERS = {"services": "app", "haproxy": "lb", "postgresql": "db", "redis": "cache"}
-# Host data that is not a setting: connection data for pyinfra, and the host's address.
-CONNECTION_PREFIXES = ("ssh_", "_", "winrm_", "docker", "local_", "chroot_")
+# Host data that is not a setting: how pyinfra connects, and the host's address. Nothing else:
+# pyinfra would read e.g. `_shell_executable` or `_ignore_errors` as every operation's default.
+CONNECTION_KEYS = frozenset(
+    {"address", "ssh_hostname", "ssh_user", "ssh_port", "ssh_key", "ssh_known_hosts_file",
+     "ssh_strict_host_key_checking", "ssh_config_file", "ssh_connect_retries", "_sudo"}
+)  # fmt: skip
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
-KEYED_REASON = re.compile(r"^(?P<key>[a-z_]+(\.[a-z0-9_-]+)*): (?P<reason>.*)$", re.DOTALL)
+KEYED_REASON = re.compile(r"^(?P<key>[a-z_]+(\.[^\s:]+)*): (?P<reason>.*)$", re.DOTALL)
 
 
 class SettingsError(Exception):
@@ -131,8 +135,8 @@ def validate_host(host: HostView) -> Settings:
     """One host's settings from what pyinfra loaded for it; SettingsError lists problems."""
     problems = []
     inventory_file = host.layers[1][0]
-    if not HOST_NAME.match(host.name):  # it names the host in scripts, HAProxy and Zabbix
-        problems.append(f"{host.name!a}: {inventory_file}: host name: use letters, "
+    if not HOST_NAME.fullmatch(host.name):  # it names the host in scripts, HAProxy and Zabbix
+        problems.append(f"{_escaped(host.name)}: {inventory_file}: host name: use letters, "
                         "digits, '.' and '-' (at most 63)")  # fmt: skip
     if not host.groups:
         problems.append(f"{host.name}: {inventory_file}: groups: the host is in no group")
@@ -145,14 +149,12 @@ def validate_host(host: HostView) -> Settings:
         problems.append(f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
                         f"{', '.join(unknown_groups)} (known: {', '.join(GROUPS)})")  # fmt: skip
     for key in sorted({k for _, data in host.layers for k in data}):
-        if key not in SECTIONS and key != "address" and not key.startswith(CONNECTION_PREFIXES):
-            problems.append(f"{host.name}: {host.source(key)}: {key}: unknown setting")
+        if key not in SECTIONS and key not in CONNECTION_KEYS:
+            problems.append(f"{host.name}: {host.source(key)}: {_escaped(key)}: unknown setting "
+                            "(settings are the sections of infra/settings.py; connection data "
+                            f"is {', '.join(sorted(CONNECTION_KEYS))})")  # fmt: skip
     problems += group_conflicts(host)
-    address = host.get("address")
-    try:
-        ip_address(address)
-    except ValueError:
-        problems.append(f"{host.name}: {host.source('address')}: address: not an IP address")
+    problems += _address_problems(host)
     raw = {section: host.get(section) for section in SECTIONS if host.has(section)}
     settings = None
     try:
@@ -167,6 +169,29 @@ def validate_host(host: HostView) -> Settings:
     if problems:
         raise SettingsError("\n".join(problems))
     return settings
+
+
+def _address_problems(host: HostView) -> list[str]:
+    """`address` is where other hosts reach this one: a plain, unicast IPv4 address (the
+    firewall's sets and pg_hba's /32 rules are IPv4)."""
+    where = f"{host.name}: {host.source('address')}: address"
+    value = host.get("address")
+    try:
+        if not isinstance(value, str) or "%" in value:
+            raise ValueError
+        address = ip_address(value)
+    except ValueError:
+        return [f"{where}: not an IP address"]
+    if address.version != 4 or str(address) != value:
+        return [f"{where}: write an IPv4 address as dotted decimal"]
+    if address.is_unspecified or address.is_multicast or str(address) == "255.255.255.255":
+        return [f"{where}: not a host's address"]
+    return []
+
+
+def _escaped(text: str) -> str:
+    """Text from settings (a key, a host name) as it may appear in a message: one line."""
+    return text.encode("unicode_escape").decode()
 
 
 def group_conflicts(host: HostView) -> list[str]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterator, Mapping
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -96,12 +97,29 @@ SYSTEM_ACCOUNTS = frozenset(
         "operators",
         "adm",
         "sudo",
+        # groups that grant privileges: the service user must never be one of them
+        *[
+            "shadow",
+            "ssl-cert",
+            "docker",
+            "disk",
+            "kmem",
+            "tty",
+            "dialout",
+            "staff",
+            "users",
+            "lxd",
+            "kvm",
+            "wheel",
+            "utmp",
+        ],
+        *["netdev", "input", "render", "tape", "crontab", "systemd-journal-remote"],
     ]
 )
 
 
 def _login_name(value: str) -> str:
-    if not USERNAME.match(value):
+    if not USERNAME.fullmatch(value):
         raise ValueError("not a login name (lower case letters, digits, _ and -, at most 32)")
     if value in SYSTEM_ACCOUNTS:
         raise ValueError("is a system account")
@@ -140,13 +158,17 @@ SYSTEM_DIRECTORIES = frozenset(
 
 def _platform_dir(value: str) -> str:
     value = value.rstrip("/")
-    if not SAFE_PATH.match(value) or any(part in {".", ".."} for part in value.split("/")):
+    if not SAFE_PATH.fullmatch(value) or any(part in {".", ".."} for part in value.split("/")):
         raise ValueError("must be an absolute path of letters, digits, '.', '_', '-' and '/'")
     root = next((r for r in PATH_ROOTS if value.startswith(r)), None)
     if root is None:
         raise ValueError(f"must be below one of {', '.join(PATH_ROOTS)}")
-    if value[len(root) :].split("/")[0] in SYSTEM_DIRECTORIES:
-        raise ValueError("is a directory the system or another package owns")
+    own = value[len(root) :].split("/")[0]
+    if own in SYSTEM_DIRECTORIES or not own.startswith("aktienanalyse"):
+        raise ValueError(
+            f"must be the platform's own directory, e.g. {root}aktienanalyse (its name "
+            "below the root starts with 'aktienanalyse')"
+        )
     return value
 
 
@@ -158,10 +180,12 @@ HOSTNAME = re.compile(
 
 
 def _host(value: str) -> str:
+    if "%" in value:
+        raise ValueError("a scoped address (with %) is not supported")
     try:
         ip_address(value)
     except ValueError:
-        if not HOSTNAME.match(value):
+        if not HOSTNAME.fullmatch(value):
             raise ValueError("not an IP address or host name") from None
     return value
 
@@ -172,6 +196,8 @@ Host = Annotated[str, AfterValidator(_host)]
 def _http_url(value: AnyHttpUrl) -> AnyHttpUrl:
     """A URL whose host is a host name or address, and nothing a shell or pip would read."""
     _host((value.host or "").strip("[]"))
+    if value.username or value.password:
+        raise ValueError("holds credentials; a URL here must not")
     if any(c in str(value) for c in " \"'`$;|&<>()\\"):
         raise ValueError("contains characters a URL here may not have")
     return value
@@ -197,17 +223,46 @@ def _pep440(value: str) -> str:
     except InvalidVersion:
         raise ValueError("not a PEP 440 release version like 1.2.0") from None
     if normalised != value:
-        raise ValueError(f"write it as pip does: {normalised}")
+        raise ValueError("not written as pip writes it (normalised PEP 440)")
     return value
 
 
 ReleaseVersion = Annotated[str, AfterValidator(_pep440)]
 
 
+def unsafe_strings(node: Any, path: str = "") -> Iterator[str]:
+    """Dotted keys of strings (dict keys included) holding a control, format (zero-width,
+    bidi) or line-separator character: they break lines or hide text in every file format."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _invisible(key):
+                yield where.encode("unicode_escape").decode()
+            yield from unsafe_strings(value, where)
+    elif isinstance(node, list | tuple):
+        for index, value in enumerate(node):
+            yield from unsafe_strings(value, f"{path}.{index}")
+    elif isinstance(node, str) and _invisible(node):
+        yield path.encode("unicode_escape").decode()
+
+
+def _invisible(text: str) -> bool:
+    return any(unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} for c in text)
+
+
 class Strict(BaseModel):
-    """Base of every section: unknown keys are errors, values are not coerced across types."""
+    """Base of every section: unknown keys are errors, values are not coerced across types,
+    and no string anywhere holds a control or invisible character."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_invisible_characters(cls, data: Any) -> Any:
+        bad = list(unsafe_strings(data))
+        if bad:
+            raise ValueError(f"{bad[0]}: contains a control or invisible character")
+        return data
 
 
 class SecretRef(Strict):
@@ -241,7 +296,10 @@ class SecretRef(Strict):
                     f"secret file {path} has mode {info.st_mode & 0o777:04o} and owner uid "
                     f"{info.st_uid}: it must be yours with mode 0600 or 0400"
                 )
-            value = path.read_text().strip()
+            try:
+                value = path.read_text().strip()
+            except UnicodeDecodeError:
+                raise ValueError(f"secret file {path} is not UTF-8 text") from None
             if not value:
                 raise ValueError(f"secret file {path} is empty")
         if any(ord(c) < 32 and c not in "\n\r" for c in value):
@@ -332,7 +390,7 @@ MIN_SIZE, MAX_SIZE = 64 * 2**20, 2**40  # 64 MiB .. 1 TiB
 
 
 def check_size(value: str) -> str:
-    if not MEMORY.match(value):
+    if not MEMORY.fullmatch(value):
         raise ValueError("not a size like 512M or 1G")
     if not MIN_SIZE <= size_bytes(value) <= MAX_SIZE:
         raise ValueError("must be between 64M and 1024G")
@@ -378,7 +436,7 @@ class Service(Strict):
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            if not ENV_NAME.match(name):
+            if not ENV_NAME.fullmatch(name):
                 raise ValueError("a name is not an environment variable name (A-Z, 0-9, _)")
             if name.startswith("AKTIENANALYSE_"):
                 raise ValueError("AKTIENANALYSE_* variables are the deploy's (wheel contract)")
@@ -434,9 +492,12 @@ class Releases(Strict):
             if not value.strip() or path == REPO or (REPO in path.parents and ".git" in path.parts):
                 raise ValueError("must name a wheelhouse directory, not the repository")
             if not path.is_dir():
-                raise ValueError(f"wheelhouse {path} is not a directory")
+                raise ValueError("the wheelhouse is not a directory")
             if not any(path.glob("*.whl")):
-                raise ValueError(f"wheelhouse {path} holds no wheel")
+                raise ValueError("the wheelhouse holds no wheel")
+            if any(f.name != ".stamp" and (f.suffix != ".whl" or not f.is_file())
+                   for f in path.iterdir()):  # fmt: skip
+                raise ValueError("the wheelhouse holds more than wheels (it is uploaded whole)")
             return str(path)
         return value
 
@@ -457,6 +518,15 @@ PG_PARAMETER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)?$")
 PG_MANAGED = {"listen_addresses", "port", "password_encryption", "hba_file", "data_directory",
               "config_file", "ident_file", "include", "include_dir", "shared_preload_libraries",
               "max_connections"}  # fmt: skip
+# Parameters that run commands, load code, read files or switch off security: not settable.
+PG_UNSAFE = re.compile(
+    r".*(_command|_library|_libraries|_file|_directory|_keyfile)|dynamic_library_path|ssl.*|"
+    r"unix_socket.*|"
+    r"include.*|archive_.*|krb_.*|db_user_namespace|allow_system_table_mods|"
+    r"ignore_system_indexes|zero_damaged_pages|fsync|full_page_writes"
+)
+# Roles and databases the cluster itself owns.
+PG_RESERVED = frozenset({"postgres", "template0", "template1"})
 
 
 class PostgreSQL(Strict):
@@ -481,20 +551,24 @@ class PostgreSQL(Strict):
     @classmethod
     def _parameter_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
-            if not PG_PARAMETER.match(name):
+            if not PG_PARAMETER.fullmatch(name):
                 raise ValueError("a name is not a PostgreSQL parameter name")
             if name in PG_MANAGED:
                 raise ValueError(
                     f"{name} is set by the deploy (or its own setting), not overridable"
                 )
+            if PG_UNSAFE.fullmatch(name):
+                raise ValueError(f"{name} runs commands, loads code or weakens security")
         return value
 
     @field_validator("app_role", "databases", "extensions")
     @classmethod
     def _identifiers(cls, value: str | list[str]) -> str | list[str]:
         for name in [value] if isinstance(value, str) else value:
-            if not IDENTIFIER.match(name):
+            if not IDENTIFIER.fullmatch(name):
                 raise ValueError("not a lower-case SQL identifier")
+            if name in PG_RESERVED or (name.startswith("pg_") and not isinstance(value, list)):
+                raise ValueError("names a role or database the cluster itself owns")
         return value
 
 
@@ -593,14 +667,14 @@ class Redis(Strict):
     @classmethod
     def _save_points(cls, value: list[str]) -> list[str]:
         for point in value:
-            if not SAVE_POINT.match(point):
+            if not SAVE_POINT.fullmatch(point):
                 raise ValueError("a save point is not '<seconds> <changes>'")
         return value
 
     @field_validator("app_user", "admin_user")
     @classmethod
     def _user_name(cls, value: str) -> str:
-        if not USERNAME.match(value) or value == "default":
+        if not USERNAME.fullmatch(value) or value == "default":
             raise ValueError("not a usable ACL user name")
         return value
 
@@ -608,7 +682,7 @@ class Redis(Strict):
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            if not ACL_PATTERN.match(pattern):
+            if not ACL_PATTERN.fullmatch(pattern):
                 raise ValueError("a pattern is empty or has characters other than letters, "
                                  "digits and :_.-*?[]{}")  # fmt: skip
         return value
@@ -617,7 +691,7 @@ class Redis(Strict):
     @classmethod
     def _acl_rules(cls, value: list[str]) -> list[str]:
         for rule in value:
-            if not ACL_RULE.match(rule):
+            if not ACL_RULE.fullmatch(rule):
                 raise ValueError("a rule is not an ACL command rule like +@read or -flushall")
             if rule.startswith("+") and (
                 rule[1:] not in APP_CATEGORIES if rule[1] == "@" else rule[1:] in DANGEROUS
@@ -630,6 +704,7 @@ class Redis(Strict):
         return value
 
 
+MIN_PASSWORD = 16  # the passwords reach network services (PostgreSQL, Redis)
 SecretName = Literal[
     "postgresql_app_password", "redis_app_password", "redis_admin_password", "haproxy_tls_pem"
 ]
@@ -662,6 +737,19 @@ class Zabbix(Strict):
         return value
 
 
+WEAK_CIPHERS = frozenset({"aNULL", "eNULL", "NULL", "EXPORT", "LOW", "RC4", "MD5", "DES", "3DES",
+                          "ADH", "AECDH", "ALL", "COMPLEMENTOFALL"})  # fmt: skip
+
+
+def _strong_ciphers(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9:+!@_=.-]+", value):
+        raise ValueError("not an OpenSSL cipher list (letters, digits and :+!@_=.-)")
+    for token in value.split(":"):
+        if token in WEAK_CIPHERS or token.startswith("@SECLEVEL=0"):
+            raise ValueError("allows ciphers without encryption or authentication")
+    return value
+
+
 class HAProxy(Strict):
     port: int = Field(8443, ge=1, le=65535, description="TLS frontend port (seed 000: 8443)")
     stats_port: int = Field(8404, ge=1024, le=65535, description="stats page, on localhost only")
@@ -682,7 +770,7 @@ class HAProxy(Strict):
         description="refuse a TLS certificate that expires within this many days (checked "
         "before any host is contacted)",
     )
-    ciphers: Annotated[str, Field(pattern=r"^[A-Za-z0-9:+!@_=.-]+$")] | None = Field(
+    ciphers: Annotated[str, AfterValidator(_strong_ciphers)] | None = Field(
         None,
         description="OpenSSL cipher list for TLS 1.2 (ssl-default-bind-ciphers); none: "
         "HAProxy's default",
@@ -732,6 +820,8 @@ class Settings(Strict):
         groups = (info.context or {}).get("groups")
         resolved = {}
         for name, ref in value.items():
+            if name not in SECRET_OWNERS:
+                raise ValueError(f"unknown secret (known: {', '.join(SECRET_OWNERS)})")
             try:
                 ref = SecretRef.model_validate(ref)
                 if groups is None or SECRET_OWNERS.get(name) in groups:
@@ -780,7 +870,20 @@ class Settings(Strict):
         problem = pem and pem_problem(pem.get_secret_value(), self.haproxy.certificate_min_days)
         if problem:
             raise ValueError(f"secrets.haproxy_tls_pem: {problem}")
+        redis_passwords = [
+            self.secrets.get(n) for n in ("redis_app_password", "redis_admin_password")
+        ]
+        if (
+            None not in redis_passwords
+            and len({p.get_secret_value() for p in redis_passwords}) == 1
+        ):
+            raise ValueError("secrets.redis_admin_password: must differ from redis_app_password")
+        for name, secret in self.secrets.items():
+            if name != "haproxy_tls_pem" and len(secret.get_secret_value()) < MIN_PASSWORD:
+                raise ValueError(f"secrets.{name}: shorter than {MIN_PASSWORD} characters")
         names = [op.name for op in self.operators]
+        if self.platform.user in names:
+            raise ValueError("operators: an operator may not be the platform's user")
         if len(names) != len(set(names)):
             raise ValueError("operators: operator names must be unique")
         return self

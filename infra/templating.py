@@ -32,6 +32,7 @@ def systemd_quoted(value: str) -> str:
 
 
 _env.filters["systemd_quoted"] = systemd_quoted
+_env.filters["pg_quoted"] = lambda value: str(value).replace("\\", "\\\\").replace("'", "''")
 _env.filters["sh"] = shlex.quote  # a value in a shell script, one word whatever it holds
 
 

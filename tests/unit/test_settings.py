@@ -52,7 +52,7 @@ PEM = _pem()
 def tree(tmp_path, monkeypatch):
     """A folder with group_data/all.py (valid) and an inventory; tests add files to it."""
     for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN"):
-        monkeypatch.setenv(name, "s3cret-" + name)
+        monkeypatch.setenv(name, f"s3cret-{name}-long-enough")
     monkeypatch.setenv("T_PEM", PEM)
     (tmp_path / "group_data").mkdir()
     (tmp_path / "group_data" / "all.py").write_text(GOOD_SECRETS)
@@ -164,18 +164,18 @@ BAD_INPUTS = [
     ("ssh", "db.py", 'operators = [{"name": "alice", "ssh_keys": ["hunter2 PWNED"]}]', "db", ["operators.0.ssh_keys.0", "not an OpenSSH public key"]),
     ("ssh", "db.py", f'operators = [{{"name": "alice", "ssh_keys": ["{KEY[:60]}"]}}]', "db", ["operators.0.ssh_keys.0", "truncated or damaged"]),
     ("ssh", "db.py", 'operators = [{"name": "alice", "ssh_keys": ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHh1eKf0C9hdLnn4G0DdJ4bVMQjCNbwGhJ5S/7y7LxHd"]}]', "db", ["operators.0.ssh_keys.0", "truncated or damaged"]),
-    ("ssh", "db.py", f'operators = [{{"name": "alice", "ssh_keys": ["{KEY}\\ncommand=PWNED"]}}]', "db", ["operators.0.ssh_keys.0", "control character"]),
+    ("ssh", "db.py", f'operators = [{{"name": "alice", "ssh_keys": ["{KEY}\\ncommand=PWNED"]}}]', "db", ["operators.0.ssh_keys.0", "control or invisible character"]),
     # -- paths
     ("path", "lb.py", 'platform = {"base_dir": "relative/dir"}', "lb", ["platform.base_dir", "absolute path"]),
     ("path", "all.py", 'platform = {"base_dir": "/opt/x; rm -rf / #PWNED"}', "app", ["platform.base_dir", "absolute path"]),
     ("path", "all.py", 'platform = {"base_dir": "/opt/$(touch /PWNED)"}', "app", ["platform.base_dir", "absolute path"]),
     ("path", "all.py", 'platform = {"config_dir": "/etc/"}', "app", ["platform.config_dir", "below one of"]),
-    ("path", "all.py", 'platform = {"config_dir": "/etc/ssh"}', "app", ["platform.config_dir", "the system or another package owns"]),
+    ("path", "all.py", 'platform = {"config_dir": "/etc/ssh"}', "app", ["platform.config_dir", "the platform's own directory"]),
     ("path", "all.py", 'platform = {"log_dir": "/var/log"}', "app", ["platform.log_dir", "below one of"]),
-    ("path", "all.py", 'platform = {"log_dir": "/var/log/aktien\\nUser=root"}', "app", ["platform.log_dir", "absolute path"]),
+    ("path", "all.py", 'platform = {"log_dir": "/var/log/aktien\\nUser=root"}', "app", ["platform.log_dir", "control or invisible"]),
     ("path", "all.py", 'platform = {"state_dir": "/var/lib/../../etc/PWNED"}', "app", ["platform.state_dir", "absolute path"]),
     ("path", "all.py", 'platform = {"base_dir": "/usr/local/aktienanalyse"}', "app", ["platform.base_dir", "below one of"]),
-    ("path", "all.py", 'platform = {"base_dir": "/opt/a", "state_dir": "/opt/a/state"}', "app", ["platform", "must not contain each other"]),
+    ("path", "all.py", 'platform = {"base_dir": "/opt/aktienanalyse", "state_dir": "/opt/aktienanalyse/state"}', "app", ["platform", "must not contain each other"]),
     ("path", "app.py", 'releases = {"wheelhouse": "/nonexistent/wheels"}', "app", ["releases.wheelhouse", "is not a directory"]),
     ("path", "app.py", 'releases = {"wheelhouse": ""}', "app", ["releases.wheelhouse", "not the repository"]),
     ("path", "app.py", 'releases = {"wheelhouse": "."}', "app", ["releases.wheelhouse", "not the repository"]),
@@ -188,13 +188,13 @@ BAD_INPUTS = [
     ("url", "all.py", 'zabbix = {"server_active": "10.1.1.103\\nAllowKey=system.run[*]PWNED"}', "app", ["zabbix.server_active"]),
     ("url", "all.py", 'zabbix = {"server_active": "10.1.1.103:99999"}', "app", ["zabbix.server_active", "not host:port"]),
     # -- config syntax
-    ("syntax", "lb.py", 'haproxy = {"ciphers": "HIGH\\n    stats socket /tmp/PWNED level admin"}', "lb", ["haproxy.ciphers", "should match pattern"]),
-    ("syntax", "lb.py", 'haproxy = {"ciphers": "HIGH #PWNED"}', "lb", ["haproxy.ciphers", "should match pattern"]),
-    ("syntax", "app.py", 'services = {"frontend": {"environment": {"LOG": "a\\nExecStartPre=/bin/PWNED"}}}', "app", ["services.frontend.environment.LOG", "control character"]),
+    ("syntax", "lb.py", 'haproxy = {"ciphers": "HIGH\\n    stats socket /tmp/PWNED level admin"}', "lb", ["haproxy.ciphers", "control or invisible"]),
+    ("syntax", "lb.py", 'haproxy = {"ciphers": "HIGH #PWNED"}', "lb", ["haproxy.ciphers", "not an OpenSSL cipher list"]),
+    ("syntax", "app.py", 'services = {"frontend": {"environment": {"LOG": "a\\nExecStartPre=/bin/PWNED"}}}', "app", ["services.frontend.environment.LOG", "control or invisible character"]),
     ("syntax", "app.py", 'services = {"frontend": {"environment": {"lower": "x"}}}', "app", ["services.frontend.environment", "not an environment variable name"]),
     ("syntax", "app.py", 'services = {"frontend": {"environment": {"AKTIENANALYSE_DB_HOST": "x"}}}', "app", ["services.frontend.environment", "the deploy's"]),
     ("syntax", "db.py", 'postgresql = {"overrides": {"shared buffers": "1GB"}}', "db", ["postgresql.overrides", "not a PostgreSQL parameter name"]),
-    ("syntax", "db.py", 'postgresql = {"overrides": {"work_mem": "8MB\\nlisten_addresses = \'*\'"}}', "db", ["postgresql.overrides.work_mem", "control character"]),
+    ("syntax", "db.py", 'postgresql = {"overrides": {"work_mem": "8MB\\nlisten_addresses = \'*\'"}}', "db", ["postgresql.overrides.work_mem", "control or invisible character"]),
     ("syntax", "db.py", 'postgresql = {"overrides": {"listen_addresses": "*"}}', "db", ["postgresql.overrides", "set by the deploy"]),
     ("syntax", "db.py", 'postgresql = {"overrides": {"max_connections": 5000}}', "db", ["postgresql.overrides", "max_connections is set by the deploy (or its own setting)"]),
     ("syntax", "cache.py", 'redis = {"save": ["every minute"]}', "cache", ["redis.save", "not '<seconds> <changes>'"]),
@@ -209,7 +209,7 @@ BAD_INPUTS = [
     # -- releases
     ("release", "app.py", 'services = {"frontend": {"version": "latest"}}', "app", ["services.frontend.version", "not a PEP 440 release version"]),
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0; PWNED"}}', "app", ["services.frontend.version", "not a PEP 440"]),
-    ("release", "app.py", 'services = {"frontend": {"version": "v1.0"}}', "app", ["services.frontend.version", "write it as pip does: 1.0"]),
+    ("release", "app.py", 'services = {"frontend": {"version": "v1.0"}}', "app", ["services.frontend.version", "not written as pip writes it"]),
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0", "sha256": {"x.whl": "abc"}}}', "app", ["services.frontend.sha256", "not a wheel file name"]),
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0", "sha256": {"aktienanalyse_frontend-1.0.0-py3-none-any.whl": "abc"}}}', "app", ["services.frontend.sha256", "not a hex sha256"]),
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.version: give releases.wheelhouse"]),
@@ -221,6 +221,26 @@ BAD_INPUTS = [
     ("secret", "cache.py", 'secrets = {"redis_app_password": "hunter2-PWNED"}', "cache", ["secrets"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "$(PWNED)"}}', "cache", ["secrets", "should match pattern"]),
     ("secret", "cache.py", 'secrets = {"redis_pasword": {"env": "T_REDIS"}}', "cache", ["secrets"]),
+    # -- found by an adversarial pass
+    ("adversarial", "db.py", 'postgresql = {"app_role": "stock_analysis\\n"}', "db", ["postgresql", "control or invisible"]),
+    ("adversarial", "all.py", 'platform = {"config_dir": "/etc/ssl/private"}', "app", ["platform.config_dir", "platform's own directory"]),
+    ("adversarial", "all.py", 'platform = {"state_dir": "/etc/cron.hourly"}', "app", ["platform.state_dir", "platform's own directory"]),
+    ("adversarial", "db.py", 'postgresql = {"app_role": "postgres"}', "db", ["postgresql.app_role", "the cluster itself owns"]),
+    ("adversarial", "db.py", 'postgresql = {"databases": ["template1"]}', "db", ["postgresql.databases", "the cluster itself owns"]),
+    ("adversarial", "db.py", 'postgresql = {"overrides": {"archive_command": "curl x | sh PWNED"}}', "db", ["postgresql.overrides", "runs commands"]),
+    ("adversarial", "db.py", 'postgresql = {"overrides": {"ssl": "off"}}', "db", ["postgresql.overrides", "weakens security"]),
+    ("adversarial", "all.py", 'platform = {"user": "shadow"}', "app", ["platform.user", "system account"]),
+    ("adversarial", "all.py", 'operators = [{"name": "aktienanalyse"}]', "app", ["operators", "the platform's user"]),
+    ("adversarial", "all.py", '_shell_executable = "sh -c PWNED"', "app", ["_shell_executable", "unknown setting"]),
+    ("adversarial", "all.py", '_ignore_errors = True', "app", ["_ignore_errors", "unknown setting"]),
+    ("adversarial", "all.py", 'system = {"apt_proxy": "http://user:PWNED@10.0.0.1:3142"}', "app", ["system.apt_proxy", "holds credentials"]),
+    ("adversarial", "lb.py", 'haproxy = {"ciphers": "aNULL:eNULL:@SECLEVEL=0"}', "lb", ["haproxy.ciphers", "without encryption"]),
+    ("adversarial", "all.py", 'zabbix = {"server": ["fe80::1%1"]}', "app", ["zabbix.server"]),
+    ("adversarial", "app.py", 'services = {"frontend": {"environment": {"A": "x\u2028ExecStartPre=PWNED"}}}', "app", ["services.frontend.environment.A", "control or invisible"]),
+    ("adversarial", "db.py", 'postgresql = {"overrides": {"work_mem\u200b": "8MB"}}', "db", ["postgresql.overrides", "control or invisible"]),
+    ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_SHORT"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_app_password", "shorter than 16"]),
+    ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_REDIS_ADMIN"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_admin_password", "must differ"]),
+    ("adversarial", "all.py", 'secrets = {"redis_pasword": {"env": "T_REDIS"}}', "app", ["secrets", "unknown secret"]),
 ]
 # fmt: on
 BAD_INPUTS = [(c, f, t, (g,), [f"group_data/{f}", *x]) for c, f, t, g, x in BAD_INPUTS]
@@ -231,6 +251,7 @@ BAD_INPUTS = [(c, f, t, (g,), [f"group_data/{f}", *x]) for c, f, t, g, x in BAD_
 def test_bad_input_is_refused_naming_file_key_and_reason(tree, kind, file_name, content, groups,
                                                          fragments, monkeypatch):  # fmt: skip
     monkeypatch.setenv("T_BLANK", "   ")
+    monkeypatch.setenv("T_SHORT", "short")
     message = problem(tree, file_name, content, groups)
     for fragment in fragments:
         assert fragment in message, message
@@ -253,14 +274,14 @@ def test_a_secret_file_others_can_read_is_refused(tree):
 
 def test_a_secret_file_of_mode_0600_is_read_stripped(tree):
     secret = tree / "pw"
-    secret.write_text("  s3cret-file\n")
+    secret.write_text("  s3cret-file-long-enough\n")
     secret.chmod(0o600)
     (tree / "group_data" / "cache.py").write_text(
         f'secrets = {{"redis_app_password": {{"file": "{secret}"}}, '
         '"redis_admin_password": {"env": "T_REDIS_ADMIN"}}'
     )
     settings = load(tree, ("cache",))["host-1"].settings
-    assert settings.secrets["redis_app_password"].get_secret_value() == "s3cret-file"
+    assert settings.secrets["redis_app_password"].get_secret_value() == "s3cret-file-long-enough"
 
 
 def test_a_valid_ssh_key_and_harmless_values_are_accepted(tree):
@@ -385,7 +406,7 @@ def test_a_certificate_that_is_not_one_is_refused_without_showing_it(tree, monke
 
 
 def test_a_secret_pasted_into_an_ordinary_setting_is_refused_without_showing_it(tree):
-    content = 'services = {"frontend": {"environment": {"API_KEY": "s3cret-T_PG"}}}'
+    content = 'services = {"frontend": {"environment": {"API_KEY": "s3cret-T_PG-long-enough"}}}'
     message = problem(tree, "app.py", content)
     assert "group_data/app.py: services.frontend.environment.API_KEY: holds a secret's value" in (
         message
@@ -448,3 +469,17 @@ def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree):
     assert run.returncode != 0
     assert "host-1: group_data/app.py: services.frontend.port" in run.stderr
     assert connections == []
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("0.0.0.0", "not a host's address"),
+        ("10.0.0.1%0", "not an IP address"),
+        ("2001:db8::10", "write an IPv4 address as dotted decimal"),
+        (167772161, "not an IP address"),
+    ],
+)
+def test_an_address_other_hosts_cannot_use_is_refused(tree, address, reason):
+    message = problem(tree, None, "", data={"host-1": {"address": address}})
+    assert f"t.py (host host-1): address: {reason}" in message
