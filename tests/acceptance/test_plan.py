@@ -38,6 +38,7 @@ def changed_plan(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("plan")
     rotated = tmp / "redis_app_password"
     rotated.write_text(secrets.token_urlsafe(24))
+    rotated.chmod(0o600)  # a secret file others may read is refused
     wanted = {
         "secrets": {"redis_app_password": {"file": str(rotated)}},
         "haproxy": {"check_interval_ms": 3000},
