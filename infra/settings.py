@@ -209,7 +209,7 @@ HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url)]
 def _port_of_host(value: str) -> str:
     host, _, port = value.rpartition(":") if ":" in value else (value, "", "10051")
     _host(host)
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
         raise ValueError("not host:port")
     return value
 
@@ -443,7 +443,11 @@ class Service(Strict):
         return value
 
     def wheel_version_problem(self, name: str) -> str | None:
-        """Why the hash pins cannot be this release's wheels (they name another version)."""
+        """Why the hash pins cannot be this release's wheels (another version, or not the
+        service's own wheel at all)."""
+        own = canonicalize_name(f"aktienanalyse-{name}")
+        if self.sha256 and not any(parse_wheel_filename(w)[0] == own for w in self.sha256):
+            return "the hash pins name no wheel of the service itself"
         for wheel in self.sha256:
             project, version, _, _ = parse_wheel_filename(wheel)
             if project == canonicalize_name(f"aktienanalyse-{name}") and str(version) != (

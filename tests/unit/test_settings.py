@@ -241,6 +241,8 @@ BAD_INPUTS = [
     ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_SHORT"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_app_password", "shorter than 16"]),
     ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_REDIS_ADMIN"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_admin_password", "must differ"]),
     ("adversarial", "all.py", 'secrets = {"redis_pasword": {"env": "T_REDIS"}}', "app", ["secrets", "unknown secret"]),
+    ("adversarial", "all.py", 'zabbix = {"server_active": "10.1.1.103:\uff11\uff10\uff10\uff15\uff11"}', "app", ["zabbix.server_active", "not host:port"]),
+    ("adversarial", "app.py", 'services = {"frontend": {"version": "1.0.0", "sha256": {"requests-2.0-py3-none-any.whl": "' + "0" * 64 + '"}}}', "app", ["services.frontend.sha256", "no wheel of the service itself"]),
 ]
 # fmt: on
 BAD_INPUTS = [(c, f, t, (g,), [f"group_data/{f}", *x]) for c, f, t, g, x in BAD_INPUTS]
