@@ -473,10 +473,6 @@ def _merged(view: HostView) -> dict[str, Any]:
     return merged
 
 
-def in_group(hosts: Iterable[LoadedHost], group: str) -> list[LoadedHost]:
-    return [h for h in hosts if group in h.groups]
-
-
 if __name__ == "__main__":
     try:
         _dump_layers(*sys.argv[1:3])
