@@ -50,8 +50,8 @@ ServiceName = Literal["intelligent-core", "broker-gateway", "event-bus", "monito
 
 
 def _printable(value: str) -> str:
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("contains a control character (newline, tab, ...)")
+    if _invisible(value):  # the one definition, shared with Strict's check of every string
+        raise ValueError("contains a control or invisible character")
     return value
 
 
@@ -428,7 +428,7 @@ class Service(Strict):
                 parse_wheel_filename(wheel)
             except InvalidWheelFilename:
                 raise ValueError("a key is not a wheel file name") from None
-            if not SHA256.match(digest):
+            if not SHA256.fullmatch(digest):
                 raise ValueError("a value is not a hex sha256")
         return value
 

@@ -134,6 +134,8 @@ BAD_INPUTS = [
     ("size", "app.py", 'services = {"frontend": {"cpu_quota": 0}}', "app", ["services.frontend.cpu_quota", "greater than or equal to 1"]),
     ("size", "app.py", 'releases = {"health_timeout": 3600}', "app", ["releases.health_timeout", "less than or equal to 600"]),
     ("size", "app.py", 'releases = {"keep": 1}', "app", ["releases.keep", "greater than or equal to 2"]),
+    ("size", "lb.py", 'haproxy = {"certificate_min_days": -1}', "lb", ["haproxy.certificate_min_days", "greater than or equal to 0"]),
+    ("size", "lb.py", 'haproxy = {"certificate_min_days": "14"}', "lb", ["haproxy.certificate_min_days", "valid integer"]),
     # -- ports
     ("port", "app.py", 'services = {"frontend": {"port": 70000}}', "app", ["services.frontend.port", "less than or equal to 65535"]),
     ("port", "app.py", 'services = {"frontend": {"port": 80}}', "app", ["services.frontend.port", "greater than or equal to 1024"]),
