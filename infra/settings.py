@@ -883,8 +883,12 @@ class Settings(Strict):
         ):
             raise ValueError("secrets.redis_admin_password: must differ from redis_app_password")
         for name, secret in self.secrets.items():
-            if name != "haproxy_tls_pem" and len(secret.get_secret_value()) < MIN_PASSWORD:
+            if name == "haproxy_tls_pem":
+                continue
+            if len(secret.get_secret_value()) < MIN_PASSWORD:
                 raise ValueError(f"secrets.{name}: shorter than {MIN_PASSWORD} characters")
+            if any(c in secret.get_secret_value() for c in "\n\r"):  # a line of every file
+                raise ValueError(f"secrets.{name}: a password is one line; this one has more")
         names = [op.name for op in self.operators]
         if self.platform.user in names:
             raise ValueError("operators: an operator may not be the platform's user")

@@ -21,6 +21,9 @@ SSH_KEY = LAB_DIR / "id_ed25519"
 SECRETS_DIR = LAB_DIR / "secrets"
 # Secrets the lab invents for itself; group data references them by file (see inventories/lab.py).
 LAB_SECRETS = ["postgresql_app_password", "redis_app_password", "redis_admin_password"]
+# Every lab password ends in characters a shell, systemd or a config file would read as
+# syntax, so the converge and the services' /health prove each reaches its reader verbatim.
+HOSTILE_SUFFIX = """ '"$(x)`y`;\\ %h"""
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -48,7 +51,7 @@ def _ensure_secrets() -> None:
     for name in LAB_SECRETS:
         path = SECRETS_DIR / name
         if not path.exists():
-            _write(path, secrets.token_urlsafe(24), mode=0o600)
+            _write(path, secrets.token_urlsafe(24) + HOSTILE_SUFFIX, mode=0o600)
     pem = SECRETS_DIR / "haproxy_tls_pem"
     if not pem.exists():
         _write(pem, _self_signed_pem(), mode=0o600)

@@ -1,5 +1,7 @@
 """infra/services.py and deploys/app.py's pure parts, and the Releases fact's parser."""
 
+import subprocess
+
 from deploys.app import environment
 from facts.releases import parse
 from infra.services import deployed, previous_release, requirements, switch_order
@@ -76,9 +78,15 @@ def test_no_previous_release_when_it_was_pruned_or_there_is_none():
     assert previous_release(["0.9.0", "1.1.0"], ["1.1.0"], "1.1.0") is None
 
 
-def test_environment_file_quotes_values():
-    text = render("/etc/aktienanalyse/production.env", variables={"A": 'x"y\\z', "B": "plain"})
-    assert 'A="x\\"y\\\\z"' in text and 'B="plain"' in text
+def test_environment_file_reads_back_every_value_verbatim(tmp_path):
+    """sh reads it as systemd's EnvironmentFile= does (the lab's passwords prove systemd)."""
+    hostile = """p'w$(touch PWNED)`id`;x "q" \\ ${HOME} %h"""
+    env = tmp_path / "production.env"
+    env.write_text(render("/etc/aktienanalyse/production.env", variables={"A": hostile}))
+    read = subprocess.run(["sh", "-c", '. "$0"; printf %s "$A"', str(env)], cwd=tmp_path,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert read.stdout == hostile
+    assert not (tmp_path / "PWNED").exists()
 
 
 def test_unit_is_sandboxed_and_ordered_after_earlier_services():
