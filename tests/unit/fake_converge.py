@@ -20,9 +20,9 @@ from io import IOBase
 os.environ["PYINFRA_FAKE_DELAY"] = "0"  # read when pyinfra's fake connector is imported
 os.environ["PYINFRA_FAKE_DELAY_JITTER"] = "0"
 
-import pyinfra.api.inventory  # noqa: E402
-from pyinfra.connectors.fake import FakeConnector  # noqa: E402
-from pyinfra.connectors.util import CommandOutput, OutputLine  # noqa: E402
+import pyinfra.api.inventory
+from pyinfra.connectors.fake import FakeConnector
+from pyinfra.connectors.util import CommandOutput, OutputLine
 
 RECORD = sys.argv[2] if __name__ == "__main__" else os.devnull
 
@@ -75,7 +75,8 @@ class RecordingConnector(FakeConnector):
 def main() -> None:
     connectors = pyinfra.api.inventory.get_execution_connectors
     pyinfra.api.inventory.get_execution_connectors = lambda: {
-        **connectors(), "ssh": RecordingConnector
+        **connectors(),
+        "ssh": RecordingConnector,
     }
     from pyinfra_cli.main import main as pyinfra_main
 
