@@ -33,6 +33,7 @@ from infra.operations import (
     install_release,
     run_if_changed,
     switch_release,
+    unit_check,
 )
 from infra.services import (
     CORE,
@@ -205,12 +206,16 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
             },
             template=f"{UNIT_DIR}/aktienanalyse-service@.service",
             mode=644,
+            check=unit_check(f"aktienanalyse-{name}@.service"),
         )
         earlier = earlier + instance_units(name, service)
     wanted = [unit for name, service in services for unit in instance_units(name, service)]
     if migrates:
         written["migration"] = put_rendered(
-            f"{UNIT_DIR}/{MIGRATION_UNIT}", {"platform": p, "before": wanted}, mode=644
+            f"{UNIT_DIR}/{MIGRATION_UNIT}",
+            {"platform": p, "before": wanted},
+            mode=644,
+            check=unit_check(MIGRATION_UNIT),
         )
     else:
         written["migration"] = files.file(
@@ -222,6 +227,7 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
         f"{UNIT_DIR}/{TARGET}",
         {"units": ([MIGRATION_UNIT] if migrates else []) + wanted},
         mode=644,
+        check=unit_check(TARGET),
     )
     return written
 

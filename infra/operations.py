@@ -99,6 +99,19 @@ def checked_file(
     yield StringCommand(f"mv -fT {quoted} {shlex.quote(dest)}")
 
 
+def unit_check(unit: str) -> str:
+    """A `checked_file` check for a systemd unit: `systemd-analyze verify` of the staged copy
+    under its own name. verify exits 0 on an unknown key or an invalid value ("ignoring"),
+    so any line it prints about the file itself fails the check; complaints about other
+    units (e.g. a release not installed yet) do not."""
+    name = shlex.quote(unit)
+    return (
+        f'(dir=$(mktemp -d) && cp {{path}} "$dir"/{name} || exit 1; '
+        f'found=$(systemd-analyze verify "$dir"/{name} 2>&1); rm -rf "$dir"; '
+        f'! printf "%s\\n" "$found" | grep -F /{name}: >&2)'
+    )
+
+
 def _show_diff(dest: str, exists: bool, content: str, sensitive: bool) -> None:
     """Print the change for `--diff` and record it for the plan (content hidden if sensitive)."""
     action = "modify" if exists else "create"
