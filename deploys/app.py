@@ -51,6 +51,9 @@ from infra.services import (
 from infra.settings import PostgreSQL, Redis, Service, Settings
 from infra.templating import put_rendered, render
 
+# How long a switch waits for an earlier switch of the same service (then it fails).
+SWITCH_LOCK_TIMEOUT = 600
+
 
 def environment(
     postgresql: PostgreSQL,
@@ -140,6 +143,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
         {
             "base_dir": p.base_dir,
             "timeout": settings.releases.health_timeout,
+            "lock_timeout": SWITCH_LOCK_TIMEOUT,
             "lb_admin": lb_admin_endpoints(),
             "server_prefix": host.name,
         },

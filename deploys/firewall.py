@@ -4,19 +4,25 @@ PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of clie
 addresses, and HAProxy's TCP admin socket (the app hosts drain their instances through it)
 has no authentication; nftables closes these ports to every host outside the inventory's
 `app` group. Settings: `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
+
+The rules are one table of their own (`inet aktienanalyse`), loaded and replaced by
+aktienanalyse-firewall.service: the host's /etc/nftables.conf and any other table stay as
+they are.
 """
 
 from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import systemd
+from pyinfra.operations import files, systemd
 
 from infra.hostdata import peer_addresses, settings
-from infra.operations import apt_install, checked_file, run_if_changed
-from infra.templating import render
+from infra.operations import apt_install, checked_file, run_if_changed, unit_check
+from infra.services import UNIT_DIR
+from infra.templating import put_rendered, render
 
-RULES_FILE = "/etc/nftables.conf"
+RULES_FILE = "/etc/nftables.d/aktienanalyse.nft"
+UNIT = "aktienanalyse-firewall.service"
 
 
 @deploy("Firewall")
@@ -26,18 +32,25 @@ def apply() -> None:
         by_group["lb"] = settings().haproxy.admin_port
     ports = [port for group, port in by_group.items() if group in host.groups]
     apt_install("nftables", ["nftables"])
+    files.directory(name="/etc/nftables.d", path="/etc/nftables.d", mode=755)
     rules = checked_file(
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
         dest=RULES_FILE,
         content=render(RULES_FILE, ports=ports, app_addresses=peer_addresses("app")),
         check="nft -c -f {path}",
-        mode=755,
+        mode=644,
     )
-    systemd.service(name="Firewall loaded at boot", service="nftables", running=True, enabled=True)
+    unit = put_rendered(
+        f"{UNIT_DIR}/{UNIT}", {"rules_file": RULES_FILE}, mode=644, check=unit_check(UNIT)
+    )
+    run_if_changed(
+        {"firewall unit": unit}, systemd.daemon_reload, name="Reload systemd (firewall unit)"
+    )
+    systemd.service(name="Firewall table loaded at boot", service=UNIT, running=True, enabled=True)
     run_if_changed(
         {"firewall rules": rules},
         systemd.service,
-        name="Reload nftables (rules changed)",
-        service="nftables",
+        name="Reload the firewall table (rules changed)",
+        service=UNIT,
         reloaded=True,
     )

@@ -38,9 +38,11 @@ def apply() -> None:
         system=True,
         ensure_home=False,
     )
+    watched = {}
     if not host.get_fact(File, path=PSK_FILE):
         # Generated on the host, read by nobody but the agent; never leaves it in a deploy.
-        server.shell(
+        # Rotating it (README "Zabbix": remove the file, converge) restarts the agent.
+        watched["new PSK"] = server.shell(
             name=f"Generate the PSK {PSK_FILE} (once)",
             commands=[
                 f"umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \\n' > {PSK_FILE}.new"
@@ -69,9 +71,14 @@ def apply() -> None:
     )
     systemd.service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
     run_if_changed(
-        {"agent configuration": config, "UserParameters": parameters, "log reader group": reader},
+        {
+            **watched,
+            "agent configuration": config,
+            "UserParameters": parameters,
+            "log reader group": reader,
+        },
         systemd.service,
-        name="Restart the agent (configuration changed)",
+        name="Restart the agent (configuration or PSK changed)",
         service="zabbix-agent2",
         restarted=True,
     )

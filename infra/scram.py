@@ -2,30 +2,36 @@
 
 The deploy compares the password from settings with the verifier PostgreSQL stores in
 pg_authid, so `ALTER ROLE ... PASSWORD` runs only when the password really changed, and it
-sends a verifier, never the password itself.
+sends a verifier, never the password itself. scramp (the SCRAM library pg8000 uses) does the
+cryptography, SASLprep included, as PostgreSQL and its clients do: a non-ASCII password
+matches only after SASLprep (RFC 4013) normalises it.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
-import os
+
+from scramp import ScramException, ScramMechanism
 
 ITERATIONS = 4096  # PostgreSQL's scram_iterations default
+_SCRAM = ScramMechanism("SCRAM-SHA-256")
 
 
-def _keys(password: str, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-    return hashlib.sha256(client_key).digest(), server_key
+def saslprep_problem(password: str) -> str | None:
+    """Why SASLprep refuses `password` (clients such as pg8000 would fail to log in), or None."""
+    try:
+        _SCRAM.make_auth_info(password, iteration_count=1, salt=b"\0" * 16)
+    except ScramException as exc:
+        return f"SASLprep (RFC 4013) refuses it: {exc.args[0]}"
+    return None
 
 
 def make_verifier(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
     """`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, as pg_authid stores it."""
-    salt = salt if salt is not None else os.urandom(16)
-    stored_key, server_key = _keys(password, salt, iterations)
+    salt, stored_key, server_key, iterations = _SCRAM.make_auth_info(
+        password, iteration_count=iterations, salt=salt
+    )
     b64 = base64.b64encode
     return (
         f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
@@ -41,8 +47,10 @@ def matches(password: str, verifier: str | None) -> bool:
         _, params, keys = verifier.split("$")
         iterations, salt = params.split(":")
         stored_key, server_key = (base64.b64decode(k) for k in keys.split(":"))
-        want_stored, want_server = _keys(password, base64.b64decode(salt), int(iterations))
-    except ValueError:
+        _, want_stored, want_server, _ = _SCRAM.make_auth_info(
+            password, iteration_count=int(iterations), salt=base64.b64decode(salt)
+        )
+    except (ValueError, ScramException):
         return False
     return hmac.compare_digest(stored_key, want_stored) and hmac.compare_digest(
         server_key, want_server

@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from infra.certificates import pem_problem
+from infra.scram import saslprep_problem
 
 REPO = Path(__file__).resolve().parent.parent
 GROUPS = ("lb", "app", "db", "cache")
@@ -889,6 +890,10 @@ class Settings(Strict):
                 raise ValueError(f"secrets.{name}: shorter than {MIN_PASSWORD} characters")
             if any(c in secret.get_secret_value() for c in "\n\r"):  # a line of every file
                 raise ValueError(f"secrets.{name}: a password is one line; this one has more")
+        pg_password = self.secrets.get("postgresql_app_password")
+        problem = pg_password and saslprep_problem(pg_password.get_secret_value())
+        if problem:
+            raise ValueError(f"secrets.postgresql_app_password: {problem}")
         names = [op.name for op in self.operators]
         if self.platform.user in names:
             raise ValueError("operators: an operator may not be the platform's user")

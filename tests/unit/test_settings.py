@@ -223,6 +223,8 @@ BAD_INPUTS = [
     ("secret", "cache.py", 'secrets = {"redis_app_password": "hunter2-PWNED"}', "cache", ["secrets"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "$(PWNED)"}}', "cache", ["secrets", "should match pattern"]),
     ("secret", "cache.py", 'secrets = {"redis_pasword": {"env": "T_REDIS"}}', "cache", ["secrets"]),
+    ("secret", "db.py", 'secrets = {"postgresql_app_password": {"env": "T_TWO_LINES"}}', "db", ["secrets.postgresql_app_password", "one line"]),
+    ("secret", "db.py", 'secrets = {"postgresql_app_password": {"env": "T_SASLPREP"}}', "db", ["secrets.postgresql_app_password", "SASLprep", "forbidden"]),
     # -- found by an adversarial pass
     ("adversarial", "db.py", 'postgresql = {"app_role": "stock_analysis\\n"}', "db", ["postgresql", "control or invisible"]),
     ("adversarial", "all.py", 'platform = {"config_dir": "/etc/ssl/private"}', "app", ["platform.config_dir", "platform's own directory"]),
@@ -256,6 +258,8 @@ def test_bad_input_is_refused_naming_file_key_and_reason(tree, kind, file_name, 
                                                          fragments, monkeypatch):  # fmt: skip
     monkeypatch.setenv("T_BLANK", "   ")
     monkeypatch.setenv("T_SHORT", "short")
+    monkeypatch.setenv("T_TWO_LINES", "first-line-of-PWNED\nsecond-line-of-PWNED")
+    monkeypatch.setenv("T_SASLPREP", "private-use-\ue000-PWNED-long-enough")
     message = problem(tree, file_name, content, groups)
     for fragment in fragments:
         assert fragment in message, message

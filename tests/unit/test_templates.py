@@ -34,11 +34,19 @@ def test_redis_acl_disables_default_and_holds_only_hashes():
 
 
 def test_firewall_without_remote_app_hosts_only_rejects():
-    text = render("/etc/nftables.conf", ports=[5432], app_addresses=[])
+    text = render("/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[])
     assert "@app_hosts" not in text and "tcp dport { 5432 } reject with tcp reset" in text
 
 
 def test_firewall_admits_app_hosts_to_the_data_ports():
-    text = render("/etc/nftables.conf", ports=[5432, 6379], app_addresses=["10.0.0.21"])
+    text = render(
+        "/etc/nftables.d/aktienanalyse.nft", ports=[5432, 6379], app_addresses=["10.0.0.21"]
+    )
     assert "elements = { 10.0.0.21 }" in text
     assert "tcp dport { 5432, 6379 } ip saddr @app_hosts accept" in text
+
+
+def test_firewall_replaces_only_its_own_table():
+    text = render("/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[])
+    assert "flush" not in text
+    assert "table inet aktienanalyse\ndelete table inet aktienanalyse\n" in text

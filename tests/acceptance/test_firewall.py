@@ -1,0 +1,35 @@
+"""deploys/firewall.py on the lab: the platform's table is loaded by its own unit, and
+reloading or restarting it leaves every other nftables table alone."""
+
+import pytest
+
+from deploys.firewall import UNIT
+from tests.acceptance import lab
+
+testinfra_hosts = [
+    spec
+    for spec, name in zip(lab.hosts(), lab.names(), strict=True)
+    if {"db", "cache", "lb"} & set(lab.host_info(name)["groups"])
+]
+
+
+def tables(host) -> list[str]:
+    return host.check_output("nft list tables").splitlines()
+
+
+def test_the_table_is_loaded(host):
+    assert "table inet aktienanalyse" in tables(host)
+
+
+def test_the_unit_loads_it_at_boot(host):
+    assert host.service(UNIT).is_enabled
+
+
+@pytest.mark.parametrize("action", ["reload", "restart"])
+def test_other_tables_survive(host, action):
+    host.check_output("nft add table inet operator_rules")
+    try:
+        host.check_output(f"systemctl {action} {UNIT}")
+        assert {"table inet operator_rules", "table inet aktienanalyse"} <= set(tables(host))
+    finally:
+        host.run("nft delete table inet operator_rules")
