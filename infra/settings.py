@@ -869,6 +869,13 @@ class Settings(Strict):
                 f"services.{pinned[0]}.version: give releases.wheelhouse or releases.index_url "
                 f"to deploy {', '.join(pinned)}"
             )
+        index = self.releases.index_url
+        unpinned = [n for n in pinned if not self.services[n].sha256]
+        if index and str(index).startswith("http://") and unpinned:
+            raise ValueError(
+                f"services.{unpinned[0]}.sha256: releases.index_url is plain http, where "
+                "anyone on the path could swap a wheel; pin every wheel (sha256) or use https"
+            )
         if self.redis.app_user == self.redis.admin_user:
             raise ValueError("redis.admin_user: must differ from redis.app_user")
         pem = self.secrets.get("haproxy_tls_pem")

@@ -6,6 +6,7 @@ bridge address; frontend 1.1.0 is removed from the app hosts and installed from 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -14,7 +15,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
+from infra.settings import SERVICES
 from lab.topology import LAB_DIR
 from tests.acceptance import lab
 from tools.apply import run_pyinfra
@@ -35,6 +38,17 @@ def simple_index() -> str:
     return str(root)
 
 
+def pins(service: str, version: str) -> dict[str, str]:
+    """sha256 of the service's own wheel and of every third-party wheel in the wheelhouse."""
+    own = canonicalize_name(f"aktienanalyse-{service}")
+    return {
+        wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()
+        for wheel in WHEELHOUSE.glob("*.whl")
+        if (parse_wheel_filename(wheel.name)[:2] == (own, Version(version)))
+        or not wheel.name.startswith("aktienanalyse_")
+    }
+
+
 @pytest.fixture(scope="module")
 def installed_from_index():
     requested: list[str] = []
@@ -51,9 +65,14 @@ def installed_from_index():
     for host in APP_HOSTS:
         lab.ssh(host, "rm -rf /opt/aktienanalyse/releases/frontend/1.1.0 "
                       f"/opt/aktienanalyse/wheelhouse/{FRONTEND_WHEEL}")  # fmt: skip
+    # Plain http: every wheel must be hash-pinned (infra/settings.py refuses it otherwise).
+    versions = {name: "1.1.0" if name == "frontend" else "1.0.0" for name in SERVICES}
     wanted = {
         "releases": {"wheelhouse": None, "index_url": url},
-        "services": {"frontend": {"version": "1.1.0"}},
+        "services": {
+            name: {"version": version, "sha256": pins(name, version)}
+            for name, version in versions.items()
+        },
     }
     payload = run_pyinfra(
         "inventories/lab.py", "deploys/all.py", ("--limit", "app"),
@@ -77,4 +96,5 @@ def test_the_wheel_came_from_the_index(installed_from_index):
 
 
 def test_the_release_from_the_index_serves(installed_from_index):
-    assert all('"version": "1.1.0"' in body for body in installed_from_index["served"].values())
+    served = installed_from_index["served"].values()
+    assert all(json.loads(body)["version"] == "1.1.0" for body in served)
