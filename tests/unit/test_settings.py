@@ -215,7 +215,7 @@ BAD_INPUTS = [
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0", "sha256": {"x.whl": "abc"}}}', "app", ["services.frontend.sha256", "not a wheel file name"]),
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0", "sha256": {"aktienanalyse_frontend-1.0.0-py3-none-any.whl": "abc"}}}', "app", ["services.frontend.sha256", "not a hex sha256"]),
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.version: give releases.wheelhouse"]),
-    ("releases", "app.py", 'releases = {"index_url": "http://10.0.0.5:8080/simple/"}\nservices = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.sha256", "plain http"]),
+    ("release", "app.py", 'releases = {"index_url": "http://10.0.0.5:8080/simple/"}\nservices = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.sha256", "plain http"]),
     # -- secrets
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "T_UNSET_VARIABLE"}}', "cache", ["secrets", "T_UNSET_VARIABLE is not set"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "T_BLANK"}}', "cache", ["secrets", "T_BLANK is not set or empty"]),
