@@ -2,7 +2,7 @@
 
     pyinfra inventories/prod.py deploys/all.py
 
-Order: base and logrotate (all hosts); data services (db, cache) behind their firewall;
+Order: base, logrotate and the firewall (all hosts); data services (db, cache);
 database clients and the application's releases (app); HAProxy in front (lb). This file only
 composes.
 """
@@ -26,8 +26,7 @@ settings()  # every host's settings valid, or the run stops before any command
 groups = set(host.groups)
 base.apply()
 logrotate.apply()
-if {"db", "cache", "lb"} & groups:
-    firewall.apply()
+firewall.apply()
 if "db" in groups:
     postgresql.apply()
 if "cache" in groups:

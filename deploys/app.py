@@ -26,7 +26,7 @@ from pyinfra.operations import files, server, systemd
 
 from facts.releases import Releases
 from facts.systemd import UnitActiveState
-from infra.hostdata import address, members, secret, settings, shared
+from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     apt_install,
     checked_file,
@@ -83,12 +83,8 @@ def environment(
 def lb_admin_endpoints() -> list[str]:
     """Where this host reaches every HAProxy's admin socket (for draining its instances): each
     lb's address and its own `haproxy.admin_port`."""
-    return [
-        "/run/haproxy/admin.sock"
-        if lb == host
-        else f"{address(lb)}:{settings(lb).haproxy.admin_port}"
-        for lb in members("lb")
-    ]
+    local = ["/run/haproxy/admin.sock"] if "lb" in host.groups else []
+    return local + [f"{lb}:{port}" for lb, port in remote_lb_admin()]
 
 
 def _address_of(group: str) -> str:

@@ -1,9 +1,12 @@
-"""Firewall (groups `db`, `cache`, `lb`): ports only the app hosts may use, closed to others.
+"""Firewall (groups `db`, `cache`, `lb`, `app`): ports only the app hosts may use, closed to
+others; on app hosts, other hosts' HAProxy admin sockets for root only.
 
 PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of client
 addresses, and HAProxy's TCP admin socket (the app hosts drain their instances through it)
 has no authentication; nftables closes these ports to every host outside the inventory's
-`app` group. Settings: `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
+`app` group. On the app hosts themselves, only root (the switch) may connect to an lb's admin
+port: the service user running the application code could otherwise drain every backend.
+Settings: each lb's `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
 
 The rules are one table of their own (`inet aktienanalyse`), loaded and replaced by
 aktienanalyse-firewall.service: the host's /etc/nftables.conf and any other table stay as
@@ -16,7 +19,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from infra.hostdata import peer_addresses, settings
+from infra.hostdata import peer_addresses, remote_lb_admin, settings
 from infra.operations import apt_install, checked_file, run_if_changed, unit_check
 from infra.services import UNIT_DIR
 from infra.templating import put_rendered, render
@@ -31,12 +34,18 @@ def apply() -> None:
     if "lb" in host.groups:  # the lb owns its admin port
         by_group["lb"] = settings().haproxy.admin_port
     ports = [port for group, port in by_group.items() if group in host.groups]
+    admin_sockets = remote_lb_admin() if "app" in host.groups else []
     apt_install("nftables", ["nftables"])
     files.directory(name="/etc/nftables.d", path="/etc/nftables.d", mode=755)
     rules = checked_file(
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
         dest=RULES_FILE,
-        content=render(RULES_FILE, ports=ports, app_addresses=peer_addresses("app")),
+        content=render(
+            RULES_FILE,
+            ports=ports,
+            app_addresses=peer_addresses("app"),
+            admin_sockets=admin_sockets,
+        ),
         check="nft -c -f {path}",
         mode=644,
     )

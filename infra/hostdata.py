@@ -408,6 +408,13 @@ def peer_addresses(group: str) -> list[str]:
     return sorted(address(peer) for peer in members(group) if peer != host)
 
 
+def remote_lb_admin() -> list[tuple[str, int]]:
+    """(address, admin port) of every *other* lb's HAProxy admin socket, each lb's own port."""
+    from pyinfra import host
+
+    return [(address(lb), settings(lb).haproxy.admin_port) for lb in members("lb") if lb != host]
+
+
 # ---------------------------------------------------------------------------------------------
 # Outside a pyinfra run (tools, tests)
 

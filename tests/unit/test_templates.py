@@ -34,19 +34,37 @@ def test_redis_acl_disables_default_and_holds_only_hashes():
 
 
 def test_firewall_without_remote_app_hosts_only_rejects():
-    text = render("/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[])
+    text = render(
+        "/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[], admin_sockets=[]
+    )
     assert "@app_hosts" not in text and "tcp dport { 5432 } reject with tcp reset" in text
 
 
 def test_firewall_admits_app_hosts_to_the_data_ports():
     text = render(
-        "/etc/nftables.d/aktienanalyse.nft", ports=[5432, 6379], app_addresses=["10.0.0.21"]
+        "/etc/nftables.d/aktienanalyse.nft",
+        ports=[5432, 6379],
+        app_addresses=["10.0.0.21"],
+        admin_sockets=[],
     )
     assert "elements = { 10.0.0.21 }" in text
     assert "tcp dport { 5432, 6379 } ip saddr @app_hosts accept" in text
 
 
 def test_firewall_replaces_only_its_own_table():
-    text = render("/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[])
+    text = render(
+        "/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[], admin_sockets=[]
+    )
     assert "flush" not in text
     assert "table inet aktienanalyse\ndelete table inet aktienanalyse\n" in text
+
+
+def test_an_app_host_lets_only_root_reach_the_lb_admin_socket():
+    text = render(
+        "/etc/nftables.d/aktienanalyse.nft",
+        ports=[],
+        app_addresses=["10.0.0.22"],
+        admin_sockets=[("10.0.0.10", 9999)],
+    )
+    assert "chain input" not in text
+    assert "ip daddr 10.0.0.10 tcp dport 9999 meta skuid != 0 reject with tcp reset" in text
