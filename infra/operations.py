@@ -27,6 +27,7 @@ from pyinfra.operations import apt
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier
+from facts.uploads import PrivateUploadDir
 from infra.scram import make_verifier, matches
 from infra.services import SWITCH
 
@@ -67,7 +68,9 @@ def checked_file(
     + user, group, mode: ownership and mode of the live file
     + sensitive: the content holds secrets (or hashes of them): ``--diff`` never shows it
 
-    The staged copy sits next to ``dest`` (same filesystem) as ``<dest>.pyinfra-new`` and is
+    The staged copy sits next to ``dest`` (same filesystem) as ``<dest>.pyinfra-new``, created
+    root-only before any content reaches it; under sudo the upload passes through the SSH user's
+    private directory (facts/uploads.py), never /tmp. It is
     renamed over ``dest`` atomically once the check passes. When the check fails the staged
     copy is removed, the live file is untouched and the operation fails with the check's output.
     """
@@ -88,8 +91,14 @@ def checked_file(
 
     staged = f"{dest}.pyinfra-new"
     quoted = shlex.quote(staged)
+    # Under sudo the upload waits in a directory only the SSH user can enter, then sudo copies
+    # it over a staged file made root-only first (cp keeps an existing file's mode).
+    private = host.get_fact(PrivateUploadDir, _sudo=False)
+    yield StringCommand(f"install -m 600 /dev/null {quoted}")
     yield FileUploadCommand(
-        StringIO(content), staged, remote_temp_filename=host.get_temp_filename(staged)
+        StringIO(content),
+        staged,
+        remote_temp_filename=f"{private}/{sha1(dest.encode()).hexdigest()}",
     )
     yield chown(staged, user, group)
     yield chmod(staged, mode)

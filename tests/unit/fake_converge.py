@@ -37,6 +37,7 @@ ANSWERS = {
     'grep "^MemTotal:" /proc/meminfo': ["MemTotal:       8388608 kB", "nproc 4"],
     "/proc/sys/vm/overcommit_memory": ["1", "read-only"],
     "uname -s": ["Linux"],
+    ".aktienanalyse-upload": ["/home/ops/.aktienanalyse-upload"],
 }
 
 

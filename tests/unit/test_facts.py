@@ -28,6 +28,7 @@ from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, Postg
 from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.systemd import UnitActiveState
+from facts.uploads import PrivateUploadDir
 
 FACTS: dict[str, type[FactBase]] = {
     fact.__name__: fact
@@ -39,6 +40,7 @@ FACTS: dict[str, type[FactBase]] = {
         Releases,
         EffectiveResources,
         UnitActiveState,
+        PrivateUploadDir,
     )
 }
 HERE = Path(__file__).parent / "facts"

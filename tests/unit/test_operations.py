@@ -7,7 +7,8 @@ Each case is one JSON file, tests/unit/operations/<operation>/<case>.json:
   arguments as "key=value" joined with ", " in key order (see `fact_key`); a fact the
   fixture lacks fails the test, so a fixture also says which facts the operation may read
 - "commands": the commands it yields, as pyinfra prints them (a HiddenValue shows as
-  *MASKED*), an upload as "upload <remote path>"; or "noop": the no-op message
+  *MASKED*), an upload as "upload <remote path> via <temporary path under sudo>"; or "noop":
+  the no-op message
 - optional "config" (pyinfra config, e.g. {"DIFF": true}), "env" (environment variables;
   "{tmp}" stands for a temporary directory), "logged" (the lines pyinfra's logger gets),
   "plan" (the entries appended to the AKTIENANALYSE_PLAN_RECORD file), "note" (why the case
@@ -48,7 +49,6 @@ def case_id(path: Path) -> str:
 
 
 IDS = [case_id(path) for path in CASES]
-TEMP_FILENAME = "/tmp/pyinfra-upload-fixed"
 
 
 def fact_key(kwargs: dict[str, Any]) -> str:
@@ -79,9 +79,6 @@ class FakeHost:
     def noop(self, description: str) -> None:
         self.noops.append(description)
 
-    def get_temp_filename(self, hash_key=None, hash_filename=True) -> str:
-        return TEMP_FILENAME
-
     def log(self, message, log_func=logging.info) -> None:
         log_func(f"{self.print_prefix}{message}")
 
@@ -103,7 +100,8 @@ class Run:
 def as_text(command) -> str:
     """A command as pyinfra prints it: HiddenValue bits masked, an upload by its remote path."""
     if isinstance(command, FileUploadCommand):
-        return f"upload {command.dest}"
+        via = f" via {command.remote_temp_filename}" if command.remote_temp_filename else ""
+        return f"upload {command.dest}{via}"
     if isinstance(command, StringCommand):
         return command.get_masked_value()
     if isinstance(command, str):
@@ -253,9 +251,8 @@ def test_role_password_sends_a_fresh_verifier_of_the_password_only_to_the_shell(
 @pytest.mark.parametrize(
     "path", cases_where(lambda case: "content" in case["args"] and "commands" in case)
 )
-def test_checked_file_uploads_the_content_through_a_temp_file(run, path):
+def test_checked_file_uploads_the_content_through_the_private_directory(run, path):
     (upload,) = [c for c in run(path).commands if isinstance(c, FileUploadCommand)]
-    assert (upload.src.getvalue(), upload.remote_temp_filename) == (
-        load(path)["args"]["content"],
-        TEMP_FILENAME,
-    )
+    private = load(path)["facts"]["PrivateUploadDir"]["_sudo=false"]
+    assert upload.src.getvalue() == load(path)["args"]["content"]
+    assert upload.remote_temp_filename.startswith(private + "/")
