@@ -4,13 +4,24 @@ pyinfra gives a host each name from its host data, else from its groups' files
 (group_data/<group>.py), else from here; a name is replaced whole, never merged.
 """
 
+import os
+
 system = {
     "timezone": "Europe/Berlin",
 }
 
 # Operator accounts with SSH keys and sudo, e.g.
 #   {"name": "alice", "ssh_keys": ["ssh-ed25519 AAAA... alice@laptop"]}
-operators = []
+# The first is the one pyinfra connects as (inventories/prod.py: `deploy`, sudo); a converge
+# that would remove it, or its sudo, is refused before contact. Its key is the public half
+# of the workflows' deploy key, from the environment (repository variable
+# AKTIENANALYSE_DEPLOY_PUBLIC_KEY), so a rotated key needs no commit.
+operators = [
+    {
+        "name": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
+        "ssh_keys": [os.environ.get("AKTIENANALYSE_DEPLOY_PUBLIC_KEY", "")],
+    },
+]
 
 # Production secrets come from the environment of whoever runs pyinfra (GitHub Actions:
 # repository secrets). Never write a secret value in this repository. Each host resolves

@@ -162,6 +162,7 @@ def validate_host(host: HostView) -> Settings:
     except ValidationError as exc:
         problems += _errors(host, exc)
     if settings is not None:
+        problems += _connecting_user_problems(host, settings)
         for secret, group in SECRET_OWNERS.items():
             if group in host.groups and secret not in settings.secrets:
                 problems.append(f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
@@ -169,6 +170,20 @@ def validate_host(host: HostView) -> Settings:
     if problems:
         raise SettingsError("\n".join(problems))
     return settings
+
+
+def _connecting_user_problems(host: HostView, settings: Settings) -> list[str]:
+    """pyinfra's SSH user (`ssh_user`, other than root) must be an operator with sudo: base
+    would otherwise remove its account or its sudo, and the next run could not connect."""
+    user = host.get("ssh_user")
+    if user in (None, "root"):
+        return []
+    operator = next((op for op in settings.operators if op.name == user), None)
+    if operator is not None and operator.sudo:
+        return []
+    return [f"{host.name}: {host.source('operators')}: operators: pyinfra connects as "
+            f"{_escaped(str(user))} ({host.source('ssh_user')}: ssh_user), who must be listed "
+            "with sudo, or a converge takes away the access it runs on"]  # fmt: skip
 
 
 def _address_problems(host: HostView) -> list[str]:
@@ -480,10 +495,17 @@ def _merged(view: HostView) -> dict[str, Any]:
     return merged
 
 
+def _one_line(exc: BaseException, inventory_file: str) -> str:
+    """An error loading the inventory or group data, as `file:line: message` or
+    `file: Type: message`. pyinfra's CLI wraps what a file raises (`.exception`)."""
+    exc = getattr(exc, "exception", None) or exc
+    if isinstance(exc, SyntaxError):
+        return f"{_relative(exc.filename or '?')}:{exc.lineno}: {exc.msg}"
+    return f"{inventory_file}: {type(exc).__name__}: {exc}"
+
+
 if __name__ == "__main__":
     try:
         _dump_layers(*sys.argv[1:3])
-    except SyntaxError as exc:  # in the inventory or group data: file:line, no traceback
-        raise SystemExit(f"{_relative(exc.filename or '?')}:{exc.lineno}: {exc.msg}") from None
-    except Exception as exc:  # a missing file, an error raised by the inventory: one line
-        raise SystemExit(f"{sys.argv[1]}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # a syntax error, a missing file, an error raised by a file
+        raise SystemExit(_one_line(exc, sys.argv[1])) from None

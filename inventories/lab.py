@@ -27,7 +27,10 @@ _secrets_dir = Path(_manifest["secrets_dir"])
 _settings = {
     "system": {"apt_proxy": _manifest["apt_proxy"]},
     "operators": [
-        {"name": "ops", "ssh_keys": [(_LAB / "id_ed25519.pub").read_text().strip()]},
+        {
+            "name": _manifest["operator"],
+            "ssh_keys": [(_LAB / "id_ed25519.pub").read_text().strip()],
+        },
     ],
     "secrets": {path.name: {"file": str(path)} for path in sorted(_secrets_dir.iterdir())},
     # The fixture services (tests/fixtures), built by `python -m tests.fixtures.build`.
@@ -41,7 +44,11 @@ _settings = {
 }
 _settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))
 
+# As production: a non-root operator (`ops`, made by `python -m lab up` with the key and sudo
+# production's provisioning gives `deploy`) with sudo, host keys pinned.
 _connection = {
+    "ssh_user": _manifest["operator"],
+    "_sudo": True,
     "ssh_config_file": _manifest["ssh_config"],
     "ssh_known_hosts_file": _manifest["known_hosts"],
     "ssh_strict_host_key_checking": "yes",

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,8 @@ KNOWN_HOSTS = LAB_DIR / "known_hosts"
 SSH_KEY = LAB_DIR / "id_ed25519"
 SECRETS_DIR = LAB_DIR / "secrets"
 # Secrets the lab invents for itself; group data references them by file (see inventories/lab.py).
+OPERATOR = "ops"  # pyinfra connects as this operator, with sudo, like production's `deploy`
+OPERATOR_SUDOERS = "/etc/sudoers.d/aktienanalyse-operators"  # base's file, same line
 LAB_SECRETS = ["postgresql_app_password", "redis_app_password", "redis_admin_password"]
 # Every lab password ends in characters a shell, systemd or a config file would read as
 # syntax, so the converge and the services' /health prove each reaches its reader verbatim.
@@ -118,6 +121,7 @@ def up(topology: str, recreate: bool = False) -> None:
         "ssh_config": str(SSH_CONFIG),
         "known_hosts": str(KNOWN_HOSTS),
         "secrets_dir": str(SECRETS_DIR),
+        "operator": OPERATOR,
         "hosts": [h.as_dict() for h in hosts],
     }
     _write(HOSTS_JSON, json.dumps(manifest, indent=2) + "\n")
@@ -128,7 +132,29 @@ def up(topology: str, recreate: bool = False) -> None:
         verdict = containers.wait_until_booted(host, SSH_CONFIG)
         if verdict != "running":
             print(f"warning: {host.name}: systemd reports {verdict!r}")
+        _provision_operator(host, authorized_key)
     status()
+
+
+def _provision_operator(host: LabHost, authorized_key: str) -> None:
+    """What production's provisioning gives a new container before the first converge: the
+    operator pyinfra connects as, with the lab's key and sudo (the sudoers file base manages,
+    with the same line). Done over the root login the lab keeps for the tests."""
+    script = f"""set -e
+id -u {OPERATOR} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {OPERATOR}
+install -d -m 700 -o {OPERATOR} -g {OPERATOR} /home/{OPERATOR}/.ssh
+if [ ! -s /home/{OPERATOR}/.ssh/authorized_keys ]; then
+    printf '%s\\n' {shlex.quote(authorized_key.strip())} > /home/{OPERATOR}/.ssh/authorized_keys
+    chown {OPERATOR}: /home/{OPERATOR}/.ssh/authorized_keys
+    chmod 600 /home/{OPERATOR}/.ssh/authorized_keys
+fi
+if [ ! -e {OPERATOR_SUDOERS} ]; then
+    echo '{OPERATOR} ALL=(ALL:ALL) NOPASSWD: ALL' > {OPERATOR_SUDOERS}.new
+    chmod 440 {OPERATOR_SUDOERS}.new && visudo -cf {OPERATOR_SUDOERS}.new
+    mv {OPERATOR_SUDOERS}.new {OPERATOR_SUDOERS}
+fi
+"""
+    subprocess.run(["ssh", "-F", str(SSH_CONFIG), host.name, script], check=True)
 
 
 def down() -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 CACHE_DIR = Path("/var/cache/aktienanalyse-lab")
 SUITE = "bookworm"
 VARIANT = "minbase"
-PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "iproute2"]
+# sudo: production containers come with it (pyinfra connects as a sudo operator).
+PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "iproute2", "sudo"]
 RECIPE_VERSION = 1  # bump when the post-processing in _prepare changes
 HOST_APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 

@@ -492,3 +492,30 @@ def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree):
 def test_an_address_other_hosts_cannot_use_is_refused(tree, address, reason):
     message = problem(tree, None, "", data={"host-1": {"address": address}})
     assert f"t.py (host host-1): address: {reason}" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("services = {\n", "group_data/app.py:1: '{' was never closed"),
+        ("import os\nservices = os.environ['T_NOT_SET']\n", "KeyError: 'T_NOT_SET'"),
+    ],
+    ids=["syntax error", "raises"],
+)
+def test_a_group_data_file_that_fails_to_load_is_one_line(tree, text, expected):
+    message = problem(tree, "app.py", text)
+    assert expected in message and "Traceback" not in message and len(message.splitlines()) == 1
+
+
+def test_connecting_as_an_operator_without_sudo_is_refused(tree):
+    data = {"host-1": {"ssh_user": "deploy", "_sudo": True}}
+    (tree / "group_data" / "app.py").write_text(
+        f"operators = [{{'name': 'deploy', 'ssh_keys': [{KEY!r}], 'sudo': False}}]\n"
+    )
+    message = problem(tree, None, "", data=data)
+    assert "host-1: group_data/app.py: operators: pyinfra connects as deploy" in message
+
+
+def test_connecting_as_a_user_no_operator_is_refused(tree):
+    message = problem(tree, None, "", data={"host-1": {"ssh_user": "deploy", "_sudo": True}})
+    assert "operators: pyinfra connects as deploy" in message and "ssh_user" in message
