@@ -73,9 +73,16 @@ def test_migration_unit_only_on_the_migrating_host(host):
 
 
 def test_target_starts_everything_in_the_seeds_order(host):
-    host.check_output("systemctl stop aktienanalyse.target")
-    host.check_output("systemctl start aktienanalyse.target")
     order = [f"aktienanalyse-{s}@{PORTS[s]}.service" for s in START_ORDER]
+    host.check_output("systemctl stop aktienanalyse.target")
+    # The target's stop job ends before its parts' (uvicorn shuts down gracefully); a start
+    # queued meanwhile would cancel the stops still pending. Wait (bounded) until all are down.
+    units = " ".join(order)
+    host.check_output(
+        f"for _ in $(seq 60); do systemctl is-active --quiet {units} || exit 0; sleep 0.5; done; "
+        "exit 1"
+    )
+    host.check_output("systemctl start aktienanalyse.target")
     if host.backend.hostname == MIGRATING_HOST:
         order.insert(0, "aktienanalyse-migration.service")
     prop = "InactiveExitTimestampMonotonic"

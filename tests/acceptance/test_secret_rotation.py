@@ -1,0 +1,68 @@
+"""Rotating a secret as the lab's operator (pyinfra over SSH as `ops`, sudo): while the new
+Redis password travels to the app host's production.env, another local user, watching every
+place an upload passes (/tmp, the operator's upload directory, the staged copies), never reads
+it. Afterwards the services run with it and the lab's own password is put back."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+
+import pytest
+
+from tests.acceptance import lab
+from tools.apply import failed_operations, run_pyinfra
+
+APP_HOST = lab.names("app")[0]
+WATCHED = [
+    "/tmp/* /tmp/.[!.]*",
+    f"/home/{lab.MANIFEST['operator']}/.aktienanalyse-upload/*",
+    "/etc/aktienanalyse/*.pyinfra-new",
+    "/etc/redis/*.pyinfra-new",
+]
+# As `nobody`, read whatever it can of every watched path, over and over, for `seconds`.
+WATCH = (
+    "runuser -u nobody -- bash -c 'end=$((SECONDS + {seconds})); while ((SECONDS < end)); do "
+    "cat " + " ".join(WATCHED) + " 2>/dev/null; done'"
+)
+
+
+def converge(limit: list[str], settings: dict) -> dict:
+    hosts = ",".join(limit)
+    env = {"AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings)}
+    payload = run_pyinfra("inventories/lab.py", extra=("--limit", hosts), env=env)
+    assert (payload["exit_code"], failed_operations(payload)) == (0, [])
+    return payload
+
+
+@pytest.fixture(scope="module")
+def rotation(tmp_path_factory):
+    rotated = tmp_path_factory.mktemp("rotation") / "redis_app_password"
+    rotated.write_text(secrets.token_urlsafe(24) + "-rotated")
+    rotated.chmod(0o600)
+    watcher = subprocess.Popen(
+        ["ssh", "-F", lab.SSH_CONFIG, APP_HOST, WATCH.format(seconds=240)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        hosts = sorted(set(lab.names("app") + lab.names("cache")))
+        converge(hosts, {"secrets": {"redis_app_password": {"file": str(rotated)}}})
+        environment = lab.ssh(APP_HOST, "cat /etc/aktienanalyse/production.env").stdout
+        health = lab.ssh(APP_HOST, "curl -s -o /dev/null -w '%{http_code}' "
+                                   "http://127.0.0.1:8005/health").stdout  # fmt: skip
+    finally:
+        watcher.terminate()
+        seen, _ = watcher.communicate(timeout=30)
+    converge(hosts, {})  # the lab's own password again
+    return {"password": rotated.read_text(), "seen": seen.decode(errors="replace"),
+            "environment": environment, "health": health}  # fmt: skip
+
+
+def test_the_new_password_reaches_the_services(rotation):
+    assert rotation["password"] in rotation["environment"] and rotation["health"] == "200"
+
+
+def test_another_local_user_never_reads_it_on_its_way(rotation):
+    assert rotation["password"] not in rotation["seen"]
