@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tests.acceptance import lab
-from tools.apply import failed_operations, run_pyinfra
+from tools.apply import changed_operations, failed_operations, run_pyinfra
 
 APP_HOST = lab.names("app")[0]
 WATCHED = [
@@ -29,10 +29,11 @@ WATCH = (
 
 
 def converge(limit: list[str], settings: dict) -> dict:
-    hosts = ",".join(limit)
     env = {"AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings)}
-    payload = run_pyinfra("inventories/lab.py", extra=("--limit", hosts), env=env)
+    extra = tuple(option for host in limit for option in ("--limit", host))
+    payload = run_pyinfra("inventories/lab.py", extra=extra, env=env)
     assert (payload["exit_code"], failed_operations(payload)) == (0, [])
+    assert changed_operations(payload), "the converge changed nothing"
     return payload
 
 
