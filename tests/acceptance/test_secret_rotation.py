@@ -42,23 +42,32 @@ def rotation(tmp_path_factory):
     rotated = tmp_path_factory.mktemp("rotation") / "redis_app_password"
     rotated.write_text(secrets.token_urlsafe(24) + "-rotated")
     rotated.chmod(0o600)
+    # A file the watcher can read, so a watcher that reads nothing fails the test.
+    sentinel = f"watch-sentinel-{secrets.token_hex(8)}"
+    lab.ssh(APP_HOST, f"echo {sentinel} > /tmp/aktienanalyse-watch-sentinel")
     watcher = subprocess.Popen(
         ["ssh", "-F", lab.SSH_CONFIG, APP_HOST, WATCH.format(seconds=240)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
+    hosts = sorted(set(lab.names("app") + lab.names("cache")))
     try:
-        hosts = sorted(set(lab.names("app") + lab.names("cache")))
         converge(hosts, {"secrets": {"redis_app_password": {"file": str(rotated)}}})
         environment = lab.ssh(APP_HOST, "cat /etc/aktienanalyse/production.env").stdout
         health = lab.ssh(APP_HOST, "curl -s -o /dev/null -w '%{http_code}' "
                                    "http://127.0.0.1:8005/health").stdout  # fmt: skip
     finally:
+        # The remote loop outlives the SSH session; stop it, then read what it saw.
+        lab.ssh(APP_HOST, "pkill -u nobody -x bash; rm -f /tmp/aktienanalyse-watch-sentinel")
         watcher.terminate()
         seen, _ = watcher.communicate(timeout=30)
-    converge(hosts, {})  # the lab's own password again
+        converge(hosts, {})  # the lab's own password again
     return {"password": rotated.read_text(), "seen": seen.decode(errors="replace"),
-            "environment": environment, "health": health}  # fmt: skip
+            "sentinel": sentinel, "environment": environment, "health": health}  # fmt: skip
+
+
+def test_the_watcher_saw_what_another_user_may_read(rotation):
+    assert rotation["sentinel"] in rotation["seen"]
 
 
 def test_the_new_password_reaches_the_services(rotation):
