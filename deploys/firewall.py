@@ -1,5 +1,5 @@
-"""Firewall (groups `db`, `cache`, `lb`, `app`): ports only the app hosts may use, closed to
-others; on app hosts, other hosts' HAProxy admin sockets for root only.
+"""Firewall (every host): ports only the app hosts may use, closed to others; on app hosts,
+other hosts' HAProxy admin sockets for root only. A host in no such group gets an empty table.
 
 PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of client
 addresses, and HAProxy's TCP admin socket (the app hosts drain their instances through it)
