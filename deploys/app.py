@@ -3,8 +3,8 @@ switch.
 
 Settings: `services` (version, sha256, instances, port, memory_max, cpu_quota, environment),
 `releases` (wheelhouse or index_url, keep, health_timeout), `platform`, `haproxy.admin_port`;
-the environment file also carries `postgresql.app_role`/`databases[0]`, `redis.app_user` and
-their two passwords.
+the environment file also carries `postgresql.app_role`/`databases[0]`, `redis.app_user`,
+their two passwords and every service's URL through the lb (`haproxy.internal_port`).
 
 A service is deployed when it has a `version`. Its wheels are uploaded from the wheelhouse
 (only changed files) or downloaded from the index, installed offline into
@@ -46,11 +46,16 @@ from infra.services import (
     instance_units,
     migrates,
     requirements,
+    route,
+    secrets_file,
+    service_user,
     switch_order,
+    url_variable,
 )
-from infra.settings import PostgreSQL, Redis, Service, Settings
+from infra.settings import START_ORDER, PostgreSQL, Redis, Service, Settings
 from infra.templating import put_rendered, render
 
+SERVICE_SECRETS = "/etc/aktienanalyse/service.secrets.env"  # the template
 # How long a switch waits for an earlier switch of the same service (then it fails).
 SWITCH_LOCK_TIMEOUT = 600
 
@@ -78,6 +83,13 @@ def environment(
         "AKTIENANALYSE_REDIS_USER": redis.app_user,
         "AKTIENANALYSE_REDIS_PASSWORD": redis_password.get_secret_value(),
     }
+
+
+def service_urls(lb_address: str, internal_port: int) -> dict[str, str]:
+    """AKTIENANALYSE_URL_<SERVICE>: where a service reaches each service (its own included)
+    through HAProxy's internal entry, so every instance of the callee shares the load."""
+    base = f"http://{lb_address}:{internal_port}"
+    return {url_variable(name): base + route(name).rstrip("/") for name in START_ORDER}
 
 
 def lb_admin_endpoints() -> list[str]:
@@ -124,7 +136,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     passwords = (secret("postgresql_app_password"), secret("redis_app_password"))
     variables = environment(
         shared("postgresql"), shared("redis"), passwords, _address_of("db"), _address_of("cache")
-    )
+    ) | service_urls(_address_of("lb"), shared("haproxy").internal_port)
     env_file = checked_file(
         name=f"Environment {p.config_dir}/production.env (secrets)",
         dest=f"{p.config_dir}/production.env",
@@ -145,6 +157,35 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
         },
         mode=755,
     )
+    secret_files = {}
+    for name, service in host.loop(services):
+        user = service_user(p.user, name)
+        server.user(
+            name=f"Service user {user} (no login)",
+            user=user,
+            group=p.user,
+            system=True,
+            home=f"{p.state_dir}/{name}",
+            shell="/usr/sbin/nologin",
+            ensure_home=False,
+        )
+        files.directory(
+            name=f"Directory {p.state_dir}/{name}",
+            path=f"{p.state_dir}/{name}",
+            user=user,
+            group=p.user,
+            mode=750,
+        )
+        secrets = {k: v.get_secret_value() for k, v in service.secrets.items()}
+        secret_files[name] = checked_file(
+            name=f"Secrets of {name} {secrets_file(p.config_dir, name)}",
+            dest=secrets_file(p.config_dir, name),
+            content=render(SERVICE_SECRETS, service=name, variables=secrets),
+            user=user,
+            group="root",
+            mode=400,
+            sensitive=True,
+        )
     for name, service in services:
         for port in service.ports:
             # systemd would create it as root 0600: readable by no log reader, unrotatable.
@@ -179,7 +220,11 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
         )
     # host.loop: each service's switch is the same operation on every host, switched or not.
     for name, service in host.loop(switch_order(services)):
-        changed = {"environment file": env_file, f"unit of {name}": unit_files[name]}
+        changed = {
+            "environment file": env_file,
+            f"secrets of {name}": secret_files[name],
+            f"unit of {name}": unit_files[name],
+        }
         _switch(name, service, state.get(name, {}), migrates and name == CORE, changed)
     systemd.service(name=f"{TARGET} enabled", service=TARGET, running=None, enabled=True)
     if host.get_fact(UnitActiveState, unit=TARGET) != "active":
@@ -197,6 +242,8 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
             f"{UNIT_DIR}/aktienanalyse-{name}@.service",
             {
                 "platform": p,
+                "run_as": service_user(p.user, name),
+                "secrets_file": secrets_file(p.config_dir, name),
                 "service": name,
                 "version": service.version,
                 "after": earlier,
@@ -213,7 +260,7 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
     if migrates:
         written["migration"] = put_rendered(
             f"{UNIT_DIR}/{MIGRATION_UNIT}",
-            {"platform": p, "before": wanted},
+            {"platform": p, "run_as": service_user(p.user, CORE), "before": wanted},
             mode=644,
             check=unit_check(MIGRATION_UNIT),
         )

@@ -2,11 +2,11 @@
 other hosts' HAProxy admin sockets for root only. A host in no such group gets an empty table.
 
 PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of client
-addresses, and HAProxy's TCP admin socket (the app hosts drain their instances through it)
-has no authentication; nftables closes these ports to every host outside the inventory's
-`app` group. On the app hosts themselves, only root (the switch) may connect to an lb's admin
+addresses, and HAProxy's internal entry (the services calling each other) and TCP admin
+socket (the app hosts drain their instances through it) have no authentication; nftables
+closes these ports to every host outside the inventory's `app` group. On the app hosts themselves, only root (the switch) may connect to an lb's admin
 port: the service user running the application code could otherwise drain every backend.
-Settings: each lb's `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
+Settings: each lb's `haproxy.internal_port` and `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
 
 The rules are one table of their own (`inet aktienanalyse`), loaded and replaced by
 aktienanalyse-firewall.service: the host's /etc/nftables.conf and any other table stay as
@@ -30,10 +30,11 @@ UNIT = "aktienanalyse-firewall.service"
 
 @deploy("Firewall")
 def apply() -> None:
-    by_group = {"db": 5432, "cache": 6379}
-    if "lb" in host.groups:  # the lb owns its admin port
-        by_group["lb"] = settings().haproxy.admin_port
-    ports = [port for group, port in by_group.items() if group in host.groups]
+    by_group = {"db": [5432], "cache": [6379]}
+    if "lb" in host.groups:  # the lb owns its internal entry and admin port
+        by_group["lb"] = [settings().haproxy.internal_port, settings().haproxy.admin_port]
+    ports = [port for group, group_ports in by_group.items() if group in host.groups
+             for port in group_ports]  # fmt: skip
     admin_sockets = remote_lb_admin() if "app" in host.groups else []
     apt_install("nftables", ["nftables"])
     files.directory(name="/etc/nftables.d", path="/etc/nftables.d", mode=755)

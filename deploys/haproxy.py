@@ -1,10 +1,12 @@
 """HAProxy (group `lb`): TLS on 8443 in front of the app hosts' instances.
 
-Settings: `haproxy` (port, stats_port, check_interval_ms, ciphers, admin_port) and the secret
-`haproxy_tls_pem` (certificate and key, one PEM). The backends come from the inventory: one
-server per app host and instance port of each service that app host deploys (its own
-`services`), so adding an app host or an instance needs no HAProxy edit. Until the frontend
-is deployed, its backend has no server and HAProxy answers 503. A new configuration is checked with
+Settings: `haproxy` (port, internal_port, stats_port, check_interval_ms, ciphers, admin_port)
+and the secret `haproxy_tls_pem` (certificate and key, one PEM). The backends come from the
+inventory: one server per app host and instance port of each service that app host deploys
+(its own `services`), so adding an app host or an instance needs no HAProxy edit. Routes:
+`/<service>/...` to that service (prefix stripped), the rest to the frontend; clients use
+TLS on `port`, the services call each other on `internal_port` (README: Routing). Until a
+service is deployed its backend has no server and HAProxy answers 503. A new configuration is checked with
 `haproxy -c` before it replaces the live one; a change reloads (hitless), never restarts.
 """
 
@@ -16,8 +18,8 @@ from pyinfra.operations import files, systemd
 
 from infra.hostdata import address, members, settings
 from infra.operations import apt_install, checked_file, run_if_changed
-from infra.services import deployed
-from infra.settings import Service
+from infra.services import FRONTEND, deployed, route
+from infra.settings import START_ORDER, Service
 from infra.templating import render
 
 CONFIG = "/etc/haproxy/haproxy.cfg"
@@ -31,8 +33,8 @@ def server_name(app_host: str, port: int) -> str:
 
 def backends(app_hosts: list[tuple[str, str, dict[str, Service]]]) -> dict:
     """{service: [(server name, address, port)]} from each app host's (name, address,
-    services); the frontend's backend is always there, without servers until deployed."""
-    result: dict[str, list] = {"frontend": []}
+    services); every service's backend is there, without servers (503) until deployed."""
+    result: dict[str, list] = {name: [] for name in START_ORDER}
     for app_host, app_address, services in app_hosts:
         for name, service in deployed(services):
             result.setdefault(name, []).extend(
@@ -72,6 +74,9 @@ def apply() -> None:
             check_interval_ms=h.check_interval_ms,
             ciphers=h.ciphers,
             admin_address=f"{address(host)}:{h.admin_port}" if remote_apps else None,
+            internal_port=h.internal_port,
+            internal_addresses=["127.0.0.1", *([address(host)] if remote_apps else [])],
+            routes={name: route(name) for name in START_ORDER if name != FRONTEND},
             certificate=CERTIFICATE,
             backends=backends(app_hosts),
         ),

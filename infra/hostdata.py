@@ -234,6 +234,10 @@ def cross_host_problems(hosts: list[HostView], settings: Mapping[str, Settings])
         participants = [h for h in hosts if group in h.groups or h.has(section)]
         dumps = {h.name: getattr(settings[h.name], section) for h in participants}
         dumps = {name: _dump(value) for name, value in dumps.items()}
+        if section == "services":  # only app hosts resolve service secrets: compare names
+            for services in dumps.values():
+                for service in services.values():
+                    service["secrets"] = sorted(service["secrets"])
         first = next(iter(dumps), None)
         for name, value in dumps.items():
             if value != dumps[first]:

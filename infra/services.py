@@ -11,6 +11,7 @@ from packaging.utils import parse_wheel_filename
 from infra.settings import START_ORDER, Service, Settings
 
 CORE = "intelligent-core"  # runs the migrations; switched first
+FRONTEND = "frontend"  # HAProxy's default backend: what clients reach at /
 SWITCH = "/usr/local/sbin/aktienanalyse-switch"
 UNIT_DIR = "/etc/systemd/system"
 MIGRATION_UNIT = "aktienanalyse-migration.service"
@@ -23,6 +24,28 @@ def deployed(services: dict[str, Service] | Settings) -> list[tuple[str, Service
     if isinstance(services, Settings):
         services = services.services
     return [(n, services[n]) for n in START_ORDER if services[n].version]
+
+
+def service_user(platform_user: str, name: str) -> str:
+    """The service's own system user (primary group: the platform's): no service can read
+    another's secrets, its /proc/<pid>/environ included."""
+    return f"{platform_user}-{name}"
+
+
+def secrets_file(config_dir: str, name: str) -> str:
+    """The service's own secrets (`services.<n>.secrets`): readable by root and its user."""
+    return f"{config_dir}/{name}.secrets.env"
+
+
+def route(name: str) -> str:
+    """The path prefix under which HAProxy routes to a service: `/<service>/...`, prefix
+    stripped; the frontend owns everything else (`/`)."""
+    return "/" if name == FRONTEND else f"/{name}"
+
+
+def url_variable(name: str) -> str:
+    """The environment variable holding a service's URL through HAProxy (wheel contract)."""
+    return "AKTIENANALYSE_URL_" + name.upper().replace("-", "_")
 
 
 def switch_order(services: list[tuple[str, Service]]) -> list[tuple[str, Service]]:

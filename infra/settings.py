@@ -330,7 +330,9 @@ class System(Strict):
 
 class Platform(Strict):
     user: LoginName = Field(
-        "aktienanalyse", description="system user and group the services run as"
+        "aktienanalyse",
+        description="system user and group owning the platform; each service runs as "
+        "<user>-<service> in this group",
     )
     base_dir: PlatformDir = Field(
         "/opt/aktienanalyse", description="releases, current links, wheelhouse"
@@ -342,6 +344,15 @@ class Platform(Strict):
     state_dir: PlatformDir = Field(
         "/var/lib/aktienanalyse", description="the services' writable data"
     )
+
+    @field_validator("user")
+    @classmethod
+    def _room_for_service_users(cls, value: str) -> str:
+        longest = max(len(name) for name in SERVICES)
+        if len(value) + 1 + longest > 32:  # each service runs as <user>-<service>
+            raise ValueError(f"at most {31 - longest} characters (service users are "
+                             "<user>-<service>, at most 32)")  # fmt: skip
+        return value
 
     @model_validator(mode="after")
     def _distinct(self) -> Platform:
@@ -388,6 +399,7 @@ MEMORY = re.compile(r"^[1-9][0-9]{0,6}[KMG]$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 MIN_SIZE, MAX_SIZE = 64 * 2**20, 2**40  # 64 MiB .. 1 TiB
+PORT_STRIDE = 10  # between a service's instance ports: room for ten services' base ports
 
 
 def check_size(value: str) -> str:
@@ -404,13 +416,24 @@ def size_bytes(size: str) -> int:
 
 
 class Service(Strict):
-    port: int = Field(ge=1024, le=65535, description="first instance's port")
-    instances: int = Field(1, ge=1, le=16, description="instances, on consecutive ports")
+    port: int = Field(ge=1024, le=65535, description="first instance's port (the seeds')")
+    instances: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description=f"instances; instance n (from 0) listens on port + {PORT_STRIDE}·n",
+    )
     memory_max: str = Field(description="systemd MemoryMax, e.g. 512M or 1G")
     cpu_quota: int = Field(ge=1, le=6400, description="systemd CPUQuota in percent")
     environment: dict[str, Text] = Field(
         default={},
         description="extra environment variables (plain text, in the unit file: no secrets)",
+    )
+    secrets: dict[str, SecretStr] = Field(
+        default={},
+        description="secret environment variables of this service alone, as references "
+        '(`{"env": ...}` or `{"file": ...}`); delivered in a file only root and the service\'s '
+        "own user can read",
     )
     version: ReleaseVersion | None = Field(
         None, description="release to run (wheel version); none: the service is not deployed"
@@ -432,6 +455,45 @@ class Service(Strict):
             if not SHA256.fullmatch(digest):
                 raise ValueError("a value is not a hex sha256")
         return value
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _resolve_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        """Resolve the references on the app hosts (validation context "groups"); elsewhere
+        check their shape only and keep the names with an empty value (no deploy reads another
+        host's service secrets). Without a context, resolve
+        all."""
+        if not isinstance(value, Mapping):
+            return value
+        groups = (info.context or {}).get("groups")
+        resolved = {}
+        for name, ref in value.items():
+            if isinstance(ref, SecretStr):  # already resolved (a model_dump merged again)
+                resolved[name] = ref
+                continue
+            if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+                raise ValueError("a name is not an environment variable name (A-Z, 0-9, _)")
+            if name.startswith("AKTIENANALYSE_"):
+                raise ValueError("AKTIENANALYSE_* variables are the deploy's (wheel contract)")
+            try:
+                ref = SecretRef.model_validate(ref)
+                resolving = groups is None or "app" in groups
+                resolved[name] = ref.resolve() if resolving else SecretStr("")
+            except ValidationError as exc:
+                reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                raise ValueError(f"{name}: {reasons}") from None
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+            if any(c in resolved[name].get_secret_value() for c in "\n\r"):
+                raise ValueError(f"{name}: a service secret is one line; this one has more")
+        return resolved
+
+    @model_validator(mode="after")
+    def _secrets_apart_from_environment(self) -> Service:
+        both = sorted(set(self.secrets) & set(self.environment))
+        if both:
+            raise ValueError(f"{both[0]} is both in environment and in secrets")
+        return self
 
     @field_validator("environment")
     @classmethod
@@ -464,7 +526,10 @@ class Service(Strict):
 
     @property
     def ports(self) -> range:
-        return range(self.port, self.port + self.instances)
+        """The instances' ports: the first is the seeds' (8001..8005), the others follow in
+        steps of PORT_STRIDE, so every service can have up to 16 and the last digit still
+        names the service (core 8001, 8011, 8021; broker 8002, 8012; ...)."""
+        return range(self.port, self.port + PORT_STRIDE * self.instances, PORT_STRIDE)
 
 
 # Seed 000 §4.1: the migration first, then event-bus, core, broker, monitoring, frontend.
@@ -508,12 +573,14 @@ class Releases(Strict):
 
 
 # The seeds' ports (003) and resource limits (000 §1.2).
+# Seed 001's auto-scaling: core, event-bus and frontend run at least 2 instances ("always
+# at least 2 for high availability"); broker-gateway and monitoring one.
 DEFAULT_SERVICES: dict[str, Service] = {
-    "intelligent-core": Service(port=8001, memory_max="1G", cpu_quota=200),
+    "intelligent-core": Service(port=8001, instances=2, memory_max="1G", cpu_quota=200),
     "broker-gateway": Service(port=8002, memory_max="512M", cpu_quota=150),
-    "event-bus": Service(port=8003, memory_max="1G", cpu_quota=200),
+    "event-bus": Service(port=8003, instances=2, memory_max="1G", cpu_quota=200),
     "monitoring": Service(port=8004, memory_max="512M", cpu_quota=100),
-    "frontend": Service(port=8005, memory_max="512M", cpu_quota=100),
+    "frontend": Service(port=8005, instances=2, memory_max="512M", cpu_quota=100),
 }
 
 
@@ -758,6 +825,13 @@ def _strong_ciphers(value: str) -> str:
 class HAProxy(Strict):
     port: int = Field(8443, ge=1, le=65535, description="TLS frontend port (seed 000: 8443)")
     stats_port: int = Field(8404, ge=1024, le=65535, description="stats page, on localhost only")
+    internal_port: int = Field(
+        8080,
+        ge=1024,
+        le=65535,
+        description="plain-HTTP entry on the lb through which the services call each other "
+        "(AKTIENANALYSE_URL_*); the firewall admits only the app hosts",
+    )
     admin_port: int = Field(
         9999,
         ge=1024,
@@ -845,13 +919,14 @@ class Settings(Strict):
         h = self.haproxy
         reserved = {22: "SSH's", 5432: "PostgreSQL's", 6379: "Redis'", 10050: "the Zabbix agent's"}
         for key, port in (("port", h.port), ("stats_port", h.stats_port),
+                          ("internal_port", h.internal_port),
                           ("admin_port", h.admin_port)):  # fmt: skip
             if port in reserved:
                 raise ValueError(f"haproxy.{key}: port {port} is {reserved[port]}")
             reserved[port] = f"HAProxy's ({key})"
         taken: dict[int, str] = dict(reserved)
         for name, service in self.services.items():
-            if service.port + service.instances - 1 > 65535:
+            if service.ports[-1] > 65535:
                 raise ValueError(f"services.{name}.instances: ports would pass 65535")
             for port in service.ports:
                 if port in taken:

@@ -24,6 +24,8 @@ if not _MANIFEST_FILE.exists():
 _manifest = json.loads(_MANIFEST_FILE.read_text())
 _secrets_dir = Path(_manifest["secrets_dir"])
 
+
+
 _settings = {
     "system": {"apt_proxy": _manifest["apt_proxy"]},
     "operators": [
@@ -41,6 +43,10 @@ _settings = {
         "server": [_manifest["bridge"]["address"], *(h["address"] for h in _manifest["hosts"])],
         "server_active": None,
     },
+}
+# The broker's API credentials (seed 000): a per-service secret only broker-gateway receives.
+_settings["services"]["broker-gateway"]["secrets"] = {
+    path.name: {"file": str(path)} for path in sorted((_LAB / "service-secrets").iterdir())
 }
 _settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))
 

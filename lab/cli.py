@@ -24,6 +24,10 @@ SECRETS_DIR = LAB_DIR / "secrets"
 OPERATOR = "ops"  # pyinfra connects as this operator, with sudo, like production's `deploy`
 OPERATOR_SUDOERS = "/etc/sudoers.d/aktienanalyse-operators"  # base's file, same line
 LAB_SECRETS = ["postgresql_app_password", "redis_app_password", "redis_admin_password"]
+# A per-service secret (services.broker-gateway.secrets in inventories/lab.py): seed 000's
+# broker API credentials, which only broker-gateway may see.
+SERVICE_SECRETS_DIR = LAB_DIR / "service-secrets"
+BROKER_SECRETS = ["BITPANDA_API_KEY", "BITPANDA_API_SECRET"]
 # Every lab password ends in characters a shell, systemd or a config file would read as
 # syntax, so the converge and the services' /health prove each reaches its reader verbatim.
 HOSTILE_SUFFIX = """ '"$(x)`y`;\\ %h"""
@@ -53,6 +57,11 @@ def _ensure_secrets() -> None:
     SECRETS_DIR.mkdir(mode=0o700, exist_ok=True)
     for name in LAB_SECRETS:
         path = SECRETS_DIR / name
+        if not path.exists():
+            _write(path, secrets.token_urlsafe(24) + HOSTILE_SUFFIX, mode=0o600)
+    SERVICE_SECRETS_DIR.mkdir(mode=0o700, exist_ok=True)
+    for name in BROKER_SECRETS:
+        path = SERVICE_SECRETS_DIR / name
         if not path.exists():
             _write(path, secrets.token_urlsafe(24) + HOSTILE_SUFFIX, mode=0o600)
     pem = SECRETS_DIR / "haproxy_tls_pem"

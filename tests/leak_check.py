@@ -2,7 +2,7 @@
 
     python -m tests.leak_check .lab/logs/*.log
 
-Looks for each secret under .lab/secrets/, its SHA-256 (the Redis ACL form) and each long
+Looks for each secret under .lab/secrets/ and .lab/service-secrets/, its SHA-256 (the Redis ACL form) and each long
 line of the PEM. Names the file and the secret, never the value.
 """
 
@@ -21,7 +21,8 @@ def forms(value: str) -> list[str]:
 
 
 def main(paths: list[str]) -> int:
-    secrets = {p.name: forms(p.read_text().strip()) for p in (LAB_DIR / "secrets").iterdir()}
+    files = [*(LAB_DIR / "secrets").iterdir(), *(LAB_DIR / "service-secrets").glob("*")]
+    secrets = {p.name: forms(p.read_text().strip()) for p in files}
     found = []
     for path in paths:
         text = Path(path).read_text(errors="replace")

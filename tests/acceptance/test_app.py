@@ -31,11 +31,13 @@ def test_instance_answers_health_with_the_pinned_version(host, service):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_instance_runs_as_the_platform_user(host, service):
+def test_instance_runs_as_its_own_user_in_the_platform_group(host, service):
     pid = host.check_output(
         f"systemctl show -p MainPID --value aktienanalyse-{service}@{PORTS[service]}"
     )
-    assert host.check_output(f"ps -o user= -p {pid}") == "aktienanalyse"
+    assert host.check_output(f"ps -o user:40=,group:40= -p {pid}").split() == [
+        f"aktienanalyse-{service}", "aktienanalyse"
+    ]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -97,3 +99,12 @@ def test_instances_are_healthy_again_after_the_target_restart(host, service):
             break
         host.run("sleep 1")
     assert health(host, PORTS[service])["version"] == LAB_VERSION
+
+
+@pytest.mark.parametrize("callee", SERVICES)
+def test_a_service_reaches_its_peers_through_haproxy(host, callee):
+    """frontend calls each service at its AKTIENANALYSE_URL_* (the lb's internal entry)."""
+    answer = json.loads(
+        host.check_output(f"curl -fsS --max-time 10 http://127.0.0.1:{PORTS['frontend']}/peer/{callee}")
+    )
+    assert (answer["via"], answer["answer"]["service"]) == ("frontend", callee)

@@ -7,6 +7,8 @@ import pytest
 import testinfra
 
 from deploys.haproxy import CERTIFICATE, CONFIG
+from infra.services import route
+from infra.settings import DEFAULT_SERVICES, SERVICES, HAProxy
 from tests.acceptance import lab
 from tools.apply import run_pyinfra
 
@@ -41,7 +43,29 @@ def test_one_server_per_app_host_and_instance(host):
     servers = [line.split()[1] for line in host.file(CONFIG).content_string.splitlines()
                if line.strip().startswith("server ")]  # fmt: skip
     assert sorted(servers) == sorted(
-        f"{app}-{port}" for app in APP_HOSTS for port in (8001, 8002, 8003, 8004, 8005)
+        f"{app}-{port}" for app in APP_HOSTS for s in DEFAULT_SERVICES.values() for port in s.ports
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_is_routed_by_its_prefix_over_tls(host, service):
+    assert json.loads(https(host, route(service).rstrip("/") + "/health"))["service"] == service
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_is_routed_on_the_internal_entry(host, service):
+    url = f"http://127.0.0.1:{HAProxy().internal_port}{route(service).rstrip('/')}/health"
+    assert json.loads(host.check_output(f"curl -fsS --max-time 5 {url}"))["service"] == service
+
+
+def test_requests_through_a_prefix_reach_every_instance(host):
+    """intelligent-core: 2 instances on every app host, each takes a share."""
+    before = sessions(host, "intelligent-core")
+    for _ in range(8 * len(APP_HOSTS)):
+        https(host, "/intelligent-core/")
+    after = sessions(host, "intelligent-core")
+    assert sorted(name for name in after if after[name] > before[name]) == sorted(
+        f"{app}-{port}" for app in APP_HOSTS for port in DEFAULT_SERVICES["intelligent-core"].ports
     )
 
 
@@ -54,10 +78,10 @@ def test_admin_socket_is_not_world_accessible(host):
     assert host.file("/run/haproxy/admin.sock").mode & 0o007 == 0
 
 
-def sessions(host) -> dict[str, int]:
-    """Total sessions per server of the frontend backend (HAProxy's `show stat`, stot)."""
+def sessions(host, backend: str = "frontend") -> dict[str, int]:
+    """Total sessions per server of a backend (HAProxy's `show stat`, stot)."""
     rows = [row.split(",") for row in admin(host, "show stat").splitlines()]
-    return {row[1]: int(row[7]) for row in rows if row[0] == "frontend" and row[1] != "BACKEND"}
+    return {row[1]: int(row[7]) for row in rows if row[0] == backend and row[1] != "BACKEND"}
 
 
 def test_requests_reach_every_app_host(host):

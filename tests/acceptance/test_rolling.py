@@ -1,7 +1,9 @@
 """A rolling upgrade behind HAProxy loses no request (split: two app hosts behind lb-1).
 
 A client on the control machine sends requests through https://<lb>:8443/, one after another,
-for as long as the upgrade 1.0.0 -> 1.1.0 of every service runs, and at least 2000.
+to every routed service in turn (/, /intelligent-core/, /broker-gateway/, /event-bus/,
+/monitoring/), for as long as the upgrade 1.0.0 -> 1.1.0 of every service runs, and at least
+2000.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import pytest
 import requests
 import urllib3
 
-from infra.settings import SERVICES
+from infra.services import route
+from infra.settings import SERVICES, START_ORDER
 from tests.acceptance import lab
 from tools.apply import run_pyinfra
 
 APP_HOSTS = lab.names("app")
 LB_ADDRESS = lab.host_info(lab.names("lb")[0])["address"]
 MINIMUM_REQUESTS = 2000
+ROUTES = [route(name) if route(name) == "/" else route(name) + "/" for name in START_ORDER]
 
 pytestmark = pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts behind HAProxy")
 
@@ -35,20 +39,23 @@ def converge(version: str | None) -> dict:
 def upgrade_under_load():
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the lab's own cert
     session = requests.Session()
-    counts = {"total": 0, "failed": 0, "errors": []}
+    counts = {"total": 0, "failed": 0, "errors": [], "by_route": dict.fromkeys(ROUTES, 0)}
     done = threading.Event()
 
     def client():
         while not done.is_set() or counts["total"] < MINIMUM_REQUESTS:
+            path = ROUTES[counts["total"] % len(ROUTES)]
             try:
-                response = session.get(f"https://{LB_ADDRESS}:8443/", verify=False, timeout=10)
+                response = session.get(f"https://{LB_ADDRESS}:8443{path}", verify=False, timeout=10)
                 ok = response.status_code == 200
             except requests.RequestException as exc:
                 ok, response = False, exc
             counts["total"] += 1
+            counts["by_route"][path] += 1
             if not ok:
                 counts["failed"] += 1
-                counts["errors"].append(str(getattr(response, "status_code", response))[:200])
+                status = str(getattr(response, "status_code", response))[:200]
+                counts["errors"].append(f"{path}: {status}")
 
     worker = threading.Thread(target=client)
     started = time.monotonic()
@@ -70,8 +77,13 @@ def test_enough_requests_were_sent_during_the_upgrade(upgrade_under_load):
     assert upgrade_under_load["during"] >= MINIMUM_REQUESTS
 
 
+def test_every_routed_service_was_asked(upgrade_under_load):
+    assert min(upgrade_under_load["by_route"].values()) >= MINIMUM_REQUESTS // len(ROUTES)
+
+
 def test_no_request_failed_during_the_upgrade(upgrade_under_load):
     print(f"\nrolling upgrade: {upgrade_under_load['failed']}/{upgrade_under_load['total']} "
           f"failed ({upgrade_under_load['during']} during the upgrade), "
-          f"upgrade took {upgrade_under_load['seconds']:.1f}s")  # fmt: skip
+          f"upgrade took {upgrade_under_load['seconds']:.1f}s; "
+          f"by route: {upgrade_under_load['by_route']}")  # fmt: skip
     assert (upgrade_under_load["failed"], upgrade_under_load["errors"][:5]) == (0, [])

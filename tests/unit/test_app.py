@@ -97,13 +97,16 @@ def test_unit_is_sandboxed_and_ordered_after_earlier_services():
         "/etc/systemd/system/aktienanalyse-service@.service",
         platform=Platform(), service="frontend", version="1.1.0",
         after=["aktienanalyse-event-bus@8003.service"], environment={"LOG_LEVEL": "info"},
-        memory_max="512M", cpu_quota=100,
+        memory_max="512M", cpu_quota=100, run_as="aktienanalyse-frontend",
+        secrets_file="/etc/aktienanalyse/frontend.secrets.env",
     )  # fmt: skip
     assert "After=aktienanalyse-event-bus@8003.service" in text
     assert (
         "ExecStart=/opt/aktienanalyse/current/frontend/bin/aktienanalyse-frontend --port %i" in text
     )
-    assert {"MemoryMax=512M", "CPUQuota=100%", "CapabilityBoundingSet=", "User=aktienanalyse",
+    assert {"MemoryMax=512M", "CPUQuota=100%", "CapabilityBoundingSet=",
+            "User=aktienanalyse-frontend", "Group=aktienanalyse",
+            "EnvironmentFile=/etc/aktienanalyse/frontend.secrets.env",
             'Environment="LOG_LEVEL=info"'} <= set(text.splitlines())  # fmt: skip
 
 
@@ -115,3 +118,24 @@ def test_environment_carries_the_wheel_contract():
     assert env["AKTIENANALYSE_DB_HOST"] == "10.0.0.31"
     assert env["AKTIENANALYSE_DB_NAME"] == "aktienanalyse_event_store"
     assert env["AKTIENANALYSE_REDIS_USER"] == "aktienanalyse"
+
+
+def test_every_service_gets_every_url_through_the_lb_internal_entry():
+    from deploys.app import service_urls
+
+    assert service_urls("10.0.0.11", 8080) == {
+        "AKTIENANALYSE_URL_EVENT_BUS": "http://10.0.0.11:8080/event-bus",
+        "AKTIENANALYSE_URL_INTELLIGENT_CORE": "http://10.0.0.11:8080/intelligent-core",
+        "AKTIENANALYSE_URL_BROKER_GATEWAY": "http://10.0.0.11:8080/broker-gateway",
+        "AKTIENANALYSE_URL_MONITORING": "http://10.0.0.11:8080/monitoring",
+        "AKTIENANALYSE_URL_FRONTEND": "http://10.0.0.11:8080",
+    }
+
+
+def test_instance_ports_step_by_ten_from_the_seeds_port():
+    from infra.settings import DEFAULT_SERVICES
+
+    assert list(DEFAULT_SERVICES["intelligent-core"].ports) == [8001, 8011]
+    assert list(DEFAULT_SERVICES["broker-gateway"].ports) == [8002]
+    three = DEFAULT_SERVICES["frontend"].model_copy(update={"instances": 3})
+    assert list(three.ports) == [8005, 8015, 8025]

@@ -77,10 +77,14 @@ def converge(tmp: Path, value: str) -> list[dict]:
     data = copy.deepcopy(EXAMPLE)
     for path in accepting_paths():
         data = with_value(data, path, value)
+    # A per-service secret, hostile like the passwords.
+    broker = data.setdefault("services", {}).setdefault("broker-gateway", {})
+    broker["secrets"] = {"BROKER_API_SECRET": {"env": "T_BROKER_API_SECRET"}}
     (tmp / "settings.json").write_text(json.dumps(data))
     (tmp / "inventory.py").write_text(INVENTORY)
     key = ec.generate_private_key(ec.SECP256R1())
     env = {name: f"{prefix}-{value}-password" for name, prefix in PASSWORDS.items()}
+    env["T_BROKER_API_SECRET"] = f"broker-{value}-secret"
     env["AKTIENANALYSE_HAPROXY_TLS_PEM"] = certificate_pem(key, 400) + key_pem(key)
     record = tmp / "record.jsonl"
     run = subprocess.run(

@@ -96,5 +96,6 @@ def test_a_unit_escapes_what_systemd_would_read_in_an_environment_value():
         "/etc/systemd/system/aktienanalyse-service@.service",
         platform=Platform(), service="frontend", version="1.0.0", after=[],
         environment={"GREETING": '50% "a" \\ b'}, memory_max="512M", cpu_quota=100,
+        run_as="aktienanalyse-frontend", secrets_file="/etc/aktienanalyse/frontend.secrets.env",
     )  # fmt: skip
     assert 'Environment="GREETING=50%% \\"a\\" \\\\ b"' in text.splitlines()

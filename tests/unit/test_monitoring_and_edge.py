@@ -47,6 +47,7 @@ def test_discovery_lists_the_deployed_instances_and_the_migration():
     data = discovery(settings_with(frontend="1.0.0"), True, True)["data"]
     assert [entry["{#UNIT}"] for entry in data] == [
         "aktienanalyse-frontend@8005.service",
+        "aktienanalyse-frontend@8015.service",
         "aktienanalyse-migration.service",
     ]
 
@@ -60,22 +61,45 @@ def test_backends_have_one_server_per_app_host_and_instance():
     services["frontend"] = services["frontend"].model_copy(update={"version": "1", "instances": 2})
     app_hosts = [("app-1", "10.0.0.21", services), ("app-2", "10.0.0.22", services)]
     result = backends(app_hosts)
-    assert result == {"frontend": [
-        ("app-1-8005", "10.0.0.21", 8005), ("app-1-8006", "10.0.0.21", 8006),
-        ("app-2-8005", "10.0.0.22", 8005), ("app-2-8006", "10.0.0.22", 8006),
-    ]}  # fmt: skip
+    assert result["frontend"] == [
+        ("app-1-8005", "10.0.0.21", 8005), ("app-1-8015", "10.0.0.21", 8015),
+        ("app-2-8005", "10.0.0.22", 8005), ("app-2-8015", "10.0.0.22", 8015),
+    ]  # fmt: skip
+    # Every service has a backend, empty (HAProxy answers 503) until it is deployed.
+    assert {name: servers for name, servers in result.items() if name != "frontend"} == {
+        "event-bus": [], "intelligent-core": [], "broker-gateway": [], "monitoring": []
+    }  # fmt: skip
 
 
 def test_haproxy_config_checks_health_and_binds_stats_to_localhost():
     text = render(
         "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
-        ciphers=None, certificate="/c.pem", admin_address=None,
+        ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
+        internal_addresses=["127.0.0.1"], routes={},
         backends={"frontend": [("app-1-8005", "10.0.0.21", 8005)]},
     )  # fmt: skip
     assert "bind 127.0.0.1:8404" in text and "bind :8443 ssl crt /c.pem" in text
     assert "option httpchk GET /health" in text and "http-check expect status 200" in text
     assert "server app-1-8005 10.0.0.21:8005 check" in text
     assert "ipv4@" not in text
+
+
+def test_haproxy_routes_each_service_by_its_prefix_on_both_entries():
+    text = render(
+        "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
+        ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
+        internal_addresses=["127.0.0.1", "10.0.0.11"],
+        routes={"intelligent-core": "/intelligent-core"},
+        backends={"frontend": [], "intelligent-core": [("app-1-8001", "10.0.0.21", 8001)]},
+    )  # fmt: skip
+    lines = [line.strip() for line in text.splitlines()]
+    assert "bind 127.0.0.1:8080" in lines and "bind 10.0.0.11:8080" in lines
+    assert "acl to_intelligent_core path /intelligent-core" in lines
+    assert "acl to_intelligent_core path_beg /intelligent-core/" in lines
+    assert "use_backend intelligent-core if to_intelligent_core" in lines
+    assert "default_backend frontend" in lines
+    core = text[text.index("backend intelligent-core"):]
+    assert r"http-request replace-path ^/intelligent-core/?(.*) /\1" in core
 
 
 def test_logrotate_follows_the_seed_policy():

@@ -139,7 +139,8 @@ BAD_INPUTS = [
     # -- ports
     ("port", "app.py", 'services = {"frontend": {"port": 70000}}', "app", ["services.frontend.port", "less than or equal to 65535"]),
     ("port", "app.py", 'services = {"frontend": {"port": 80}}', "app", ["services.frontend.port", "greater than or equal to 1024"]),
-    ("port", "app.py", 'services = {"intelligent-core": {"instances": 2}}', "app", ["services.broker-gateway", "port 8002 is also intelligent-core's"]),
+    ("port", "app.py", 'services = {"monitoring": {"port": 8011}}', "app", ["services.monitoring", "port 8011 is also intelligent-core's"]),
+    ("port", "app.py", 'services = {"intelligent-core": {"port": 7995, "instances": 2}}', "app", ["services.frontend", "port 8005 is also"]),
     ("port", "app.py", 'services = {"frontend": {"port": 5432}}', "app", ["services.frontend", "port 5432 is also PostgreSQL's"]),
     ("port", "app.py", 'services = {"frontend": {"port": 6379}}', "app", ["services.frontend", "port 6379 is also Redis'"]),
     ("port", "app.py", 'services = {"frontend": {"port": 8443}}', "app", ["services.frontend", "port 8443 is also HAProxy's (port)"]),
