@@ -1,6 +1,7 @@
 """The production data path on the lab: inventories/prod.py's shape, the repository's
-group_data/ as an operator would extend it (versions pinned in group_data/app.py), secrets
-from the environment.
+group_data/ first exactly as it is (no service has a version: HAProxy answers 503 with its
+maintenance response), then as an operator extends it (versions pinned in
+group_data/app.py), secrets from the environment.
 
 The inventory differs from prod.py only in addresses and connection (the lab's); each
 group_data file is the repository's, with lines appended for what production would set
@@ -28,8 +29,9 @@ SECRET_ENV = {
 }
 
 
-def production_shaped_tree(root: Path) -> Path:
-    """root/inventory.py and root/group_data/ (copies of the repository's, extended)."""
+def production_shaped_tree(root: Path, pinned: bool) -> Path:
+    """root/inventory.py and root/group_data/ (copies of the repository's, extended; with
+    `pinned`, app.py also pins every service's version as an operator would)."""
     shutil.copytree(REPO / "group_data", root / "group_data")
     manifest = lab.MANIFEST
     connection = {
@@ -59,6 +61,8 @@ def production_shaped_tree(root: Path) -> Path:
             f"operators = [{{'name': 'ops', 'ssh_keys': [{key!r}]}}]\n"
             f"zabbix = {{'server': {pollers!r}, 'server_active': None}}\n"
         )
+    if not pinned:
+        return root / "inventory.py"
     with open(root / "group_data" / "app.py", "a") as app_py:
         versions = {name: {"version": "1.0.0"} for name in SERVICES}
         app_py.write(
@@ -69,36 +73,61 @@ def production_shaped_tree(root: Path) -> Path:
     return root / "inventory.py"
 
 
+def through_the_lb(path: str) -> tuple[int, str]:
+    """Status and body of https://<lb>:8443<path>, asked on the lb."""
+    result = lab.ssh(lab.names("lb")[0],
+                     f"curl -sk --max-time 5 -w '\\n%{{http_code}}' https://127.0.0.1:8443{path}")  # fmt: skip
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), body
+
+
 @pytest.fixture(scope="module")
-def converged_twice(tmp_path_factory):
-    inventory = production_shaped_tree(tmp_path_factory.mktemp("production-shaped"))
+def converged(tmp_path_factory):
+    """The repository's group data as it is (no versions), then with versions pinned, twice."""
     env = {name: lab.secret(secret) for name, secret in SECRET_ENV.items()}
-    first = run_pyinfra(str(inventory), env=env)
-    second = run_pyinfra(str(inventory), env=env)
-    yield first, second
+    unpinned = production_shaped_tree(tmp_path_factory.mktemp("unpinned"), pinned=False)
+    pinned = production_shaped_tree(tmp_path_factory.mktemp("pinned"), pinned=True)
+    runs = {"unpinned": run_pyinfra(str(unpinned), env=env)}
+    runs["maintenance"] = {path: through_the_lb(path) for path in ("/", "/intelligent-core/")}
+    runs["first"] = run_pyinfra(str(pinned), env=env)
+    runs["second"] = run_pyinfra(str(pinned), env=env)
+    yield runs
     # Back to the lab inventory's settings (its health timeout), for the suites after this.
     restored = run_pyinfra("inventories/lab.py")
     assert failed_operations(restored) == [] and restored["exit_code"] == 0
 
 
-def test_the_production_shaped_inventory_converges(converged_twice):
-    first, _ = converged_twice
+def test_the_repository_group_data_without_versions_converges(converged):
+    run = converged["unpinned"]
+    assert (failed_operations(run), run["exit_code"]) == ([], 0), run["stderr"][-3000:]
+
+
+@pytest.mark.parametrize("path", ["/", "/intelligent-core/"])
+def test_without_versions_haproxy_answers_503_with_the_maintenance_response(converged, path):
+    status, body = converged["maintenance"][path]
+    assert (status, "maintenance" in body) == (503, True)
+
+
+def test_the_production_shaped_inventory_converges(converged):
+    first = converged["first"]
     assert (failed_operations(first), first["exit_code"]) == ([], 0), first["stderr"][-3000:]
 
 
-def test_the_production_shaped_inventory_changed_what_differs_from_the_lab(converged_twice):
+def test_the_production_shaped_inventory_changed_what_differs_from_the_lab(converged):
     """Production's default health timeout (60 s) against the lab's (10 s): the switch script."""
-    first, _ = converged_twice
-    changed = {name for _, name in changed_operations(first)}
+    changed = {name for _, name in changed_operations(converged["first"])}
     assert "Application | Render /usr/local/sbin/aktienanalyse-switch" in changed
 
 
-def test_a_second_production_shaped_converge_changes_nothing(converged_twice):
-    _, second = converged_twice
-    assert changed_operations(second) == []
+def test_a_second_production_shaped_converge_changes_nothing(converged):
+    assert changed_operations(converged["second"]) == []
 
 
-def test_haproxy_routes_to_the_versions_pinned_for_the_app_group(converged_twice):
+def test_with_versions_every_route_answers(converged):
+    assert [through_the_lb(p)[0] for p in ("/", "/intelligent-core/", "/event-bus/")] == [200] * 3
+
+
+def test_haproxy_routes_to_the_versions_pinned_for_the_app_group(converged):
     """The lb reads the app hosts' services: one server per app host for every service."""
     lb = lab.names("lb")[0]
     config = lab.ssh(lb, "cat /etc/haproxy/haproxy.cfg").stdout
