@@ -78,11 +78,15 @@ def table() -> str:
             f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | {needed} '
             "| secret reference, resolved before any host is contacted |"
         )
-    lines += ["", "Per-service defaults (seeds 000 §1.2 and 003):", ""]
-    lines += ["| service | port | memory_max | cpu_quota |", "| --- | --- | --- | --- |"]
+    lines += ["", "Per-service defaults (seeds 000 §1.2 and 003; instances: seed 001):", ""]
+    lines += ["| service | port | instances (ports) | memory_max | cpu_quota |",
+              "| --- | --- | --- | --- | --- |"]  # fmt: skip
     for service in SERVICES:
         s = DEFAULT_SERVICES[service]
-        lines.append(f"| `{service}` | {s.port} | {s.memory_max} | {s.cpu_quota}% |")
+        ports = ", ".join(map(str, s.ports))
+        lines.append(
+            f"| `{service}` | {s.port} | {s.instances} ({ports}) | {s.memory_max} | {s.cpu_quota}% |"
+        )
     return "\n".join(lines) + "\n"
 
 
