@@ -174,7 +174,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
             path=f"{p.state_dir}/{name}",
             user=user,
             group=p.user,
-            mode=750,
+            mode=700,
         )
         secrets = {k: v.get_secret_value() for k, v in service.secrets.items()}
         secret_files[name] = checked_file(

@@ -4,9 +4,11 @@ other hosts' HAProxy admin sockets for root only. A host in no such group gets a
 PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of client
 addresses, and HAProxy's internal entry (the services calling each other) and TCP admin
 socket (the app hosts drain their instances through it) have no authentication; nftables
-closes these ports to every host outside the inventory's `app` group. On the app hosts themselves, only root (the switch) may connect to an lb's admin
-port: the service user running the application code could otherwise drain every backend.
-Settings: each lb's `haproxy.internal_port` and `haproxy.admin_port`; the allowed addresses are the other `app` hosts'.
+closes these ports to every host outside the inventory's `app` group. On the app hosts
+themselves, only root (the switch) may connect to an lb's admin port: the service user
+running the application code could otherwise drain every backend. Settings: each lb's
+`haproxy.internal_port` and `haproxy.admin_port`; the allowed addresses are the other `app`
+hosts'.
 
 The rules are one table of their own (`inet aktienanalyse`), loaded and replaced by
 aktienanalyse-firewall.service: the host's /etc/nftables.conf and any other table stay as

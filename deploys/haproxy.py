@@ -1,13 +1,15 @@
 """HAProxy (group `lb`): TLS on 8443 in front of the app hosts' instances.
 
-Settings: `haproxy` (port, internal_port, stats_port, check_interval_ms, ciphers, admin_port)
+Settings: `haproxy` (port, internal_port, public_services, stats_port, check_interval_ms,
+ciphers, admin_port)
 and the secret `haproxy_tls_pem` (certificate and key, one PEM). The backends come from the
 inventory: one server per app host and instance port of each service that app host deploys
 (its own `services`), so adding an app host or an instance needs no HAProxy edit. Routes:
 `/<service>/...` to that service (prefix stripped), the rest to the frontend; clients use
-TLS on `port`, the services call each other on `internal_port` (README: Routing). Until a
-service is deployed its backend has no server and HAProxy answers 503. A new configuration is checked with
-`haproxy -c` before it replaces the live one; a change reloads (hitless), never restarts.
+TLS on `port` (only the services in `public_services` besides the frontend), the services
+call each other on `internal_port` (README: Routing). Until a service is deployed its backend
+has no server and HAProxy answers 503. A new configuration is checked with `haproxy -c`
+before it replaces the live one; a change reloads (hitless), never restarts.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def apply() -> None:
             internal_port=h.internal_port,
             internal_addresses=["127.0.0.1", *([address(host)] if remote_apps else [])],
             routes={name: route(name) for name in START_ORDER if name != FRONTEND},
+            public_services=h.public_services,
             certificate=CERTIFICATE,
             backends=backends(app_hosts),
         ),

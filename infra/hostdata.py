@@ -276,7 +276,10 @@ def secret_leaks(hosts: list[HostView], settings: Mapping[str, Settings]) -> lis
     values = {
         secret.get_secret_value()
         for validated in settings.values()
-        for secret in validated.secrets.values()
+        for secret in [
+            *validated.secrets.values(),
+            *(s for service in validated.services.values() for s in service.secrets.values()),
+        ]
         if len(secret.get_secret_value()) >= 8
     }
     problems = []

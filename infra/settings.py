@@ -832,6 +832,13 @@ class HAProxy(Strict):
         description="plain-HTTP entry on the lb through which the services call each other "
         "(AKTIENANALYSE_URL_*); the firewall admits only the app hosts",
     )
+    public_services: list[
+        Literal["intelligent-core", "broker-gateway", "event-bus", "monitoring"]
+    ] = Field(
+        default=["intelligent-core", "broker-gateway", "event-bus", "monitoring"],
+        description="services whose /<service>/ route TLS clients may use (the frontend "
+        "always); the others answer 404 on TLS and are reachable on internal_port only",
+    )
     admin_port: int = Field(
         9999,
         ge=1024,

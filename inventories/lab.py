@@ -25,7 +25,6 @@ _manifest = json.loads(_MANIFEST_FILE.read_text())
 _secrets_dir = Path(_manifest["secrets_dir"])
 
 
-
 _settings = {
     "system": {"apt_proxy": _manifest["apt_proxy"]},
     "operators": [
@@ -46,7 +45,7 @@ _settings = {
 }
 # The broker's API credentials (seed 000): a per-service secret only broker-gateway receives.
 _settings["services"]["broker-gateway"]["secrets"] = {
-    path.name: {"file": str(path)} for path in sorted((_LAB / "service-secrets").iterdir())
+    path.name: {"file": str(path)} for path in sorted((_LAB / "service-secrets").glob("*"))
 }
 _settings = deep_merge(_settings, json.loads(os.environ.get("AKTIENANALYSE_LAB_SETTINGS", "{}")))
 

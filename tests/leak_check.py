@@ -2,8 +2,8 @@
 
     python -m tests.leak_check .lab/logs/*.log
 
-Looks for each secret under .lab/secrets/ and .lab/service-secrets/, its SHA-256 (the Redis ACL form) and each long
-line of the PEM. Names the file and the secret, never the value.
+Looks for each secret under .lab/secrets/ and .lab/service-secrets/, its SHA-256 (the Redis
+ACL form) and each long line of the PEM. Names the file and the secret, never the value.
 """
 
 from __future__ import annotations

@@ -66,8 +66,13 @@ def inventory_secrets(hosts: Mapping) -> dict[str, str]:
     """name → value of every secret the hosts have; one per value where hosts differ."""
     secrets: dict[str, str] = {}
     for host in hosts.values():
-        for name, value in host.settings.secrets.items():
+        own = {**host.settings.secrets}
+        for service, settings in host.settings.services.items():
+            own |= {f"services.{service}.secrets.{k}": v for k, v in settings.secrets.items()}
+        for name, value in own.items():
             value = value.get_secret_value()
+            if not value:  # a service secret another group's host does not resolve
+                continue
             secrets[name if secrets.get(name, value) == value else f"{name} ({host.name})"] = value
     return secrets
 

@@ -83,10 +83,8 @@ def table() -> str:
               "| --- | --- | --- | --- | --- |"]  # fmt: skip
     for service in SERVICES:
         s = DEFAULT_SERVICES[service]
-        ports = ", ".join(map(str, s.ports))
-        lines.append(
-            f"| `{service}` | {s.port} | {s.instances} ({ports}) | {s.memory_max} | {s.cpu_quota}% |"
-        )
+        ports = f"{s.instances} ({', '.join(map(str, s.ports))})"
+        lines.append(f"| `{service}` | {s.port} | {ports} | {s.memory_max} | {s.cpu_quota}% |")
     return "\n".join(lines) + "\n"
 
 

@@ -36,7 +36,8 @@ def test_instance_runs_as_its_own_user_in_the_platform_group(host, service):
         f"systemctl show -p MainPID --value aktienanalyse-{service}@{PORTS[service]}"
     )
     assert host.check_output(f"ps -o user:40=,group:40= -p {pid}").split() == [
-        f"aktienanalyse-{service}", "aktienanalyse"
+        f"aktienanalyse-{service}",
+        "aktienanalyse",
     ]
 
 
@@ -105,6 +106,8 @@ def test_instances_are_healthy_again_after_the_target_restart(host, service):
 def test_a_service_reaches_its_peers_through_haproxy(host, callee):
     """frontend calls each service at its AKTIENANALYSE_URL_* (the lb's internal entry)."""
     answer = json.loads(
-        host.check_output(f"curl -fsS --max-time 10 http://127.0.0.1:{PORTS['frontend']}/peer/{callee}")
+        host.check_output(
+            f"curl -fsS --max-time 10 http://127.0.0.1:{PORTS['frontend']}/peer/{callee}"
+        )
     )
     assert (answer["via"], answer["answer"]["service"]) == ("frontend", callee)

@@ -75,8 +75,8 @@ def production_shaped_tree(root: Path, pinned: bool) -> Path:
 
 def through_the_lb(path: str) -> tuple[int, str]:
     """Status and body of https://<lb>:8443<path>, asked on the lb."""
-    result = lab.ssh(lab.names("lb")[0],
-                     f"curl -sk --max-time 5 -w '\\n%{{http_code}}' https://127.0.0.1:8443{path}")  # fmt: skip
+    command = f"curl -sk --max-time 5 -w '\\n%{{http_code}}' https://127.0.0.1:8443{path}"
+    result = lab.ssh(lab.names("lb")[0], command)
     body, _, status = result.stdout.rpartition("\n")
     return int(status), body
 

@@ -75,7 +75,7 @@ def test_haproxy_config_checks_health_and_binds_stats_to_localhost():
     text = render(
         "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
         ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
-        internal_addresses=["127.0.0.1"], routes={},
+        internal_addresses=["127.0.0.1"], routes={}, public_services=[],
         backends={"frontend": [("app-1-8005", "10.0.0.21", 8005)]},
     )  # fmt: skip
     assert "bind 127.0.0.1:8404" in text and "bind :8443 ssl crt /c.pem" in text
@@ -89,7 +89,8 @@ def test_haproxy_routes_each_service_by_its_prefix_on_both_entries():
         "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
         ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
         internal_addresses=["127.0.0.1", "10.0.0.11"],
-        routes={"intelligent-core": "/intelligent-core"},
+        routes={"intelligent-core": "/intelligent-core", "broker-gateway": "/broker-gateway"},
+        public_services=["intelligent-core"],
         backends={"frontend": [], "intelligent-core": [("app-1-8001", "10.0.0.21", 8001)]},
     )  # fmt: skip
     lines = [line.strip() for line in text.splitlines()]
@@ -98,7 +99,11 @@ def test_haproxy_routes_each_service_by_its_prefix_on_both_entries():
     assert "acl to_intelligent_core path_beg /intelligent-core/" in lines
     assert "use_backend intelligent-core if to_intelligent_core" in lines
     assert "default_backend frontend" in lines
-    core = text[text.index("backend intelligent-core"):]
+    # Not public: refused on TLS, routed on the internal entry.
+    assert "http-request deny deny_status 404 if { ssl_fc } to_broker_gateway" in lines
+    assert not any(line.endswith("to_intelligent_core") and "deny" in line for line in lines)
+    assert "http-request disable-l7-retry unless METH_GET" in lines
+    core = text[text.index("backend intelligent-core") :]
     assert r"http-request replace-path ^/intelligent-core/?(.*) /\1" in core
 
 

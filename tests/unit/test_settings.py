@@ -218,6 +218,12 @@ BAD_INPUTS = [
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.version: give releases.wheelhouse"]),
     ("release", "app.py", 'releases = {"index_url": "http://10.0.0.5:8080/simple/"}\nservices = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.sha256", "plain http"]),
     # -- secrets
+    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": {"env": "T_UNSET_VARIABLE"}}}}', "app", ["services.broker-gateway.secrets", "API_KEY", "T_UNSET_VARIABLE is not set"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": {"env": "T_TWO_LINES"}}}}', "app", ["services.broker-gateway.secrets", "one line"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"api key": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway.secrets", "not an environment variable name"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"AKTIENANALYSE_DB_PASSWORD": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway.secrets", "wheel contract"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": "hunter2-PWNED"}}}', "app", ["services.broker-gateway.secrets", "API_KEY"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"environment": {"API_KEY": "x"}, "secrets": {"API_KEY": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway", "both in environment and in secrets"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "T_UNSET_VARIABLE"}}', "cache", ["secrets", "T_UNSET_VARIABLE is not set"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "T_BLANK"}}', "cache", ["secrets", "T_BLANK is not set or empty"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"file": "/nonexistent/secret"}}', "cache", ["secrets", "/nonexistent/secret does not exist"]),
