@@ -429,12 +429,6 @@ class Service(Strict):
         default={},
         description="extra environment variables (plain text, in the unit file: no secrets)",
     )
-    secrets: dict[str, SecretStr] = Field(
-        default={},
-        description="secret environment variables of this service alone, as references "
-        '(`{"env": ...}` or `{"file": ...}`); delivered in a file only root and the service\'s '
-        "own user can read",
-    )
     version: ReleaseVersion | None = Field(
         None, description="release to run (wheel version); none: the service is not deployed"
     )
@@ -442,6 +436,12 @@ class Service(Strict):
         default={},
         description="wheel file name -> sha256 for every wheel of the release; "
         "when set, pip installs with --require-hashes",
+    )
+    secrets: dict[str, SecretStr] = Field(
+        default={},
+        description="secret environment variables of this service alone, as references "
+        '(`{"env": ...}` or `{"file": ...}`); delivered in a file only root and the service\'s '
+        "own user can read; resolved only on app hosts and once the service has a version",
     )
 
     @field_validator("sha256")
@@ -466,6 +466,7 @@ class Service(Strict):
         if not isinstance(value, Mapping):
             return value
         groups = (info.context or {}).get("groups")
+        deployed = info.data.get("version") is not None  # declared before `secrets`
         resolved = {}
         for name, ref in value.items():
             if isinstance(ref, SecretStr):  # already resolved (a model_dump merged again)
@@ -477,7 +478,7 @@ class Service(Strict):
                 raise ValueError("AKTIENANALYSE_* variables are the deploy's (wheel contract)")
             try:
                 ref = SecretRef.model_validate(ref)
-                resolving = groups is None or "app" in groups
+                resolving = deployed and (groups is None or "app" in groups)
                 resolved[name] = ref.resolve() if resolving else SecretStr("")
             except ValidationError as exc:
                 reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())

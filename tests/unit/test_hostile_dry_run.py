@@ -77,14 +77,13 @@ def converge(tmp: Path, value: str) -> list[dict]:
     data = copy.deepcopy(EXAMPLE)
     for path in accepting_paths():
         data = with_value(data, path, value)
-    # A per-service secret, hostile like the passwords.
-    broker = data.setdefault("services", {}).setdefault("broker-gateway", {})
-    broker["secrets"] = {"BROKER_API_SECRET": {"env": "T_BROKER_API_SECRET"}}
+    # A per-service secret of a deployed service, hostile like the passwords.
+    data["services"]["frontend"]["secrets"] = {"JWT_SECRET": {"env": "T_JWT_SECRET"}}
     (tmp / "settings.json").write_text(json.dumps(data))
     (tmp / "inventory.py").write_text(INVENTORY)
     key = ec.generate_private_key(ec.SECP256R1())
     env = {name: f"{prefix}-{value}-password" for name, prefix in PASSWORDS.items()}
-    env["T_BROKER_API_SECRET"] = f"broker-{value}-secret"
+    env["T_JWT_SECRET"] = f"jwt-{value}-secret"
     env["AKTIENANALYSE_HAPROXY_TLS_PEM"] = certificate_pem(key, 400) + key_pem(key)
     record = tmp / "record.jsonl"
     run = subprocess.run(
@@ -128,6 +127,13 @@ def test_the_hostile_values_reach_commands_and_files(records):
     hostile = records["hostile"]
     assert any(MARKER in entry.get("command", "") for entry in hostile)
     assert any(MARKER in entry.get("content", "") for entry in hostile)
+
+
+def test_the_hostile_service_secret_reaches_its_file(records):
+    files = [
+        e["content"] for e in records["hostile"] if "frontend.secrets.env" in e.get("upload", "")
+    ]
+    assert files and all(f"jwt-{MARKER}" in content for content in files)
 
 
 def test_no_command_holds_a_settings_value_outside_single_quotes(records):

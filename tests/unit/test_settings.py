@@ -218,8 +218,8 @@ BAD_INPUTS = [
     ("release", "app.py", 'services = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.version: give releases.wheelhouse"]),
     ("release", "app.py", 'releases = {"index_url": "http://10.0.0.5:8080/simple/"}\nservices = {"frontend": {"version": "1.0.0"}}', "app", ["services.frontend.sha256", "plain http"]),
     # -- secrets
-    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": {"env": "T_UNSET_VARIABLE"}}}}', "app", ["services.broker-gateway.secrets", "API_KEY", "T_UNSET_VARIABLE is not set"]),
-    ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": {"env": "T_TWO_LINES"}}}}', "app", ["services.broker-gateway.secrets", "one line"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"version": "1.0.0", "secrets": {"API_KEY": {"env": "T_UNSET_VARIABLE"}}}}', "app", ["services.broker-gateway.secrets", "API_KEY", "T_UNSET_VARIABLE is not set"]),
+    ("secret", "app.py", 'services = {"broker-gateway": {"version": "1.0.0", "secrets": {"API_KEY": {"env": "T_TWO_LINES"}}}}', "app", ["services.broker-gateway.secrets", "one line"]),
     ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"api key": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway.secrets", "not an environment variable name"]),
     ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"AKTIENANALYSE_DB_PASSWORD": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway.secrets", "wheel contract"]),
     ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": "hunter2-PWNED"}}}', "app", ["services.broker-gateway.secrets", "API_KEY"]),
@@ -526,3 +526,12 @@ def test_connecting_as_an_operator_without_sudo_is_refused(tree):
 def test_connecting_as_a_user_no_operator_is_refused(tree):
     message = problem(tree, None, "", data={"host-1": {"ssh_user": "deploy", "_sudo": True}})
     assert "operators: pyinfra connects as deploy" in message and "ssh_user" in message
+
+
+def test_an_undeployed_service_secret_is_not_resolved():
+    """A reference may be prepared before the service gets a version: not resolved yet."""
+    from infra.settings import Settings
+
+    data = {"services": {"broker-gateway": {"secrets": {"API_KEY": {"env": "T_UNSET_VARIABLE"}}}}}
+    settings = Settings.model_validate(data, context={"groups": ("app",)})
+    assert settings.services["broker-gateway"].secrets["API_KEY"].get_secret_value() == ""
