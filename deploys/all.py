@@ -3,7 +3,8 @@
     pyinfra inventories/prod.py deploys/all.py
 
 Order: base, logrotate and the firewall (all hosts); data services (db, cache);
-database clients and the application's releases (app); HAProxy in front (lb). This file only
+database clients and the application's releases (app); HAProxy in front (lb); then the app
+instances HAProxy no longer routes to are stopped. This file only
 composes.
 """
 
@@ -36,4 +37,6 @@ if "app" in groups:
     app.apply()
 if "lb" in groups:
     haproxy.apply()
+if "app" in groups:
+    app.stop_unwanted_instances()  # after HAProxy stopped sending them requests
 zabbix.apply()

@@ -25,7 +25,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
 from facts.releases import Releases
-from facts.systemd import UnitActiveState
+from facts.systemd import InstanceUnits, UnitActiveState
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     apt_install,
@@ -117,6 +117,29 @@ def apply() -> None:
     if own.releases.wheelhouse:
         _upload_wheelhouse(own)
     _install_and_switch(own, services, migrates())
+
+
+@deploy("Application: instances no longer wanted")
+def stop_unwanted_instances() -> None:
+    """Stop the instances the settings no longer want (fewer `instances`, a service without a
+    version): after HAProxy has dropped them (deploys/all.py runs this after haproxy), so no
+    request is sent to an instance that is stopping."""
+    wanted = {
+        unit for name, service in deployed(settings()) for unit in instance_units(name, service)
+    }
+    units = host.get_fact(InstanceUnits)
+    stray = sorted(
+        unit
+        for unit, state in units.items()
+        if unit not in wanted and state in {"active", "activating", "reloading", "failed"}
+    )
+    if stray:
+        failed = [unit for unit in stray if units[unit] == "failed"]
+        commands = [f"systemctl reset-failed {shlex.join(failed)}"] if failed else []
+        server.shell(
+            name=f"Stop {', '.join(stray)} (no longer wanted)",
+            commands=[*commands, f"systemctl stop {shlex.join(stray)}"],
+        )
 
 
 def _upload_wheelhouse(settings: Settings) -> None:

@@ -14,3 +14,24 @@ class UnitActiveState(FactBase):
 
     def process(self, output: list[str]) -> str:
         return output[0] if output else "unknown"
+
+
+class InstanceUnits(FactBase):
+    """{unit: ActiveState} of every loaded instance of the platform's service templates
+    (`aktienanalyse-<service>@<port>.service`), whichever the settings still want."""
+
+    default = dict
+
+    def command(self) -> str:
+        return (
+            "systemctl list-units --all --plain --no-legend --type=service "
+            "'aktienanalyse-*@*.service'"
+        )
+
+    def process(self, output: list[str]) -> dict[str, str]:
+        units = {}
+        for line in output:
+            fields = line.split()
+            if len(fields) >= 3 and "@" in fields[0]:
+                units[fields[0]] = fields[2]  # unit, load, active, sub, description
+        return units

@@ -27,7 +27,7 @@ from facts.kernel import Sysctl
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, PostgresqlRuntime
 from facts.releases import Releases
 from facts.resources import EffectiveResources
-from facts.systemd import UnitActiveState
+from facts.systemd import InstanceUnits, UnitActiveState
 from facts.uploads import PrivateUploadDir
 
 FACTS: dict[str, type[FactBase]] = {
@@ -38,6 +38,7 @@ FACTS: dict[str, type[FactBase]] = {
         PostgresqlRoleVerifier,
         PostgresqlExtensions,
         Releases,
+        InstanceUnits,
         EffectiveResources,
         UnitActiveState,
         PrivateUploadDir,

@@ -33,3 +33,8 @@ def test_lab_hosts_use_the_lab_ssh_config():
     assert _spec("node-1", {"ssh_config_file": "/x/ssh_config"}) == (
         "ssh://node-1?ssh_config=/x/ssh_config"
     )
+
+
+def test_lab_hosts_are_checked_as_the_operator_with_sudo_like_pyinfra():
+    data = {"ssh_config_file": "/x/ssh_config", "ssh_user": "ops", "_sudo": True}
+    assert _spec("node-1", data) == "ssh://ops@node-1?ssh_config=/x/ssh_config&sudo=true"

@@ -2,9 +2,9 @@
 
     AKTIENANALYSE_INVENTORY=inventories/prod.py pytest tests/verify     (make verify INVENTORY=...)
 
-Connections follow the inventory: the lab's ssh_config, or production's user, address, pinned
-known_hosts (StrictHostKeyChecking yes) and sudo. The key comes from the ssh agent or the
-user's default identity, as for pyinfra.
+Connections follow the inventory: its user (the operator) and sudo, with the lab's
+ssh_config or production's address and pinned known_hosts (StrictHostKeyChecking yes). The
+key comes from the ssh agent or the user's default identity, as for pyinfra.
 """
 
 from __future__ import annotations
@@ -40,8 +40,11 @@ def hosts(group: str | None = None) -> list[str]:
 
 
 def _spec(name: str, data: dict[str, Any]) -> str:
+    """As pyinfra connects: the inventory's user (the operator) with sudo when it says so."""
+    sudo = "&sudo=true" if data.get("_sudo") else ""
     if data.get("ssh_config_file"):
-        return f"ssh://{name}?ssh_config={data['ssh_config_file']}"
+        user = f"{data['ssh_user']}@" if data.get("ssh_user") else ""
+        return f"ssh://{user}{name}?ssh_config={data['ssh_config_file']}{sudo}"
     lines = [
         f"Host {name}",
         f"  HostName {data.get('ssh_hostname', data['address'])}",
@@ -52,5 +55,4 @@ def _spec(name: str, data: dict[str, Any]) -> str:
     ]
     with tempfile.NamedTemporaryFile("w", prefix="verify-ssh-", delete=False) as config:
         config.write("\n".join(lines) + "\n")
-    sudo = "&sudo=true" if data.get("_sudo") else ""
     return f"ssh://{name}?ssh_config={config.name}{sudo}"
