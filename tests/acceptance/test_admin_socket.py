@@ -5,10 +5,12 @@ import shlex
 
 import pytest
 
-from infra.settings import HAProxy
+from infra.services import service_user
+from infra.settings import HAProxy, Platform
 from tests.acceptance import lab
 
-SERVICE_USER = "aktienanalyse"
+# The user the application code of a service runs as (each service has its own).
+SERVICE_USER = service_user(Platform().user, "broker-gateway")
 APP_HOSTS = lab.names("app")
 LB = lab.names("lb")[0]
 
