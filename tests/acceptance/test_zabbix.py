@@ -6,20 +6,20 @@ import subprocess
 import pytest
 
 from deploys.zabbix import PSK_FILE
-from infra.settings import SERVICES
+from infra.services import instance_units
+from infra.settings import DEFAULT_SERVICES, SERVICES
 from infra.zabbix_items import USER_PARAMETERS
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
 
-PORTS = lab.PORTS
 ZBX_PING = b"ZBXD\x01" + len(b"agent.ping").to_bytes(8, "little") + b"agent.ping"
 
 
 def expected_units(name: str) -> set[str]:
     if "app" not in lab.host_info(name)["groups"]:
         return set()
-    units = {f"aktienanalyse-{s}@{PORTS[s]}.service" for s in SERVICES}
+    units = {unit for s in SERVICES for unit in instance_units(s, DEFAULT_SERVICES[s])}
     if name == lab.names("app")[0]:
         units.add("aktienanalyse-migration.service")
     return units
