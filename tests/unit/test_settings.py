@@ -149,6 +149,10 @@ BAD_INPUTS = [
     ("port", "app.py", 'services = {"frontend": {"port": 65535, "instances": 2}}', "app", ["services.frontend.instances", "pass 65535"]),
     ("port", "lb.py", 'haproxy = {"stats_port": 8443}', "lb", ["haproxy.stats_port", "port 8443 is HAProxy's (port)"]),
     ("port", "lb.py", 'haproxy = {"admin_port": 10050}', "lb", ["haproxy.admin_port", "port 10050 is the Zabbix agent's"]),
+    ("port", "lb.py", 'haproxy = {"internal_port": 8443}', "lb", ["haproxy.internal_port", "port 8443 is HAProxy's (port)"]),
+    ("port", "lb.py", 'haproxy = {"internal_port": 5432}', "lb", ["haproxy.internal_port", "PostgreSQL's"]),
+    ("type", "lb.py", 'haproxy = {"public_services": ["frontend"]}', "lb", ["haproxy.public_services", "Input should be"]),
+    ("type", "lb.py", 'haproxy = {"public_services": "broker-gateway"}', "lb", ["haproxy.public_services", "valid list"]),
     # -- names and accounts
     ("account", "db.py", 'operators = [{"name": "Alice Smith"}]', "db", ["operators.0.name", "not a login name"]),
     ("account", "db.py", 'operators = [{"name": "backup"}]', "db", ["operators.0.name", "system account"]),
