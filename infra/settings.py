@@ -308,6 +308,18 @@ class SecretRef(Strict):
         return SecretStr(value)
 
 
+def resolve_reference(name: str, ref: Any, needed: bool) -> SecretStr | None:
+    """Check a reference's shape; resolve it when `needed`. Errors name `name`, never a value."""
+    try:
+        checked = SecretRef.model_validate(ref)
+        return checked.resolve() if needed else None
+    except ValidationError as exc:
+        reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise ValueError(f"{name}: {reasons}") from None
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 class System(Strict):
     timezone: Text = Field("Europe/Berlin", description="host time zone (trading hours)")
     apt_proxy: HttpUrl | None = Field(
@@ -476,15 +488,8 @@ class Service(Strict):
                 raise ValueError("a name is not an environment variable name (A-Z, 0-9, _)")
             if name.startswith("AKTIENANALYSE_"):
                 raise ValueError("AKTIENANALYSE_* variables are the deploy's (wheel contract)")
-            try:
-                ref = SecretRef.model_validate(ref)
-                resolving = deployed and (groups is None or "app" in groups)
-                resolved[name] = ref.resolve() if resolving else SecretStr("")
-            except ValidationError as exc:
-                reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-                raise ValueError(f"{name}: {reasons}") from None
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+            needed = deployed and (groups is None or "app" in groups)
+            resolved[name] = resolve_reference(name, ref, needed) or SecretStr("")
             if any(c in resolved[name].get_secret_value() for c in "\n\r"):
                 raise ValueError(f"{name}: a service secret is one line; this one has more")
         return resolved
@@ -909,15 +914,10 @@ class Settings(Strict):
         for name, ref in value.items():
             if name not in SECRET_OWNERS:
                 raise ValueError(f"unknown secret (known: {', '.join(SECRET_OWNERS)})")
-            try:
-                ref = SecretRef.model_validate(ref)
-                if groups is None or SECRET_OWNERS.get(name) in groups:
-                    resolved[name] = ref.resolve()
-            except ValidationError as exc:
-                reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-                raise ValueError(f"{name}: {reasons}") from None
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+            needed = groups is None or SECRET_OWNERS.get(name) in groups
+            secret = resolve_reference(name, ref, needed)
+            if secret is not None:
+                resolved[name] = secret
         return resolved
 
     @model_validator(mode="after")
