@@ -2,23 +2,26 @@
 
     pyinfra inventories/prod.py deploys/all.py
 
-Order: base, logrotate and the firewall (all hosts); data services (db, cache);
-database clients and the application's releases (app); HAProxy in front (lb); then the app
-instances HAProxy no longer routes to are stopped. This file only
-composes.
+Order: base, security updates, logrotate and the firewall (all hosts); data services (db,
+cache) and their backups; database clients and the application's releases (app); HAProxy in
+front (lb); then the app instances HAProxy no longer routes to are stopped; the scheduled
+jobs; the Zabbix agent. This file only composes.
 """
 
 from pyinfra import host
 
 from deploys import (
     app,
+    backup,
     base,
     clients,
     firewall,
     haproxy,
+    jobs,
     logrotate,
     postgresql,
     redis,
+    updates,
     zabbix,
 )
 from infra.hostdata import settings
@@ -26,12 +29,14 @@ from infra.hostdata import settings
 settings()  # every host's settings valid, or the run stops before any command
 groups = set(host.groups)
 base.apply()
+updates.apply()
 logrotate.apply()
 firewall.apply()
 if "db" in groups:
     postgresql.apply()
 if "cache" in groups:
     redis.apply()
+backup.apply()  # db: pgBackRest's stanza; cache: where Redis' snapshots go
 if "app" in groups:
     clients.apply()
     app.apply()
@@ -39,4 +44,5 @@ if "lb" in groups:
     haproxy.apply()
 if "app" in groups:
     app.stop_unwanted_instances()  # after HAProxy stopped sending them requests
+jobs.apply()
 zabbix.apply()

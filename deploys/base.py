@@ -53,7 +53,8 @@ def _apt(settings: Settings) -> None:
         put_rendered(APT_PROXY_FILE, {"proxy": str(proxy)}, mode=644)
     else:
         files.file(name="No apt proxy", path=APT_PROXY_FILE, present=False)
-    apt_install("Base packages", settings.system.packages)
+    updates = ["unattended-upgrades"] if settings.updates.enabled else []  # deploys/updates.py
+    apt_install("Base packages", settings.system.packages + updates)
 
 
 def _platform_user(settings: Settings) -> None:

@@ -1,8 +1,9 @@
 """PostgreSQL 15 (group `db`): tuned from effective memory, scram-only, open to app hosts only.
 
-Settings: `postgresql` (max_connections, storage, overrides, app_role, databases, extensions)
-and the secret `postgresql_app_password`. Who may connect comes from the inventory: the
-`address` of every other host in group `app`; with none, PostgreSQL listens on localhost only.
+Settings: `postgresql` (max_connections, storage, overrides, app_role, databases, extensions),
+`backup.enabled` (WAL archiving to pgBackRest) and the secret `postgresql_app_password`.
+Who may connect comes from the inventory: the `address` of every other host in group `app`;
+with none, PostgreSQL listens on localhost only.
 
 A changed drop-in restarts PostgreSQL only when a restart-only (postmaster) parameter changed
 or one is still pending from an earlier run; otherwise it reloads; unchanged files do neither.
@@ -27,13 +28,16 @@ from infra.settings import Settings
 from infra.templating import put_rendered
 
 PACKAGES = ["postgresql-15", "postgresql-client-15"]
+BACKUP_PACKAGES = ["pgbackrest"]  # archive_command needs it from the first start
 POSTGRES = "/usr/lib/postgresql/15/bin/postgres"
+STANZA = "aktienanalyse"  # pgBackRest's name for this cluster (deploys/backup.py)
 DATA_DIR = "/var/lib/postgresql/15/main"
 CONF_DIR = "/etc/postgresql/15/main"
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
 # Restart-only parameters this deploy sets, for when PostgreSQL cannot tell (not running yet).
 RESTART_ONLY = {
+    "archive_mode",
     "listen_addresses",
     "max_connections",
     "max_worker_processes",
@@ -55,6 +59,12 @@ def parameters(settings: Settings, resources: dict, listen_addresses: str) -> di
         "password_encryption": "scram-sha-256",
         "shared_preload_libraries": "pg_stat_statements",
     }
+    if settings.backup.enabled:  # every WAL segment to pgBackRest's repository (deploys/backup.py)
+        values |= {
+            "archive_mode": "on",
+            "archive_command": f"pgbackrest --stanza={STANZA} archive-push %p",
+            "archive_timeout": "300",  # a quiet database still ships its WAL every 5 minutes
+        }
     return values | {name: str(value) for name, value in pg.overrides.items()}
 
 
@@ -89,7 +99,9 @@ def apply() -> None:
     resources = host.get_fact(EffectiveResources)
     wanted = parameters(own, resources, listen)
 
-    apt_install("PostgreSQL 15 packages", PACKAGES)
+    apt_install(
+        "PostgreSQL 15 packages", PACKAGES + (BACKUP_PACKAGES if own.backup.enabled else [])
+    )
     systemd.service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     systemd.service(name=f"{UNIT} running", service=UNIT, running=True)
 

@@ -35,3 +35,20 @@ class InstanceUnits(FactBase):
             if len(fields) >= 3 and "@" in fields[0]:
                 units[fields[0]] = fields[2]  # unit, load, active, sub, description
         return units
+
+
+class JobUnitFiles(FactBase):
+    """The scheduled jobs' unit files in /etc/systemd/system (`aktienanalyse-job-*`), so jobs
+    no longer declared can be removed: one round trip for all of them."""
+
+    default = list
+
+    def command(self) -> str:
+        return (
+            "find /etc/systemd/system -maxdepth 1 -type f "
+            "\\( -name 'aktienanalyse-job-*.service' -o -name 'aktienanalyse-job-*.timer' \\) "
+            "-printf '%f\\n'"
+        )
+
+    def process(self, output: list[str]) -> list[str]:
+        return sorted(line.strip() for line in output if line.strip())

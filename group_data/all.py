@@ -28,6 +28,8 @@ operators = [
 # the ones its groups need (db, cache: the passwords; lb: the certificate).
 secrets = {
     "postgresql_app_password": {"env": "AKTIENANALYSE_POSTGRESQL_APP_PASSWORD"},
+    # Encrypts the pgBackRest repository (backup.path); without it no backup can be restored.
+    "pgbackrest_cipher_pass": {"env": "AKTIENANALYSE_PGBACKREST_CIPHER_PASS"},
     "redis_app_password": {"env": "AKTIENANALYSE_REDIS_APP_PASSWORD"},
     "redis_admin_password": {"env": "AKTIENANALYSE_REDIS_ADMIN_PASSWORD"},
     "haproxy_tls_pem": {"env": "AKTIENANALYSE_HAPROXY_TLS_PEM"},

@@ -164,7 +164,8 @@ def validate_host(host: HostView) -> Settings:
     if settings is not None:
         problems += _connecting_user_problems(host, settings)
         for secret, group in SECRET_OWNERS.items():
-            if group in host.groups and secret not in settings.secrets:
+            needed = secret != "pgbackrest_cipher_pass" or settings.backup.enabled
+            if group in host.groups and needed and secret not in settings.secrets:
                 problems.append(f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
                                 f"required on {group} hosts")  # fmt: skip
     if problems:

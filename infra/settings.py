@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from infra.calendar import calendar_problem
 from infra.certificates import pem_problem
 from infra.scram import saslprep_problem
 
@@ -784,11 +785,16 @@ class Redis(Strict):
 
 MIN_PASSWORD = 16  # the passwords reach network services (PostgreSQL, Redis)
 SecretName = Literal[
-    "postgresql_app_password", "redis_app_password", "redis_admin_password", "haproxy_tls_pem"
+    "postgresql_app_password",
+    "pgbackrest_cipher_pass",
+    "redis_app_password",
+    "redis_admin_password",
+    "haproxy_tls_pem",
 ]
 # The group whose hosts use (and so need) each secret; others read it from them.
 SECRET_OWNERS = {
     "postgresql_app_password": "db",
+    "pgbackrest_cipher_pass": "db",
     "redis_app_password": "cache",
     "redis_admin_password": "cache",
     "haproxy_tls_pem": "lb",
@@ -869,6 +875,106 @@ class HAProxy(Strict):
     )
 
 
+def _calendar(value: str) -> str:
+    problem = calendar_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Calendar = Annotated[str, AfterValidator(_calendar)]
+
+BACKUP_ROOTS = ("/srv/", "/mnt/", "/backup/", "/var/backups/")
+DATA_DIRECTORIES = {"/var/lib/postgresql": "PostgreSQL's", "/var/lib/redis": "Redis'"}
+
+
+def _backup_path(value: str) -> str:
+    value = value.rstrip("/")
+    if not SAFE_PATH.fullmatch(value) or any(part in {".", ".."} for part in value.split("/")):
+        raise ValueError("must be an absolute path of letters, digits, '.', '_', '-' and '/'")
+    for data_dir, whose in DATA_DIRECTORIES.items():
+        if f"{value}/".startswith(f"{data_dir}/") or f"{data_dir}/".startswith(f"{value}/"):
+            raise ValueError(
+                f"holds or is inside {whose} data directory: a backup there dies with the disk "
+                "it protects"
+            )
+    if not any(f"{value}/".startswith(root) and f"{value}/" != root for root in BACKUP_ROOTS):
+        raise ValueError(f"must be below one of {', '.join(BACKUP_ROOTS)} (another disk's mount)")
+    return value
+
+
+class Backup(Strict):
+    """pgBackRest for PostgreSQL (group db) and copies of Redis' snapshots (group cache)."""
+
+    enabled: bool = Field(True, description="back up PostgreSQL (WAL archive + timers) and Redis")
+    path: Annotated[str, AfterValidator(_backup_path)] = Field(
+        "/srv/backup",
+        description="where backups go: the mount of another disk or host, never the data's own",
+    )
+    require_mount: bool = Field(
+        True, description="refuse (fail the host) when `path` is not a mount point of its own"
+    )
+    full_schedule: Calendar = Field(
+        "Sun *-*-* 01:30", description="full backup (systemd calendar; seed 003: weekly)"
+    )
+    diff_schedule: Calendar = Field(
+        "Mon..Sat *-*-* 01:30", description="differential backup on the other days"
+    )
+    retention_full: int = Field(4, ge=1, le=100, description="full backups kept (with their WAL)")
+    retention_diff: int = Field(7, ge=1, le=100, description="differential backups kept")
+    max_age_hours: int = Field(
+        26, ge=1, le=24 * 14, description="Zabbix problem when the last verified backup is older"
+    )
+    redis_schedule: Calendar = Field(
+        "*-*-* *:20:00", description="copy Redis' RDB snapshot to `path` (hourly)"
+    )
+    redis_copies: int = Field(48, ge=1, le=10000, description="Redis snapshot copies kept")
+
+
+JOB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+PROGRAM = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+
+
+class Job(Strict):
+    """A scheduled job: a systemd timer and its hardened oneshot service."""
+
+    schedule: Calendar = Field(description="systemd calendar expression (OnCalendar=)")
+    run_as: Literal["postgres"] | ServiceName = Field(
+        description="'postgres' (on db hosts) or a service, whose user, release and "
+        "environment the job uses (on app hosts where the service is deployed)"
+    )
+    command: list[Text] = Field(
+        min_length=1,
+        description="program and arguments, no shell; a service's program is taken from its "
+        "release's bin/",
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _program(cls, value: list[str]) -> list[str]:
+        if not (PROGRAM.fullmatch(value[0]) or SAFE_PATH.fullmatch(value[0])):
+            raise ValueError("the program must be a plain name or an absolute path")
+        return value
+
+
+DEFAULT_JOBS = {
+    "postgresql-vacuum": Job(
+        schedule="Sun *-*-* 03:30",
+        run_as="postgres",
+        command=["vacuumdb", "--all", "--analyze"],
+    ),
+}
+
+
+class Updates(Strict):
+    """Unattended security upgrades, every host."""
+
+    enabled: bool = Field(True, description="install security updates unattended")
+    window: Calendar = Field(
+        "*-*-* 04:00", description="when upgrades run (apt-daily-upgrade.timer)"
+    )
+
+
 class Settings(Strict):
     """A host's complete, validated settings (`infra.hostdata.settings()` in every deploy)."""
 
@@ -883,6 +989,12 @@ class Settings(Strict):
     zabbix: Zabbix = Field(default_factory=Zabbix, description="Zabbix agent 2, every host")
     postgresql: PostgreSQL = Field(default_factory=PostgreSQL, description="group db")
     redis: Redis = Field(default_factory=Redis, description="group cache")
+    backup: Backup = Field(default_factory=Backup, description="PostgreSQL and Redis backups")
+    jobs: dict[Annotated[str, Field(pattern=JOB_NAME.pattern)], Job] = Field(
+        default_factory=lambda: dict(DEFAULT_JOBS),
+        description="scheduled jobs (systemd timers) besides the backups",
+    )
+    updates: Updates = Field(default_factory=Updates, description="unattended security updates")
     secrets: dict[SecretName, SecretStr] = Field(
         default={}, description="secret references; a host resolves those its groups need"
     )
@@ -980,6 +1092,12 @@ class Settings(Strict):
                 raise ValueError(f"secrets.{name}: shorter than {MIN_PASSWORD} characters")
             if any(c in secret.get_secret_value() for c in "\n\r"):  # a line of every file
                 raise ValueError(f"secrets.{name}: a password is one line; this one has more")
+        cipher = self.secrets.get("pgbackrest_cipher_pass")
+        if cipher and not re.fullmatch(r"[!-~]+", cipher.get_secret_value()):
+            raise ValueError(
+                "secrets.pgbackrest_cipher_pass: printable ASCII without spaces only "
+                "(it is a value in pgBackRest's ini file)"
+            )
         pg_password = self.secrets.get("postgresql_app_password")
         problem = pg_password and saslprep_problem(pg_password.get_secret_value())
         if problem:

@@ -31,7 +31,15 @@ def systemd_quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
 
 
+def systemd_command(argv: list[str]) -> str:
+    """An ExecStart= value that systemd splits back into exactly `argv`: every word
+    double-quoted, with backslash, quote, `%` (specifiers) and `$` (variables) escaped."""
+    words = (systemd_quoted(word).replace("$", "$$") for word in argv)
+    return " ".join(f'"{word}"' for word in words)
+
+
 _env.filters["systemd_quoted"] = systemd_quoted
+_env.filters["systemd_command"] = systemd_command
 _env.filters["pg_quoted"] = lambda value: str(value).replace("\\", "\\\\").replace("'", "''")
 _env.filters["sh"] = shlex.quote  # a value in a shell script, one word whatever it holds
 

@@ -64,6 +64,9 @@ def _ensure_secrets() -> None:
         path = SERVICE_SECRETS_DIR / name
         if not path.exists():
             _write(path, secrets.token_urlsafe(24) + HOSTILE_SUFFIX, mode=0o600)
+    cipher = SECRETS_DIR / "pgbackrest_cipher_pass"  # an ini value: hostile, but no spaces
+    if not cipher.exists():
+        _write(cipher, secrets.token_urlsafe(32) + HOSTILE_SUFFIX.replace(" ", ""), mode=0o600)
     pem = SECRETS_DIR / "haproxy_tls_pem"
     if not pem.exists():
         _write(pem, _self_signed_pem(), mode=0o600)

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab.topology import BRIDGE, BRIDGE_ADDRESS, CONTAINER_PREFIX, LabHost
+from lab.topology import BRIDGE, BRIDGE_ADDRESS, CONTAINER_PREFIX, LAB_DIR, LabHost
 
 LXC_PATH = Path("/var/lib/lxc")
 
@@ -49,7 +49,15 @@ def lxc_config(host: LabHost, rootfs: Path) -> str:
         "lxc.autodev = 1",
         *limits,
     ]
+    if {"db", "cache"} & set(host.groups):  # backup.path: a mount of its own, off the rootfs
+        lines.append(f"lxc.mount.entry = {backup_dir(host)} srv/backup none bind,create=dir 0 0")
     return "\n".join(lines) + "\n"
+
+
+def backup_dir(host: LabHost) -> Path:
+    """The lab machine's directory mounted at /srv/backup in `host`: another filesystem than
+    the container's, like production's backup mount."""
+    return LAB_DIR / "backup" / host.name
 
 
 def existing() -> list[str]:
@@ -81,6 +89,8 @@ def create(host: LabHost, rootfs: Path, all_hosts: list[LabHost], authorized_key
     delta = home / "delta"
     delta.mkdir(parents=True)
     (home / "config").write_text(lxc_config(host, rootfs))
+    shutil.rmtree(backup_dir(host), ignore_errors=True)  # a new container, a new repository
+    backup_dir(host).mkdir(parents=True)
 
     (delta / "etc/ssh").mkdir(parents=True)
     (delta / "etc/hostname").write_text(host.name + "\n")

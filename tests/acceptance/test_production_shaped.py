@@ -23,6 +23,7 @@ from tools.apply import REPO, changed_operations, failed_operations, run_pyinfra
 
 SECRET_ENV = {
     "AKTIENANALYSE_POSTGRESQL_APP_PASSWORD": "postgresql_app_password",
+    "AKTIENANALYSE_PGBACKREST_CIPHER_PASS": "pgbackrest_cipher_pass",
     "AKTIENANALYSE_REDIS_APP_PASSWORD": "redis_app_password",
     "AKTIENANALYSE_REDIS_ADMIN_PASSWORD": "redis_admin_password",
     "AKTIENANALYSE_HAPROXY_TLS_PEM": "haproxy_tls_pem",

@@ -37,6 +37,10 @@ ANSWERS = {
     'grep "^MemTotal:" /proc/meminfo': ["MemTotal:       8388608 kB", "nproc 4"],
     "/proc/sys/vm/overcommit_memory": ["1", "read-only"],
     "uname -s": ["Linux"],
+    "cat /proc/self/mountinfo": [  # backup.path is a mount of its own
+        "30 1 0:26 / / rw,relatime - overlay overlay rw",
+        "40 30 8:1 /backup /srv/backup rw,relatime - ext4 /dev/sda1 rw",
+    ],
     ".aktienanalyse-upload": ["/home/ops/.aktienanalyse-upload"],
 }
 

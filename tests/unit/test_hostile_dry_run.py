@@ -84,6 +84,8 @@ def converge(tmp: Path, value: str) -> list[dict]:
     key = ec.generate_private_key(ec.SECP256R1())
     env = {name: f"{prefix}-{value}-password" for name, prefix in PASSWORDS.items()}
     env["T_JWT_SECRET"] = f"jwt-{value}-secret"
+    # An ini value (pgbackrest.conf): hostile, but refused with spaces.
+    env["AKTIENANALYSE_PGBACKREST_CIPHER_PASS"] = f"cipher-{value.replace(' ', '')}-pass"
     env["AKTIENANALYSE_HAPROXY_TLS_PEM"] = certificate_pem(key, 400) + key_pem(key)
     record = tmp / "record.jsonl"
     run = subprocess.run(

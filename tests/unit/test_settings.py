@@ -26,6 +26,7 @@ GOOD_SECRETS = textwrap.dedent(
     """
     secrets = {
         "postgresql_app_password": {"env": "T_PG"},
+        "pgbackrest_cipher_pass": {"env": "T_CIPHER"},
         "redis_app_password": {"env": "T_REDIS"},
         "redis_admin_password": {"env": "T_REDIS_ADMIN"},
         "haproxy_tls_pem": {"env": "T_PEM"},
@@ -51,7 +52,7 @@ PEM = _pem()
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
     """A folder with group_data/all.py (valid) and an inventory; tests add files to it."""
-    for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN"):
+    for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN", "T_CIPHER"):
         monkeypatch.setenv(name, f"s3cret-{name}-long-enough")
     monkeypatch.setenv("T_PEM", PEM)
     (tmp_path / "group_data").mkdir()

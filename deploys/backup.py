@@ -1,0 +1,107 @@
+"""Backups: pgBackRest for PostgreSQL (group db) and copies of Redis' snapshots (group cache).
+
+Settings: `backup` (enabled, path, require_mount, schedules, retention) and the secret
+`pgbackrest_cipher_pass` (the repository is encrypted, aes-256-cbc). PostgreSQL archives
+every WAL segment into the repository (deploys/postgresql.py); the first converge creates the
+stanza, checks that archiving works and takes the first full backup. Later backups, each
+followed by pgBackRest's own `verify`, are timers (deploys/jobs.py). `backup.path` must be a
+mount of its own (another disk or host), so a lost data disk does not take the backups along.
+
+Why pgBackRest: Debian packages it, it does WAL archiving, full/diff/incremental backups,
+retention, encryption, verification and point-in-time restore in one tool, and a restore is
+one command (`make restore`, tools/restore.py).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.facts.server import Mounts
+from pyinfra.operations import files, server
+
+from deploys.postgresql import DATA_DIR
+from infra.hostdata import settings
+from infra.jobs import REDIS_COPY, STANZA, STATUS_DIR, redis_copies, repository, stamp
+from infra.settings import Settings
+from infra.templating import put_rendered
+
+CONFIG = "/etc/pgbackrest.conf"
+PGBACKREST = f"runuser -u postgres -- pgbackrest --stanza={STANZA}"
+
+
+@deploy("Backups")
+def apply() -> None:
+    own = settings()
+    if not own.backup.enabled or not {"db", "cache"} & set(host.groups):
+        return
+    if not _backup_path(own):
+        return
+    if "db" in host.groups:
+        _postgresql(own)
+    if "cache" in host.groups:
+        _redis(own)
+
+
+def _backup_path(own: Settings) -> bool:
+    """The backup path's directories, or an operation that fails the host (False) when the
+    path must be a mount point and is not."""
+    path = own.backup.path
+    if own.backup.require_mount and path not in host.get_fact(Mounts):
+        reason = (
+            f"backup.path {path} is not a mount point: backups on the data's own disk die with "
+            "it (mount another disk or host there, or set backup.require_mount: false)"
+        )
+        server.shell(name=f"Refuse: {reason}", commands=[f"echo {shlex.quote(reason)} >&2; exit 1"])
+        return False
+    files.directory(name="Backup path", path=path, user="root", group="root", mode="755")
+    files.directory(name="Backup status", path=STATUS_DIR, user="root", group="root", mode="755")
+    return True
+
+
+def _postgresql(own: Settings) -> None:
+    repo = repository(own)
+    owned = {repo: "750", "/var/log/pgbackrest": "750", "/var/spool/pgbackrest": "750",
+             f"{STATUS_DIR}/postgresql": "755"}  # fmt: skip
+    for path, mode in host.loop(owned.items()):
+        files.directory(
+            name=f"Directory {path}", path=path, user="postgres", group="postgres", mode=mode
+        )
+    put_rendered(
+        CONFIG,
+        {
+            "repository": repo,
+            "backup": own.backup,
+            "cipher_pass": own.secrets["pgbackrest_cipher_pass"].get_secret_value(),
+            "stanza": STANZA,
+            "data_dir": DATA_DIR,
+        },
+        user="root",
+        group="postgres",
+        mode=640,
+        sensitive=True,
+    )
+    if host.get_fact(File, path=f"{repo}/backup/{STANZA}/backup.info") is None:
+        server.shell(
+            name=f"pgBackRest stanza {STANZA}: create, check archiving, first full backup",
+            commands=[
+                f"{PGBACKREST} stanza-create",
+                f"{PGBACKREST} check",
+                f"{PGBACKREST} --type=full backup",
+                f"runuser -u postgres -- touch {shlex.quote(stamp('postgresql'))}",
+            ],
+        )
+
+
+def _redis(own: Settings) -> None:
+    target = redis_copies(own)
+    for path, mode in host.loop({target: "750", f"{STATUS_DIR}/redis": "755"}.items()):
+        files.directory(name=f"Directory {path}", path=path, user="redis", group="redis", mode=mode)
+    put_rendered(
+        REDIS_COPY,
+        {"copies": target, "keep": own.backup.redis_copies, "status": stamp("redis")},
+        mode=755,
+        check="sh -n {path}",
+    )

@@ -1,0 +1,55 @@
+"""Scheduled jobs as systemd timers (every host): the backups of the host's data services and
+the `jobs` setting (name, schedule, run_as, command).
+
+Each job is `aktienanalyse-job-<name>.service` (oneshot, sandboxed like the service units,
+run as `postgres` on db hosts or as a service's own user on app hosts running it) and its
+timer. A job no longer declared loses its timer and unit. `systemctl list-timers
+'aktienanalyse-job-*'` shows them; Zabbix reads each job's last result.
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import files, systemd
+
+from facts.systemd import JobUnitFiles
+from infra.hostdata import settings
+from infra.jobs import host_jobs
+from infra.operations import run_if_changed, unit_check
+from infra.templating import put_rendered
+
+UNIT_DIR = "/etc/systemd/system"
+
+
+@deploy("Scheduled jobs")
+def apply() -> None:
+    own = settings()
+    jobs = host_jobs(own, set(host.groups))
+    changed = {}
+    for job in host.loop(jobs):
+        for kind in ("service", "timer"):
+            changed[f"{job.unit}.{kind}"] = put_rendered(
+                f"{UNIT_DIR}/{job.unit}.{kind}",
+                {"job": job, "platform": own.platform},
+                template=f"{UNIT_DIR}/aktienanalyse-job.{kind}",
+                mode=644,
+                check=unit_check(f"{job.unit}.{kind}"),
+            )
+    wanted = {f"{job.unit}.{kind}" for job in jobs for kind in ("service", "timer")}
+    for stray in host.loop([f for f in host.get_fact(JobUnitFiles) if f not in wanted]):
+        if stray.endswith(".timer"):
+            systemd.service(
+                name=f"Stop {stray} (job no longer declared)",
+                service=stray,
+                running=False,
+                enabled=False,
+            )
+        changed[stray] = files.file(
+            name=f"Remove {stray}", path=f"{UNIT_DIR}/{stray}", present=False
+        )
+    run_if_changed(changed, systemd.daemon_reload, name="Reload systemd (job units)")
+    for job in host.loop(jobs):
+        systemd.service(
+            name=f"Timer {job.unit}", service=f"{job.unit}.timer", running=True, enabled=True
+        )

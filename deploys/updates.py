@@ -1,0 +1,39 @@
+"""Unattended security upgrades (every host). Settings: `updates` (enabled, window).
+
+unattended-upgrades (installed by deploys/base.py) takes packages from Debian's security
+archive only, in the maintenance window (`apt-daily-upgrade.timer`, moved to `updates.window`),
+and never reboots. Zabbix counts the security updates still pending (infra/zabbix_items.py).
+"""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+from pyinfra.operations import files, systemd
+
+from infra.hostdata import settings
+from infra.operations import run_if_changed
+from infra.templating import put_rendered
+
+TIMER_DROP_IN = "/etc/systemd/system/apt-daily-upgrade.timer.d/aktienanalyse.conf"
+
+
+@deploy("Security updates")
+def apply() -> None:
+    updates = settings().updates
+    put_rendered("/etc/apt/apt.conf.d/20auto-upgrades", {"enabled": updates.enabled}, mode=644)
+    if not updates.enabled:
+        return
+    put_rendered("/etc/apt/apt.conf.d/52aktienanalyse-unattended-upgrades", {}, mode=644)
+    files.directory(name="apt-daily-upgrade.timer.d", path=TIMER_DROP_IN.rsplit("/", 1)[0])
+    window = put_rendered(TIMER_DROP_IN, {"window": updates.window}, mode=644)
+    run_if_changed(
+        {"maintenance window": window},
+        systemd.daemon_reload,
+        name="Reload systemd (upgrade window)",
+    )
+    systemd.service(
+        name="apt-daily-upgrade.timer",
+        service="apt-daily-upgrade.timer",
+        running=True,
+        enabled=True,
+    )
