@@ -16,7 +16,7 @@ LAB_PACKAGES := lxc debootstrap apt-cacher-ng openssl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help deps lab-deps lab lab-down lab-status test lint actionlint unit templates \
-	acceptance bench docs lock plan plan-comment apply verify verify-summary ssh-key
+	acceptance bench docs lock plan plan-comment apply restore verify verify-summary ssh-key
 
 help:
 	@echo "make lab        bring the lab up ($(TOPOLOGY)) and converge it with deploys/all.py"
@@ -112,6 +112,17 @@ docs: deps
 # run still writes the plan (saying so) and fails.
 plan: deps
 	$(PY) -m tools.plan $(INVENTORY) --output $(PLAN)
+
+# Restore PostgreSQL on HOST (a db host of INVENTORY) to TIME (ISO 8601 with offset) or to the
+# backup set SET; CONFIRM must repeat HOST. The app hosts' services stop meanwhile. The values
+# reach the shell as environment variables, never as recipe text.
+restore: export RESTORE_HOST = $(HOST)
+restore: export RESTORE_CONFIRM = $(CONFIRM)
+restore: export RESTORE_TIME = $(TIME)
+restore: export RESTORE_SET = $(SET)
+restore: deps
+	$(PY) -m tools.restore $(INVENTORY) --host "$$RESTORE_HOST" --confirm "$$RESTORE_CONFIRM" \
+	  $(if $(TIME),--time "$$RESTORE_TIME") $(if $(SET),--set "$$RESTORE_SET")
 
 # Posts/updates the plan comment on pull request PR (GitHub Actions: GITHUB_TOKEN, GITHUB_REPOSITORY).
 plan-comment: deps

@@ -19,7 +19,7 @@ from infra.hostdata import settings
 from infra.operations import apt_install, checked_file, run_if_changed
 from infra.services import LOG_READERS, migrates
 from infra.templating import render
-from infra.zabbix_items import discovery, user_parameters_text
+from infra.zabbix_items import discovery, jobs_discovery, user_parameters_text
 
 CONFIG = "/etc/zabbix/zabbix_agent2.conf"
 USER_PARAMETERS_FILE = "/etc/zabbix/zabbix_agent2.d/aktienanalyse.conf"
@@ -67,6 +67,12 @@ def apply() -> None:
         name="Discovery data /etc/zabbix/aktienanalyse-discovery.json",
         dest="/etc/zabbix/aktienanalyse-discovery.json",
         content=json.dumps(discovery(own, "app" in host.groups, migrates()), indent=1) + "\n",
+        mode=644,
+    )
+    checked_file(
+        name="Discovery data /etc/zabbix/aktienanalyse-jobs.json",
+        dest="/etc/zabbix/aktienanalyse-jobs.json",
+        content=json.dumps(jobs_discovery(own, set(host.groups)), indent=1) + "\n",
         mode=644,
     )
     systemd.service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)

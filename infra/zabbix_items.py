@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.jobs import host_jobs, stamp
 from infra.services import deployed, instance_units
 from infra.settings import Settings
 
@@ -38,6 +39,17 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
     "aktienanalyse.log.warnings[*]": (
         f"cat {LOG_DIR}/$1.log 2>/dev/null | awk '/WARNING/ {{n++}} END {{print n+0}}'",
         "{#UNIT}: log warnings",
+        "UNSIGNED",
+    ),
+    "aktienanalyse.jobs.discovery": (
+        "cat /etc/zabbix/aktienanalyse-jobs.json",
+        "aktienanalyse scheduled jobs",
+        "TEXT",
+    ),
+    "aktienanalyse.updates.security": (
+        "apt-get -s -o Debug::NoLocking=true dist-upgrade 2>/dev/null"
+        " | awk '/^Inst .*Debian-Security/ {n++} END {print n+0}'",
+        "security updates pending",
         "UNSIGNED",
     ),
     "aktienanalyse.health[*]": (
@@ -74,6 +86,62 @@ def discovery(settings: Settings, is_app_host: bool, migrates: bool) -> dict:
     return {"data": entries}
 
 
+def jobs_discovery(settings: Settings, groups: set[str]) -> dict:
+    """Low-level discovery data: one entry per scheduled job; a backup job also names the
+    stamp its verified backups touch and how old that may grow (seconds)."""
+    entries = []
+    for job in host_jobs(settings, groups):
+        kind = next((k for k in ("postgresql", "redis") if job.name.startswith(k + "-")), None)
+        backup = job.name.startswith("postgresql-backup") or job.name == "redis-snapshot-copy"
+        entries.append(
+            {
+                "{#JOB}": job.unit,
+                "{#STAMP}": stamp(kind) if backup else "",
+                "{#MAXAGE}": str(settings.backup.max_age_hours * 3600),
+            }
+        )
+    return {"data": entries}
+
+
+# Triggers: (item key in the template, expression after the function's item reference,
+# name, severity). `{item}` is replaced with the item reference.
+TRIGGERS = {
+    "aktienanalyse.unit.active[{#UNIT}]": [
+        ("last({item})=0", "{#UNIT} is down", "HIGH"),
+    ],
+    "aktienanalyse.health[{#PORT}]": [
+        ("last({item})<>200", "{#UNIT} is not healthy (/health)", "AVERAGE"),
+    ],
+    "systemd.unit.info[{#JOB}.service,Result,Service]": [
+        ('last({item})<>"success"', "job {#JOB} failed", "AVERAGE"),
+    ],
+    "vfs.file.time[{#STAMP},modify]": [
+        ("now()-last({item})>{#MAXAGE}", "{#JOB}: last verified backup too old", "HIGH"),
+    ],
+    "aktienanalyse.updates.security": [
+        ("min({item},1d)>0", "security updates pending for a day", "WARNING"),
+    ],
+}
+TEMPLATE_NAME = "aktienanalyse platform"
+
+
+def _triggers(key: str, prototype: bool) -> dict:
+    found = TRIGGERS.get(key)
+    if not found:
+        return {}
+    item = f"/{TEMPLATE_NAME}/{key}"
+    triggers = [
+        {
+            "uuid": _uuid(f"trigger {key} {name}"),
+            "expression": expression.replace("{item}", item),
+            "name": name,
+            "priority": priority,
+        }
+        for expression, name, priority in found
+    ]
+    return {"trigger_prototypes" if prototype else "triggers": triggers}
+
+
 def user_parameters_text() -> str:
     lines = ["# Managed by deploys/zabbix.py (USER_PARAMETERS); edits are overwritten."]
     lines += [f"UserParameter={key},{command}" for key, (command, _, _) in USER_PARAMETERS.items()]
@@ -97,8 +165,25 @@ def template() -> dict:
                 "key": concrete,
                 "delay": "1m",
                 "value_type": value_type,
+                **_triggers(concrete, prototype=True),
             }
         )
+    job_items = [
+        ("systemd.unit.info[{#JOB}.service,Result,Service]", "{#JOB}: last result", "CHAR"),
+        ("vfs.file.time[{#STAMP},modify]", "{#JOB}: last verified backup", "UNSIGNED"),
+    ]
+    job_prototypes = [
+        {
+            "uuid": _uuid(key),
+            "name": name,
+            "key": key,
+            "delay": "5m",
+            "value_type": value_type,
+            **_triggers(key, prototype=True),
+        }
+        for key, name, value_type in job_items
+    ]
+    updates_key = "aktienanalyse.updates.security"
     return {
         "zabbix_export": {
             "version": "6.0",
@@ -116,6 +201,23 @@ def template() -> dict:
                             "key": "aktienanalyse.discovery",
                             "delay": "1h",
                             "item_prototypes": prototypes,
+                        },
+                        {
+                            "uuid": _uuid("aktienanalyse.jobs.discovery"),
+                            "name": USER_PARAMETERS["aktienanalyse.jobs.discovery"][1],
+                            "key": "aktienanalyse.jobs.discovery",
+                            "delay": "1h",
+                            "item_prototypes": job_prototypes,
+                        },
+                    ],
+                    "items": [
+                        {
+                            "uuid": _uuid(updates_key),
+                            "name": USER_PARAMETERS[updates_key][1],
+                            "key": updates_key,
+                            "delay": "1h",
+                            "value_type": "UNSIGNED",
+                            **_triggers(updates_key, prototype=False),
                         }
                     ],
                 }

@@ -15,9 +15,11 @@ from pydantic import AnyUrl, BaseModel
 from pydantic_core import PydanticUndefined
 
 from infra.settings import (
+    DEFAULT_JOBS,
     DEFAULT_SERVICES,
     SECRET_OWNERS,
     SERVICES,
+    Job,
     Operator,
     SecretName,
     Service,
@@ -61,7 +63,9 @@ def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
 def table() -> str:
     fields = Settings.model_fields
     lines = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
-    for section in ("system", "platform", "releases", "haproxy", "postgresql", "redis", "zabbix"):
+    sections = ("system", "platform", "releases", "haproxy", "postgresql", "redis", "backup",
+                "updates", "zabbix")  # fmt: skip
+    for section in sections:
         lines += _rows(f"{section}.", fields[section].annotation)
     lines.append(f"| `operators` | list | none | {fields['operators'].description} |")
     lines += _rows("operators[].", Operator)
@@ -72,12 +76,21 @@ def table() -> str:
             f"| `services.<service>.{name}` | {_type_name(field.annotation)} | {default} "
             f"| {field.description} |"
         )
+    lines.append(
+        f"| `jobs` | dict | `{', '.join(DEFAULT_JOBS)}` (below) | {fields['jobs'].description} |"
+    )
+    lines += _rows("jobs.<name>.", Job)
     for secret in get_args(SecretName):
         needed = f"required on {SECRET_OWNERS[secret]} hosts"
         lines.append(
             f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | {needed} '
             "| secret reference, resolved before any host is contacted |"
         )
+    lines += ["", "Default jobs (seed 003's weekly maintenance):", ""]
+    lines += ["| job | schedule | run_as | command |", "| --- | --- | --- | --- |"]
+    for name, job in DEFAULT_JOBS.items():
+        command = " ".join(job.command)
+        lines.append(f"| `{name}` | `{job.schedule}` | {job.run_as} | `{command}` |")
     lines += ["", "Per-service defaults (seeds 000 §1.2 and 003; instances: seed 001):", ""]
     lines += ["| service | port | instances (ports) | memory_max | cpu_quota |",
               "| --- | --- | --- | --- | --- |"]  # fmt: skip
