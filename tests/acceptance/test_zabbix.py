@@ -97,3 +97,35 @@ def test_psk_encrypted_request_answers(host):
 def test_unencrypted_request_is_refused(host):
     reply = zabbix_request(host.backend.hostname, None)
     assert not reply.endswith(b"1")
+
+
+def expected_jobs(name: str) -> set[str]:
+    groups = set(lab.host_info(name)["groups"])
+    jobs = set()
+    if "db" in groups:
+        jobs |= {"postgresql-backup-full", "postgresql-backup-diff", "postgresql-vacuum"}
+    if "cache" in groups:
+        jobs.add("redis-snapshot-copy")
+    return {f"aktienanalyse-job-{job}" for job in jobs}
+
+
+def test_jobs_discovery_lists_exactly_the_hosts_jobs(host):
+    data = json.loads(value(agent_test(host, "aktienanalyse.jobs.discovery")))["data"]
+    assert {entry["{#JOB}"] for entry in data} == expected_jobs(host.backend.hostname)
+
+
+def test_each_jobs_last_result_is_an_item(host):
+    for job in sorted(expected_jobs(host.backend.hostname)):
+        key = f"systemd.unit.info[{job}.service,Result,Service]"
+        assert value(agent_test(host, key)) in {"success", "exit-code", "timeout", "signal"}
+
+
+def test_the_verified_backups_age_is_an_item(host):
+    if "db" not in lab.host_info(host.backend.hostname)["groups"]:
+        pytest.skip("no database on this host")
+    stamp = "/var/lib/aktienanalyse-backup/postgresql/last-success"
+    assert value(agent_test(host, f"vfs.file.time[{stamp},modify]")).isdigit()
+
+
+def test_pending_security_updates_is_an_item(host):
+    assert value(agent_test(host, "aktienanalyse.updates.security")).isdigit()
