@@ -29,4 +29,3 @@ def test_upgrades_run_in_the_maintenance_window(host):
     timer = host.check_output("systemctl cat apt-daily-upgrade.timer")
     assert "OnCalendar=*-*-* 04:00" in timer
     assert host.service("apt-daily-upgrade.timer").is_enabled
-
