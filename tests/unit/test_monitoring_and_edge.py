@@ -26,12 +26,25 @@ def test_committed_zabbix_template_is_generated_from_the_user_parameters():
     assert TEMPLATE_FILE.read_text() == template_text(), "run: python -m tools.zabbix_template"
 
 
-def test_template_item_keys_are_exactly_the_user_parameters():
-    rule = yaml.safe_load(TEMPLATE_FILE.read_text())["zabbix_export"]["templates"][0][
-        "discovery_rules"
-    ][0]
-    keys = {rule["key"]} | {p["key"].split("[")[0] + "[*]" for p in rule["item_prototypes"]}
-    assert keys == set(USER_PARAMETERS)
+AGENT_BUILT_IN = {"systemd.unit.info[*]", "vfs.file.time[*]"}  # agent 2's own keys
+
+
+def test_template_item_keys_are_exactly_the_user_parameters_and_agent_keys():
+    template = yaml.safe_load(TEMPLATE_FILE.read_text())["zabbix_export"]["templates"][0]
+    keys = {item["key"] for item in template["items"]}
+    for rule in template["discovery_rules"]:
+        keys |= {rule["key"]} | {p["key"].split("[")[0] + "[*]" for p in rule["item_prototypes"]}
+    assert keys == set(USER_PARAMETERS) | AGENT_BUILT_IN
+
+
+def test_every_trigger_refers_to_an_item_of_the_template():
+    template = yaml.safe_load(TEMPLATE_FILE.read_text())["zabbix_export"]["templates"][0]
+    items = list(template["items"])
+    for rule in template["discovery_rules"]:
+        items += rule["item_prototypes"]
+    for item in items:
+        for trigger in item.get("triggers", []) + item.get("trigger_prototypes", []):
+            assert f"/aktienanalyse platform/{item['key']}" in trigger["expression"]
 
 
 def test_every_parameterised_key_has_a_prototype():
