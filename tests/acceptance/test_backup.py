@@ -155,3 +155,14 @@ def test_redis_snapshots_are_copied_off_the_host_and_restore():
         time.sleep(0.5)
     assert value == "kept"
     lab.ssh(CACHE, f"{admin} DEL backup:probe", stdin=password)
+
+
+@pytest.mark.parametrize(
+    ("group", "job"),
+    [("db", "postgresql-backup-full"), ("db", "postgresql-vacuum"),
+     ("cache", "redis-snapshot-copy")],
+)  # fmt: skip
+def test_a_job_is_sandboxed_like_the_services(group, job):
+    unit = f"aktienanalyse-job-{job}.service"
+    line = lab.ssh(lab.names(group)[0], f"systemd-analyze security {unit} | tail -1").stdout
+    assert float(line.split(":")[1].split()[0]) <= 1.5
