@@ -238,6 +238,15 @@ BAD_INPUTS = [
     ("secret", "cache.py", 'secrets = {"redis_pasword": {"env": "T_REDIS"}}', "cache", ["secrets"]),
     ("secret", "db.py", 'secrets = {"postgresql_app_password": {"env": "T_TWO_LINES"}}', "db", ["secrets.postgresql_app_password", "one line"]),
     ("secret", "db.py", 'secrets = {"postgresql_app_password": {"env": "T_SASLPREP"}}', "db", ["secrets.postgresql_app_password", "SASLprep", "forbidden"]),
+    # -- backups, jobs, updates (issue I)
+    ("backup", "db.py", 'backup = {"full_schedule": "Sun 25:00"}', "db", ["backup.full_schedule", "systemd rejects"]),
+    ("backup", "db.py", 'backup = {"diff_schedule": "daily\\n[Service]"}', "db", ["backup.diff_schedule"]),
+    ("backup", "db.py", 'backup = {"retention_full": 0}', "db", ["backup.retention_full", "greater than or equal to 1"]),
+    ("backup", "db.py", 'backup = {"path": "/var/lib/postgresql/backup"}', "db", ["backup.path", "PostgreSQL's data directory"]),
+    ("backup", "db.py", 'backup = {"path": "/etc/backup"}', "db", ["backup.path", "must be below"]),
+    ("backup", "db.py", 'secrets = {"postgresql_app_password": {"env": "T_PG"}}', "db", ["secrets.pgbackrest_cipher_pass", "required on db hosts"]),
+    ("job", "db.py", 'jobs = {"x": {"schedule": "daily", "run_as": "postgres", "command": ["vacuumdb; rm"]}}', "db", ["jobs.x.command", "plain name or an absolute path"]),
+    ("updates", "all.py", 'updates = {"window": "%h 04:00"}', "db", ["updates.window", "may hold only"]),
     # -- found by an adversarial pass
     ("adversarial", "db.py", 'postgresql = {"app_role": "stock_analysis\\n"}', "db", ["postgresql", "control or invisible"]),
     ("adversarial", "all.py", 'platform = {"config_dir": "/etc/ssl/private"}', "app", ["platform.config_dir", "platform's own directory"]),
