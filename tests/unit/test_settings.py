@@ -246,7 +246,13 @@ BAD_INPUTS = [
     ("backup", "db.py", 'backup = {"path": "/etc/backup"}', "db", ["backup.path", "must be below"]),
     ("backup", "db.py", 'secrets = {"postgresql_app_password": {"env": "T_PG"}}', "db", ["secrets.pgbackrest_cipher_pass", "required on db hosts"]),
     ("job", "db.py", 'jobs = {"x": {"schedule": "daily", "run_as": "postgres", "command": ["vacuumdb; rm"]}}', "db", ["jobs.x.command", "plain name or an absolute path"]),
+    ("job", "db.py", 'jobs = {"x": {"schedule": "Mon 24:00", "run_as": "postgres", "command": ["vacuumdb"]}}', "db", ["jobs.x.schedule", "systemd rejects"]),
+    ("job", "db.py", 'jobs = {"x": {"schedule": "daily", "run_as": "root", "command": ["id"]}}', "db", ["jobs.x.run_as"]),
+    ("job", "db.py", 'jobs = {"../x": {"schedule": "daily", "run_as": "postgres", "command": ["id"]}}', "db", ["jobs"]),
+    ("job", "db.py", 'jobs = {"x": {"schedule": "daily", "run_as": "postgres", "command": []}}', "db", ["jobs.x.command", "at least 1"]),
     ("updates", "all.py", 'updates = {"window": "%h 04:00"}', "db", ["updates.window", "may hold only"]),
+    ("updates", "all.py", 'updates = {"enabled": "yes"}', "db", ["updates.enabled", "valid boolean"]),
+    ("updates", "all.py", 'updates = {"window": "04:00; reboot"}', "db", ["updates.window"]),
     # -- found by an adversarial pass
     ("adversarial", "db.py", 'postgresql = {"app_role": "stock_analysis\\n"}', "db", ["postgresql", "control or invisible"]),
     ("adversarial", "all.py", 'platform = {"config_dir": "/etc/ssl/private"}', "app", ["platform.config_dir", "platform's own directory"]),
