@@ -5,7 +5,7 @@
 Order: base, security updates, logrotate and the firewall (all hosts); data services (db,
 cache) and their backups; database clients and the application's releases (app); HAProxy in
 front (lb); then the app instances HAProxy no longer routes to are stopped; the scheduled
-jobs; the Zabbix agent. This file only composes.
+jobs; the optional Zabbix server (monitoring); the Zabbix agent. This file only composes.
 """
 
 from pyinfra import host
@@ -19,6 +19,7 @@ from deploys import (
     haproxy,
     jobs,
     logrotate,
+    monitoring,
     postgresql,
     redis,
     updates,
@@ -45,4 +46,6 @@ if "lb" in groups:
 if "app" in groups:
     app.stop_unwanted_instances()  # after HAProxy stopped sending them requests
 jobs.apply()
+if "monitoring" in groups:
+    monitoring.apply()  # the optional Zabbix server, before the agents are registered with it
 zabbix.apply()

@@ -19,7 +19,13 @@ from infra.hostdata import settings
 from infra.operations import apt_install, checked_file, run_if_changed
 from infra.services import LOG_READERS, migrates
 from infra.templating import render
-from infra.zabbix_items import discovery, jobs_discovery, user_parameters_text
+from infra.zabbix_items import (
+    backups_discovery,
+    discovery,
+    jobs_discovery,
+    tls_discovery,
+    user_parameters_text,
+)
 
 CONFIG = "/etc/zabbix/zabbix_agent2.conf"
 USER_PARAMETERS_FILE = "/etc/zabbix/zabbix_agent2.d/aktienanalyse.conf"
@@ -69,12 +75,18 @@ def apply() -> None:
         content=json.dumps(discovery(own, "app" in host.groups, migrates()), indent=1) + "\n",
         mode=644,
     )
-    checked_file(
-        name="Discovery data /etc/zabbix/aktienanalyse-jobs.json",
-        dest="/etc/zabbix/aktienanalyse-jobs.json",
-        content=json.dumps(jobs_discovery(own, set(host.groups)), indent=1) + "\n",
-        mode=644,
-    )
+    groups = set(host.groups)
+    for kind, data in (
+        ("jobs", jobs_discovery(own, groups)),
+        ("backups", backups_discovery(own, groups)),
+        ("tls", tls_discovery(own, groups)),
+    ):
+        checked_file(
+            name=f"Discovery data /etc/zabbix/aktienanalyse-{kind}.json",
+            dest=f"/etc/zabbix/aktienanalyse-{kind}.json",
+            content=json.dumps(data, indent=1) + "\n",
+            mode=644,
+        )
     systemd.service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
     run_if_changed(
         {

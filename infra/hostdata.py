@@ -148,6 +148,10 @@ def validate_host(host: HostView) -> Settings:
     if unknown_groups:
         problems.append(f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
                         f"{', '.join(unknown_groups)} (known: {', '.join(GROUPS)})")  # fmt: skip
+    if "monitoring" in host.groups and "db" in host.groups:
+        problems.append(f"{host.name}: {inventory_file}: groups: monitoring and db on one host "
+                        "(each manages PostgreSQL's pg_hba.conf); give the Zabbix server a host "
+                        "of its own")  # fmt: skip
     for key in sorted({k for _, data in host.layers for k in data}):
         if key not in SECTIONS and key not in CONNECTION_KEYS:
             problems.append(f"{host.name}: {host.source(key)}: {_escaped(key)}: unknown setting "

@@ -42,7 +42,7 @@ from infra.certificates import pem_problem
 from infra.scram import saslprep_problem
 
 REPO = Path(__file__).resolve().parent.parent
-GROUPS = ("lb", "app", "db", "cache")
+GROUPS = ("lb", "app", "db", "cache", "monitoring")
 SERVICES = ("intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend")
 ServiceName = Literal["intelligent-core", "broker-gateway", "event-bus", "monitoring", "frontend"]
 
@@ -790,6 +790,7 @@ SecretName = Literal[
     "redis_app_password",
     "redis_admin_password",
     "haproxy_tls_pem",
+    "zabbix_admin_password",
 ]
 # The group whose hosts use (and so need) each secret; others read it from them.
 SECRET_OWNERS = {
@@ -798,6 +799,7 @@ SECRET_OWNERS = {
     "redis_app_password": "cache",
     "redis_admin_password": "cache",
     "haproxy_tls_pem": "lb",
+    "zabbix_admin_password": "monitoring",
 }
 
 
@@ -1097,6 +1099,12 @@ class Settings(Strict):
             raise ValueError(
                 "secrets.pgbackrest_cipher_pass: printable ASCII without spaces only "
                 "(it is a value in pgBackRest's ini file)"
+            )
+        zabbix = self.secrets.get("zabbix_admin_password")
+        if zabbix and len(zabbix.get_secret_value().encode()) > 72:
+            raise ValueError(
+                "secrets.zabbix_admin_password: longer than 72 bytes (bcrypt, the frontend's "
+                "hash, ignores the rest)"
             )
         pg_password = self.secrets.get("postgresql_app_password")
         problem = pg_password and saslprep_problem(pg_password.get_secret_value())

@@ -46,6 +46,16 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "aktienanalyse scheduled jobs",
         "TEXT",
     ),
+    "aktienanalyse.backups.discovery": (
+        "cat /etc/zabbix/aktienanalyse-backups.json",
+        "aktienanalyse verified backups",
+        "TEXT",
+    ),
+    "aktienanalyse.tls.discovery": (
+        "cat /etc/zabbix/aktienanalyse-tls.json",
+        "aktienanalyse TLS entries",
+        "TEXT",
+    ),
     "aktienanalyse.updates.security": (
         "apt-get -s -o Debug::NoLocking=true dist-upgrade 2>/dev/null"
         " | awk '/^Inst .*Debian-Security/ {n++} END {print n+0}'",
@@ -87,20 +97,43 @@ def discovery(settings: Settings, is_app_host: bool, migrates: bool) -> dict:
 
 
 def jobs_discovery(settings: Settings, groups: set[str]) -> dict:
-    """Low-level discovery data: one entry per scheduled job; a backup job also names the
-    stamp its verified backups touch and how old that may grow (seconds)."""
+    """Low-level discovery data: one entry per scheduled job."""
+    return {"data": [{"{#JOB}": job.unit} for job in host_jobs(settings, groups)]}
+
+
+def backups_discovery(settings: Settings, groups: set[str]) -> dict:
+    """Low-level discovery data: one entry per backup job, with the stamp its verified backups
+    touch and how old that may grow (seconds)."""
     entries = []
     for job in host_jobs(settings, groups):
         kind = next((k for k in ("postgresql", "redis") if job.name.startswith(k + "-")), None)
-        backup = job.name.startswith("postgresql-backup") or job.name == "redis-snapshot-copy"
-        entries.append(
-            {
-                "{#JOB}": job.unit,
-                "{#STAMP}": stamp(kind) if backup else "",
-                "{#MAXAGE}": str(settings.backup.max_age_hours * 3600),
-            }
-        )
+        if job.name.startswith("postgresql-backup") or job.name == "redis-snapshot-copy":
+            entries.append({"{#JOB}": job.unit, "{#STAMP}": stamp(kind),
+                            "{#MAXAGE}": str(settings.backup.max_age_hours * 3600)})  # fmt: skip
     return {"data": entries}
+
+
+def tls_discovery(settings: Settings, groups: set[str]) -> dict:
+    """Low-level discovery data: the TLS entries whose certificate this host serves."""
+    return {"data": [{"{#TLSPORT}": str(settings.haproxy.port)}] if "lb" in groups else []}
+
+
+# The stock "Linux by Zabbix agent" template's thresholds, set as host macros when a host is
+# registered (tools/zabbix_register.py): disks warn at 85 % and are high at 90 % (seed 001);
+# CPU and memory are high at 90 % there, and warn at 85 % through this template's own items.
+HOST_MACROS = {
+    "{$VFS.FS.PUSED.MAX.WARN}": "85",
+    "{$VFS.FS.PUSED.MAX.CRIT}": "90",
+    "{$CPU.UTIL.CRIT}": "90",
+    "{$MEMORY.UTIL.MAX}": "90",
+}
+CERTIFICATE_MIN_DAYS = 21
+# Agent 2's own items this template adds (key, name, value type); the keys differ from the
+# stock Linux template's, which a host links too (Zabbix refuses a key twice on one host).
+HOST_ITEMS = [
+    ("system.cpu.util[all,idle,avg1]", "CPU idle (1 min average)", "FLOAT"),
+    ("vm.memory.size[pused]", "memory used, %", "FLOAT"),
+]
 
 
 # Triggers: (item key in the template, expression after the function's item reference,
@@ -117,6 +150,19 @@ TRIGGERS = {
     ],
     "vfs.file.time[{#STAMP},modify]": [
         ("now()-last({item})>{#MAXAGE}", "{#JOB}: last verified backup too old", "HIGH"),
+    ],
+    "aktienanalyse.tls.not_after[{#TLSPORT}]": [
+        (
+            f"last({{item}})-now()<{CERTIFICATE_MIN_DAYS * 86400}",
+            f"TLS certificate on port {{#TLSPORT}} expires within {CERTIFICATE_MIN_DAYS} days",
+            "WARNING",
+        ),
+    ],
+    "system.cpu.util[all,idle,avg1]": [
+        ("max({item},5m)<15", "CPU busier than 85 % for 5 minutes", "WARNING"),
+    ],
+    "vm.memory.size[pused]": [
+        ("min({item},5m)>85", "memory more than 85 % used for 5 minutes", "WARNING"),
     ],
     "aktienanalyse.updates.security": [
         ("min({item},1d)>0", "security updates pending for a day", "WARNING"),
@@ -153,37 +199,37 @@ def _uuid(name: str) -> str:
 
 
 def template() -> dict:
-    """The Zabbix 6.0 template export for USER_PARAMETERS (discovery + item prototypes)."""
-    prototypes = []
-    for key, argument in PROTOTYPE_ARGUMENT.items():
-        _, name, value_type = USER_PARAMETERS[key]
-        concrete = key.replace("[*]", f"[{argument}]")
-        prototypes.append(
-            {
-                "uuid": _uuid(concrete),
-                "name": name,
-                "key": concrete,
-                "delay": "1m",
-                "value_type": value_type,
-                **_triggers(concrete, prototype=True),
-            }
-        )
-    job_items = [
-        ("systemd.unit.info[{#JOB}.service,Result,Service]", "{#JOB}: last result", "CHAR"),
-        ("vfs.file.time[{#STAMP},modify]", "{#JOB}: last verified backup", "UNSIGNED"),
-    ]
-    job_prototypes = [
-        {
-            "uuid": _uuid(key),
-            "name": name,
-            "key": key,
-            "delay": "5m",
-            "value_type": value_type,
-            **_triggers(key, prototype=True),
-        }
-        for key, name, value_type in job_items
-    ]
+    """The Zabbix 6.0 template export: discovery rules, item prototypes, host items, triggers."""
+    prototypes = [
+        _item(key.replace("[*]", f"[{argument}]"), USER_PARAMETERS[key][1],
+              USER_PARAMETERS[key][2], "1m", prototype=True)
+        for key, argument in PROTOTYPE_ARGUMENT.items()
+    ]  # fmt: skip
+    certificate = "web.certificate.get[localhost,{#TLSPORT}]"
+    not_after = "aktienanalyse.tls.not_after[{#TLSPORT}]"
+    rules = [
+        _rule("aktienanalyse.discovery", prototypes),
+        _rule("aktienanalyse.jobs.discovery", [
+            _item("systemd.unit.info[{#JOB}.service,Result,Service]", "{#JOB}: last result",
+                  "CHAR", "5m", prototype=True),
+        ]),
+        _rule("aktienanalyse.backups.discovery", [
+            _item("vfs.file.time[{#STAMP},modify]", "{#JOB}: last verified backup",
+                  "UNSIGNED", "5m", prototype=True, units="unixtime"),
+        ]),
+        _rule("aktienanalyse.tls.discovery", [
+            _item(certificate, "TLS certificate on port {#TLSPORT}", "TEXT", "1h",
+                  prototype=True),
+            _item(not_after, "TLS certificate on port {#TLSPORT}: valid until", "UNSIGNED",
+                  "0", prototype=True, units="unixtime", type="DEPENDENT",
+                  master_item={"key": certificate},
+                  preprocessing=[{"type": "JSONPATH",
+                                  "parameters": ["$.x509.not_after.timestamp"]}]),
+        ]),
+    ]  # fmt: skip
     updates_key = "aktienanalyse.updates.security"
+    items = [_item(updates_key, USER_PARAMETERS[updates_key][1], "UNSIGNED", "1h")]
+    items += [_item(key, name, value_type, "1m") for key, name, value_type in HOST_ITEMS]
     return {
         "zabbix_export": {
             "version": "6.0",
@@ -191,39 +237,29 @@ def template() -> dict:
             "templates": [
                 {
                     "uuid": _uuid("template"),
-                    "template": "aktienanalyse platform",
-                    "name": "aktienanalyse platform",
+                    "template": TEMPLATE_NAME,
+                    "name": TEMPLATE_NAME,
                     "groups": [{"name": "Templates/Applications"}],
-                    "discovery_rules": [
-                        {
-                            "uuid": _uuid("aktienanalyse.discovery"),
-                            "name": USER_PARAMETERS["aktienanalyse.discovery"][1],
-                            "key": "aktienanalyse.discovery",
-                            "delay": "1h",
-                            "item_prototypes": prototypes,
-                        },
-                        {
-                            "uuid": _uuid("aktienanalyse.jobs.discovery"),
-                            "name": USER_PARAMETERS["aktienanalyse.jobs.discovery"][1],
-                            "key": "aktienanalyse.jobs.discovery",
-                            "delay": "1h",
-                            "item_prototypes": job_prototypes,
-                        },
-                    ],
-                    "items": [
-                        {
-                            "uuid": _uuid(updates_key),
-                            "name": USER_PARAMETERS[updates_key][1],
-                            "key": updates_key,
-                            "delay": "1h",
-                            "value_type": "UNSIGNED",
-                            **_triggers(updates_key, prototype=False),
-                        }
-                    ],
+                    "discovery_rules": rules,
+                    "items": items,
                 }
             ],
         }
     }
+
+
+def _rule(key: str, prototypes: list[dict]) -> dict:
+    """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
+    return {"uuid": _uuid(key), "name": USER_PARAMETERS[key][1], "key": key, "delay": "1h",
+            "item_prototypes": prototypes}  # fmt: skip
+
+
+def _item(key: str, name: str, value_type: str, delay: str, prototype: bool = False,
+          **extra) -> dict:  # fmt: skip
+    """An item (or item prototype) with the triggers TRIGGERS declares for its key; `extra`
+    adds export fields (type, units, master_item, preprocessing)."""
+    return {"uuid": _uuid(key), "name": name, "key": key, "delay": delay,
+            "value_type": value_type, **extra, **_triggers(key, prototype)}  # fmt: skip
 
 
 def template_text() -> str:

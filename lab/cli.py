@@ -23,7 +23,12 @@ SECRETS_DIR = LAB_DIR / "secrets"
 # Secrets the lab invents for itself; group data references them by file (see inventories/lab.py).
 OPERATOR = "ops"  # pyinfra connects as this operator, with sudo, like production's `deploy`
 OPERATOR_SUDOERS = "/etc/sudoers.d/aktienanalyse-operators"  # base's file, same line
-LAB_SECRETS = ["postgresql_app_password", "redis_app_password", "redis_admin_password"]
+LAB_SECRETS = [
+    "postgresql_app_password",
+    "redis_app_password",
+    "redis_admin_password",
+    "zabbix_admin_password",
+]
 # A per-service secret (services.broker-gateway.secrets in inventories/lab.py): seed 000's
 # broker API credentials, which only broker-gateway may see.
 SERVICE_SECRETS_DIR = LAB_DIR / "service-secrets"

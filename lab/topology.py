@@ -19,7 +19,7 @@ DEFAULT_MEMORY_MIB = 2048
 DEFAULT_CPUS = 1
 
 # Fixed last octet per host name, so a host keeps its address across topologies and runs.
-HOST_NUMBERS = {"node-1": 10, "lb-1": 11, "app-1": 21, "app-2": 22, "data-1": 31}
+HOST_NUMBERS = {"node-1": 10, "lb-1": 11, "app-1": 21, "app-2": 22, "data-1": 31, "mon-1": 41}
 
 TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
     # One container in every group, like production (one LXC container).
@@ -29,6 +29,8 @@ TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
         ("app-1", ["app"]),
         ("app-2", ["app"]),
         ("data-1", ["db", "cache"]),
+        # The optional monitoring group: a Zabbix 6.0 server the agents are registered with.
+        ("mon-1", ["monitoring"]),
     ],
 }
 

@@ -129,3 +129,27 @@ def test_the_verified_backups_age_is_an_item(host):
 
 def test_pending_security_updates_is_an_item(host):
     assert value(agent_test(host, "aktienanalyse.updates.security")).isdigit()
+
+
+def test_backups_discovery_names_the_stamp_of_each_backup_job(host):
+    data = json.loads(value(agent_test(host, "aktienanalyse.backups.discovery")))["data"]
+    backups = {job for job in expected_jobs(host.backend.hostname) if "vacuum" not in job}
+    assert {entry["{#JOB}"] for entry in data} == backups
+
+
+def test_tls_discovery_names_the_lbs_port_only(host):
+    data = json.loads(value(agent_test(host, "aktienanalyse.tls.discovery")))["data"]
+    is_lb = "lb" in lab.host_info(host.backend.hostname)["groups"]
+    assert data == ([{"{#TLSPORT}": "8443"}] if is_lb else [])
+
+
+def test_the_lbs_certificate_expiry_is_an_item(host):
+    if "lb" not in lab.host_info(host.backend.hostname)["groups"]:
+        pytest.skip("no TLS entry on this host")
+    certificate = json.loads(value(agent_test(host, "web.certificate.get[localhost,8443]")))
+    assert certificate["x509"]["not_after"]["timestamp"] > 0
+
+
+@pytest.mark.parametrize("key", ["system.cpu.util[all,idle,avg1]", "vm.memory.size[pused]"])
+def test_cpu_and_memory_are_items(host, key):
+    assert 0 <= float(value(agent_test(host, key))) <= 100

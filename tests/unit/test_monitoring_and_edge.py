@@ -9,8 +9,10 @@ from infra.zabbix_items import (
     PROTOTYPE_ARGUMENT,
     TEMPLATE_FILE,
     USER_PARAMETERS,
+    backups_discovery,
     discovery,
     template_text,
+    tls_discovery,
     user_parameters_text,
 )
 
@@ -26,7 +28,10 @@ def test_committed_zabbix_template_is_generated_from_the_user_parameters():
     assert TEMPLATE_FILE.read_text() == template_text(), "run: python -m tools.zabbix_template"
 
 
-AGENT_BUILT_IN = {"systemd.unit.info[*]", "vfs.file.time[*]"}  # agent 2's own keys
+# Agent 2's own keys, and the one dependent item (taken from the certificate's JSON).
+AGENT_BUILT_IN = {"systemd.unit.info[*]", "vfs.file.time[*]", "web.certificate.get[*]",
+                  "system.cpu.util[all,idle,avg1]", "vm.memory.size[pused]"}  # fmt: skip
+DEPENDENT = {"aktienanalyse.tls.not_after[*]"}
 
 
 def test_template_item_keys_are_exactly_the_user_parameters_and_agent_keys():
@@ -34,7 +39,7 @@ def test_template_item_keys_are_exactly_the_user_parameters_and_agent_keys():
     keys = {item["key"] for item in template["items"]}
     for rule in template["discovery_rules"]:
         keys |= {rule["key"]} | {p["key"].split("[")[0] + "[*]" for p in rule["item_prototypes"]}
-    assert keys == set(USER_PARAMETERS) | AGENT_BUILT_IN
+    assert keys == set(USER_PARAMETERS) | AGENT_BUILT_IN | DEPENDENT
 
 
 def test_every_trigger_refers_to_an_item_of_the_template():
@@ -45,6 +50,23 @@ def test_every_trigger_refers_to_an_item_of_the_template():
     for item in items:
         for trigger in item.get("triggers", []) + item.get("trigger_prototypes", []):
             assert f"/aktienanalyse platform/{item['key']}" in trigger["expression"]
+
+
+def test_tls_discovery_lists_the_lb_port_only_on_lb_hosts():
+    settings = Settings()
+    assert tls_discovery(settings, {"lb"}) == {"data": [{"{#TLSPORT}": "8443"}]}
+    assert tls_discovery(settings, {"app", "db"}) == {"data": []}
+
+
+def test_backups_discovery_names_a_stamp_for_every_backup_job_and_nothing_else():
+    settings = Settings()
+    entries = backups_discovery(settings, {"db", "cache"})["data"]
+    assert {e["{#JOB}"] for e in entries} == {
+        "aktienanalyse-job-postgresql-backup-full", "aktienanalyse-job-postgresql-backup-diff",
+        "aktienanalyse-job-redis-snapshot-copy",
+    }  # fmt: skip
+    assert all(e["{#STAMP}"].startswith("/var/lib/aktienanalyse-backup/") for e in entries)
+    assert backups_discovery(settings, {"app"}) == {"data": []}
 
 
 def test_every_parameterised_key_has_a_prototype():

@@ -7,9 +7,13 @@ from lab.topology import BRIDGE_ADDRESS, SUBNET, TOPOLOGIES, hosts_for
 
 
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
-def test_every_group_has_a_host(topology):
+def test_every_platform_group_has_a_host(topology):
     groups = {group for host in hosts_for(topology) for group in host.groups}
-    assert groups == set(GROUPS)
+    assert groups - {"monitoring"} == set(GROUPS) - {"monitoring"}
+
+
+def test_split_has_the_optional_zabbix_server():
+    assert [h.name for h in hosts_for("split") if "monitoring" in h.groups] == ["mon-1"]
 
 
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
@@ -25,11 +29,12 @@ def test_split_matches_the_issue():
         "app-1": ["app"],
         "app-2": ["app"],
         "data-1": ["db", "cache"],
+        "mon-1": ["monitoring"],
     }
 
 
 def test_hosts_spread_over_cpus():
-    assert [h.cpus for h in hosts_for("split", cpu_count=2)] == ["0", "1", "0", "1"]
+    assert [h.cpus for h in hosts_for("split", cpu_count=2)] == ["0", "1", "0", "1", "0"]
 
 
 def test_default_limits_are_2g_and_one_cpu():

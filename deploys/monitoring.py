@@ -1,0 +1,137 @@
+"""Zabbix server 6.0 with its PostgreSQL and web frontend/API (group `monitoring`, optional).
+
+Production keeps its existing server (seed 000: 10.1.1.103) and has no monitoring host; the
+lab's `split` topology has mon-1. `python -m tools.zabbix_register INVENTORY` then imports the
+template and registers every host with its PSK through the API (README "Zabbix").
+
+Debian's packages throughout: zabbix-server-pgsql, zabbix-frontend-php under Apache with
+mod_php, PostgreSQL 15 in its stock configuration. The database is local and reached over the
+Unix socket with peer authentication (the server runs as zabbix; the frontend as www-data,
+mapped to the zabbix role in pg_ident.conf), so no database password exists. The schema is
+imported once, in one transaction. Settings: the secret `zabbix_admin_password`, the
+frontend's Admin password, stored as a bcrypt hash made on the control machine.
+"""
+
+from __future__ import annotations
+
+import bcrypt
+from pydantic import SecretStr
+from pyinfra import host
+from pyinfra.api import HiddenValue, StringCommand, deploy, operation
+from pyinfra.operations import files, server, systemd
+
+from facts.postgresql import UNIT as POSTGRESQL
+from facts.zabbix import ZabbixDatabase
+from infra.hostdata import settings
+from infra.operations import apt_install, checked_file, run_if_changed
+from infra.templating import render
+
+PACKAGES = [
+    "postgresql-15",
+    "zabbix-server-pgsql",
+    "zabbix-frontend-php",
+    "php8.2-pgsql",
+    "apache2",
+    "libapache2-mod-php8.2",
+]
+PG_CONF = "/etc/postgresql/15/main"
+SERVER_CONFIG = "/etc/zabbix/zabbix_server.conf"
+FRONTEND_CONFIG = "/etc/zabbix/zabbix.conf.php"
+SCHEMA = [f"/usr/share/zabbix-server-pgsql/{part}.sql.gz" for part in ("schema", "images", "data")]
+APACHE_CONF = "zabbix-frontend-php.conf"
+AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
+
+
+@deploy("Zabbix server")
+def apply() -> None:
+    apt_install("Zabbix server, frontend and PostgreSQL", PACKAGES)
+    access = {
+        name: checked_file(
+            name=f"{PG_CONF}/{name}: local peer connections only",
+            dest=f"{PG_CONF}/{name}",
+            content=render(f"{PG_CONF}/{name}", template=f"monitoring{PG_CONF}/{name}"),
+            user="postgres",
+            group="postgres",
+            mode=640,
+        )
+        for name in ("pg_hba.conf", "pg_ident.conf")
+    }
+    systemd.service(name="PostgreSQL running", service=POSTGRESQL, running=True, enabled=True)
+    run_if_changed(access, systemd.service, name="Reload PostgreSQL (access changed)",
+                   service=POSTGRESQL, reloaded=True)  # fmt: skip
+
+    database = host.get_fact(ZabbixDatabase)
+    if not database["database"]:
+        server.shell(
+            name="Role and database zabbix (UTF-8)",
+            commands=[
+                'runuser -u postgres -- psql -XAtq -c "SELECT 1 FROM pg_roles WHERE rolname = '
+                "'zabbix'\" | grep -qx 1 || runuser -u postgres -- createuser zabbix",
+                "runuser -u postgres -- createdb -O zabbix -E UTF8 -T template0 "
+                "--locale=C.UTF-8 zabbix",
+            ],
+        )
+    if not database["schema"]:
+        server.shell(
+            name="Import Zabbix's schema, images and data (one transaction)",
+            commands=[
+                f"zcat {' '.join(SCHEMA)} | {AS_ZABBIX_PSQL} --single-transaction >/dev/null"
+            ],
+        )
+    admin_password(
+        name="Frontend user Admin: password from secret zabbix_admin_password",
+        password=settings().secrets["zabbix_admin_password"],
+        current_hash=database["admin_hash"],
+    )
+
+    server_config = checked_file(
+        name=f"Server configuration {SERVER_CONFIG}",
+        dest=SERVER_CONFIG,
+        content=render(SERVER_CONFIG),
+        group="zabbix",
+        mode=640,
+    )
+    checked_file(
+        name=f"Frontend configuration {FRONTEND_CONFIG} (no password: peer authentication)",
+        dest=FRONTEND_CONFIG,
+        content=render(FRONTEND_CONFIG),
+        group="www-data",
+        mode=640,
+    )
+    frontend = files.link(
+        name="Apache serves the frontend and API at /zabbix",
+        path=f"/etc/apache2/conf-enabled/{APACHE_CONF}",
+        target=f"../conf-available/{APACHE_CONF}",
+    )
+    systemd.service(name="Zabbix server running", service="zabbix-server", running=True,
+                    enabled=True)  # fmt: skip
+    systemd.service(name="Apache running", service="apache2", running=True, enabled=True)
+    run_if_changed({"server configuration": server_config}, systemd.service,
+                   name="Restart the Zabbix server (configuration changed)",
+                   service="zabbix-server", restarted=True)  # fmt: skip
+    run_if_changed({"frontend enabled": frontend}, systemd.service,
+                   name="Reload Apache (frontend enabled)", service="apache2",
+                   reloaded=True)  # fmt: skip
+
+
+@operation()
+def admin_password(password: SecretStr, current_hash: str | None):
+    """
+    Set the frontend's Admin password unless its stored hash was made from it.
+
+    + password: the wanted password; only a fresh bcrypt hash is sent
+    + current_hash: Admin's hash as the database holds it (facts.zabbix.ZabbixDatabase)
+    """
+    secret = password.get_secret_value().encode()
+    if current_hash and bcrypt.checkpw(secret, current_hash.encode()):
+        host.noop("the Admin password is up to date")
+        return
+    # PHP writes bcrypt as $2y$; $2b$ is the same algorithm under Python's name for it.
+    hashed = "$2y$" + bcrypt.hashpw(secret, bcrypt.gensalt(rounds=10)).decode()[4:]
+    # Dollar-quoted inside single shell quotes: a bcrypt hash holds '$' but never '$hash$'.
+    yield StringCommand(
+        f"{AS_ZABBIX_PSQL} -c 'UPDATE users SET passwd = $hash$",
+        HiddenValue(hashed),
+        "$hash$ WHERE username = $$Admin$$'",
+        _separator="",
+    )

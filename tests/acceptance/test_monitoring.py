@@ -1,0 +1,144 @@
+"""deploys/monitoring.py and tools/zabbix_register.py on the lab's Zabbix server (split: mon-1).
+
+The registration runs once for the module (and again, to show it changes nothing); then the
+real server is asked, through its API, what an operator would look at: every host available
+over PSK, the template with its triggers, and a stopped instance raising a problem that
+resolves when it starts again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from infra.zabbix_api import ZabbixAPI, ZabbixError, problems
+from infra.zabbix_items import HOST_MACROS, TEMPLATE_NAME, TRIGGERS
+from tests.acceptance import lab
+
+if not lab.names("monitoring"):
+    pytest.skip("no monitoring host in this topology", allow_module_level=True)
+
+SERVER = lab.names("monitoring")[0]
+URL = f"http://{lab.host_info(SERVER)['address']}/zabbix/api_jsonrpc.php"
+testinfra_hosts = lab.hosts("monitoring")
+
+
+def register(*extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.zabbix_register", "inventories/lab.py", *extra],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def registered():
+    first = register("--wait", "240")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    return first.stdout
+
+
+@pytest.fixture(scope="module")
+def api(registered):
+    client = ZabbixAPI(URL)
+    client.login("Admin", lab.secret("zabbix_admin_password"))
+    yield client
+    client.logout()
+
+
+def host_of(api, name: str) -> dict:
+    found = api.call("host.get", {
+        "filter": {"host": [name]}, "output": ["hostid", "tls_connect", "tls_accept", "status"],
+        "selectInterfaces": ["ip", "port", "available"], "selectParentTemplates": ["host"],
+        "selectMacros": ["macro", "value"],
+    })  # fmt: skip
+    assert len(found) == 1, f"{name} is not registered"
+    return found[0]
+
+
+def test_server_database_and_frontend_run(host):
+    for unit in ("zabbix-server", "postgresql@15-main", "apache2"):
+        assert host.service(unit).is_running, unit
+
+
+def test_the_database_takes_no_tcp_connections(host):
+    assert not host.socket("tcp://0.0.0.0:5432").is_listening
+
+
+def test_no_database_password_exists(host):
+    assert "DBPassword" not in host.file("/etc/zabbix/zabbix_server.conf").content_string
+
+
+def test_the_frontends_default_admin_password_is_gone(registered):
+    with pytest.raises(ZabbixError):
+        ZabbixAPI(URL).login("Admin", "zabbix")
+
+
+def test_every_host_is_registered_once(api):
+    for name in lab.names():
+        host_of(api, name)
+
+
+@pytest.mark.parametrize("name", lab.names())
+def test_host_is_available_over_psk(api, name):
+    found = host_of(api, name)
+    assert (found["tls_connect"], found["tls_accept"]) == ("2", "2")  # PSK only, both ways
+    assert [i["available"] for i in found["interfaces"]] == ["1"]
+
+
+@pytest.mark.parametrize("name", lab.names())
+def test_host_links_the_platform_and_the_linux_template(api, name):
+    linked = {t["host"] for t in host_of(api, name)["parentTemplates"]}
+    assert linked == {TEMPLATE_NAME, "Linux by Zabbix agent"}
+
+
+def test_thresholds_are_host_macros(api):
+    macros = {m["macro"]: m["value"] for m in host_of(api, lab.names("db")[0])["macros"]}
+    assert macros == HOST_MACROS
+
+
+def test_the_imported_template_has_every_trigger(api):
+    template = api.call(
+        "template.get", {"filter": {"host": [TEMPLATE_NAME]}, "output": ["templateid"]}
+    )
+    templateid = template[0]["templateid"]
+    triggers = api.call("trigger.get", {"templateids": [templateid], "output": ["description"]})
+    prototypes = api.call(
+        "triggerprototype.get", {"templateids": [templateid], "output": ["description"]}
+    )
+    names = {t["description"] for t in triggers + prototypes}
+    assert names == {name for found in TRIGGERS.values() for _, name, _ in found}
+
+
+def test_a_second_registration_changes_nothing(registered):
+    again = register()
+    assert again.returncode == 0, again.stderr[-2000:]
+    verdicts = [line for line in again.stdout.splitlines() if line.split(":")[0] in lab.names()]
+    assert verdicts == [f"{name}: unchanged" for name in sorted(lab.names())]
+
+
+def wait_for(condition, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(5)
+    raise AssertionError(f"not within {timeout:.0f} s")
+
+
+def test_a_stopped_instance_raises_a_problem_within_two_minutes_and_it_resolves(api):
+    victim, unit = lab.names("app")[0], "aktienanalyse-frontend@8005.service"
+    problem = f"{unit} is down"
+    # Discovery must have created the unit's item first (the registration asked for it).
+    wait_for(lambda: api.call("item.get", {"host": victim, "search": {"key_": unit},
+                                           "output": ["itemid"]}), 180)  # fmt: skip
+    assert problem not in problems(api, victim)
+    lab.ssh(victim, f"systemctl stop {unit}")
+    try:
+        raised = wait_for(lambda: problem in problems(api, victim), 120)
+    finally:
+        lab.ssh(victim, f"systemctl start {unit}")
+    resolved = wait_for(lambda: problem not in problems(api, victim), 120)
+    print(f"problem raised after {raised:.0f} s, resolved {resolved:.0f} s after the start")
