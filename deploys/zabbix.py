@@ -72,12 +72,12 @@ def apply() -> None:
     checked_file(  # read on every poll: no restart needed
         name="Discovery data /etc/zabbix/aktienanalyse-discovery.json",
         dest="/etc/zabbix/aktienanalyse-discovery.json",
-        content=json.dumps(discovery(own, "app" in host.groups, migrates()), indent=1) + "\n",
+        content=json.dumps(discovery(own, "app" in host.groups), indent=1) + "\n",
         mode=644,
     )
     groups = set(host.groups)
     for kind, data in (
-        ("jobs", jobs_discovery(own, groups)),
+        ("jobs", jobs_discovery(own, groups, migrates())),
         ("backups", backups_discovery(own, groups)),
         ("tls", tls_discovery(own, groups)),
     ):

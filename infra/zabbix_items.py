@@ -18,6 +18,7 @@ from infra.settings import Settings
 
 TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "zabbix" / "aktienanalyse-template.yaml"
 LOG_DIR = "/var/log/aktienanalyse"
+MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged by its result
 
 # key -> (command, item name, Zabbix value type). `$1` is the key's first parameter.
 USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
@@ -25,11 +26,6 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "cat /etc/zabbix/aktienanalyse-discovery.json",
         "aktienanalyse units",
         "TEXT",
-    ),
-    "aktienanalyse.unit.active[*]": (
-        'case "$(systemctl is-active "$1")" in active) echo 1 ;; *) echo 0 ;; esac',
-        "{#UNIT}: active",
-        "UNSIGNED",
     ),
     "aktienanalyse.log.errors[*]": (
         f"cat {LOG_DIR}/$1.log 2>/dev/null | awk '/ERROR/ {{n++}} END {{print n+0}}'",
@@ -70,15 +66,14 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
 }
 # How each prototype's parameter is filled from a discovered unit.
 PROTOTYPE_ARGUMENT = {
-    "aktienanalyse.unit.active[*]": "{#UNIT}",
     "aktienanalyse.log.errors[*]": "{#LOG}",
     "aktienanalyse.log.warnings[*]": "{#LOG}",
     "aktienanalyse.health[*]": "{#PORT}",
 }
 
 
-def discovery(settings: Settings, is_app_host: bool, migrates: bool) -> dict:
-    """Low-level discovery data: one entry per unit this host runs."""
+def discovery(settings: Settings, is_app_host: bool) -> dict:
+    """Low-level discovery data: one entry per service instance this host runs."""
     entries = []
     for name, service in deployed(settings) if is_app_host else []:
         for unit, port in zip(instance_units(name, service), service.ports, strict=True):
@@ -90,15 +85,15 @@ def discovery(settings: Settings, is_app_host: bool, migrates: bool) -> dict:
                     "{#LOG}": f"{name}-{port}",
                 }
             )
-    if migrates:
-        entries.append({"{#UNIT}": "aktienanalyse-migration.service",
-                        "{#SERVICE}": "migration", "{#PORT}": "", "{#LOG}": ""})  # fmt: skip
     return {"data": entries}
 
 
-def jobs_discovery(settings: Settings, groups: set[str]) -> dict:
-    """Low-level discovery data: one entry per scheduled job."""
-    return {"data": [{"{#JOB}": job.unit} for job in host_jobs(settings, groups)]}
+def jobs_discovery(settings: Settings, groups: set[str], migrates: bool = False) -> dict:
+    """Low-level discovery data: one entry per oneshot judged by its last result, the
+    scheduled jobs and, on the host that runs it, the migration."""
+    units = [job.unit for job in host_jobs(settings, groups)]
+    units += [MIGRATION] if migrates else []
+    return {"data": [{"{#JOB}": unit} for unit in units]}
 
 
 def backups_discovery(settings: Settings, groups: set[str]) -> dict:
@@ -139,8 +134,8 @@ HOST_ITEMS = [
 # Triggers: (item key in the template, expression after the function's item reference,
 # name, severity). `{item}` is replaced with the item reference.
 TRIGGERS = {
-    "aktienanalyse.unit.active[{#UNIT}]": [
-        ("last({item})=0", "{#UNIT} is down", "HIGH"),
+    "systemd.unit.info[{#UNIT},ActiveState]": [
+        ('last({item})<>"active"', "{#UNIT} is down", "HIGH"),
     ],
     "aktienanalyse.health[{#PORT}]": [
         ("last({item})<>200", "{#UNIT} is not healthy (/health)", "AVERAGE"),
@@ -165,7 +160,12 @@ TRIGGERS = {
         ("min({item},5m)>85", "memory more than 85 % used for 5 minutes", "WARNING"),
     ],
     "aktienanalyse.updates.security": [
-        ("min({item},1d)>0", "security updates pending for a day", "WARNING"),
+        # A day of hourly values, none of them 0: unattended-upgrades did not install them.
+        (
+            "min({item},1d)>0 and count({item},1d)>=24",
+            "security updates pending for a day",
+            "WARNING",
+        ),
     ],
 }
 TEMPLATE_NAME = "aktienanalyse platform"
@@ -195,12 +195,18 @@ def user_parameters_text() -> str:
 
 
 def _uuid(name: str) -> str:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"aktienanalyse/{name}").hex
+    """A stable UUID per name, in the version-4 form Zabbix's import insists on."""
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, f"aktienanalyse/{name}").bytes
+    return uuid.UUID(bytes=digest, version=4).hex
 
 
 def template() -> dict:
     """The Zabbix 6.0 template export: discovery rules, item prototypes, host items, triggers."""
-    prototypes = [
+    # Agent 2's systemd plugin, not a UserParameter: the agent refuses '@' (every instance
+    # unit has one) in a UserParameter's arguments, and the plugin reads D-Bus, not a shell.
+    state = _item("systemd.unit.info[{#UNIT},ActiveState]", "{#UNIT}: state", "CHAR", "1m",
+                  prototype=True)  # fmt: skip
+    prototypes = [state] + [
         _item(key.replace("[*]", f"[{argument}]"), USER_PARAMETERS[key][1],
               USER_PARAMETERS[key][2], "1m", prototype=True)
         for key, argument in PROTOTYPE_ARGUMENT.items()

@@ -21,6 +21,8 @@ import os
 import sys
 import time
 
+import pyinfra_cli  # noqa: F401  (first: it patches ssl and sockets for gevent, as `pyinfra` does)
+
 from infra.hostdata import REPO, SettingsError, load_inventory, refusal
 from infra.zabbix_api import (
     ZabbixAPI,
@@ -40,7 +42,6 @@ LINUX_TEMPLATE = "Linux by Zabbix agent"
 
 def read_psks(inventory_file: str) -> dict[str, str]:
     """name → the agent's PSK, read from each host with pyinfra's own connection and sudo."""
-    # pyinfra's CLI package patches the interpreter for gevent on import, as `pyinfra` does.
     from pyinfra.api import Config, State
     from pyinfra.api.connect import connect_all, disconnect_all
     from pyinfra.context import ctx_state

@@ -11,6 +11,7 @@ from infra.zabbix_items import (
     USER_PARAMETERS,
     backups_discovery,
     discovery,
+    jobs_discovery,
     template_text,
     tls_discovery,
     user_parameters_text,
@@ -78,17 +79,22 @@ def test_user_parameter_file_lists_every_key():
     assert [line.split("=", 1)[1].split(",", 1)[0] for line in lines] == list(USER_PARAMETERS)
 
 
-def test_discovery_lists_the_deployed_instances_and_the_migration():
-    data = discovery(settings_with(frontend="1.0.0"), True, True)["data"]
+def test_discovery_lists_the_deployed_instances():
+    data = discovery(settings_with(frontend="1.0.0"), True)["data"]
     assert [entry["{#UNIT}"] for entry in data] == [
         "aktienanalyse-frontend@8005.service",
         "aktienanalyse-frontend@8015.service",
-        "aktienanalyse-migration.service",
     ]
 
 
 def test_discovery_is_empty_off_the_app_hosts():
-    assert discovery(settings_with(frontend="1.0.0"), False, False) == {"data": []}
+    assert discovery(settings_with(frontend="1.0.0"), False) == {"data": []}
+
+
+def test_the_migration_is_judged_by_its_result_like_a_job():
+    jobs = jobs_discovery(Settings(), {"app"}, migrates=True)["data"]
+    assert {"{#JOB}": "aktienanalyse-migration"} in jobs
+    assert jobs_discovery(Settings(), {"app"}, migrates=False) == {"data": []}
 
 
 def test_backends_have_one_server_per_app_host_and_instance():
