@@ -105,3 +105,8 @@ def _redis(own: Settings) -> None:
         mode=755,
         check="sh -n {path}",
     )
+    if not host.get_fact(File, path=stamp("redis")):
+        # The first copy now, as PostgreSQL's first full backup: its age is a Zabbix item
+        # from the start (a missing stamp would leave the item unsupported, never alerting).
+        server.shell(name="First Redis snapshot copy (once)",
+                     commands=[f"runuser -u redis -- {REDIS_COPY}"])  # fmt: skip

@@ -256,8 +256,10 @@ def template() -> dict:
 
 def _rule(key: str, prototypes: list[dict]) -> dict:
     """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
+    # lifetime 0: what the host no longer declares (an instance scaled away, a job removed)
+    # goes at once, instead of raising "down" for the 30 days Zabbix keeps it by default.
     return {"uuid": _uuid(key), "name": USER_PARAMETERS[key][1], "key": key, "delay": "1h",
-            "item_prototypes": prototypes}  # fmt: skip
+            "lifetime": "0", "item_prototypes": prototypes}  # fmt: skip
 
 
 def _item(key: str, name: str, value_type: str, delay: str, prototype: bool = False,
