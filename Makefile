@@ -16,7 +16,8 @@ LAB_PACKAGES := lxc debootstrap apt-cacher-ng openssl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help deps lab-deps lab lab-down lab-status test lint actionlint unit templates \
-	acceptance bench docs lock plan plan-comment apply restore verify verify-summary ssh-key
+	acceptance bench docs lock plan plan-comment apply restore verify verify-summary ssh-key \
+	zabbix-register
 
 help:
 	@echo "make lab        bring the lab up ($(TOPOLOGY)) and converge it with deploys/all.py"
@@ -27,6 +28,7 @@ help:
 	@echo "make docs       regenerate the README's settings table and the Zabbix template"
 	@echo "make plan       dry-run INVENTORY ($(INVENTORY)) and render the plan to $(PLAN)"
 	@echo "make apply      converge INVENTORY; make verify: its read-only testinfra suite"
+	@echo "make zabbix-register  register INVENTORY's hosts on its Zabbix server (API)"
 
 # Installs the Debian packages named in $(1) that are missing.
 define apt_install
@@ -123,6 +125,12 @@ restore: export RESTORE_SET = $(SET)
 restore: deps
 	$(PY) -m tools.restore $(INVENTORY) --host "$$RESTORE_HOST" --confirm "$$RESTORE_CONFIRM" \
 	  $(if $(TIME),--time "$$RESTORE_TIME") $(if $(SET),--set "$$RESTORE_SET")
+
+# Import the Zabbix template and register INVENTORY's hosts with their PSKs on its monitoring
+# host's server, or on URL (then AKTIENANALYSE_ZABBIX_USER/_PASSWORD from the environment).
+zabbix-register: export ZABBIX_URL = $(URL)
+zabbix-register: deps
+	$(PY) -m tools.zabbix_register $(INVENTORY) $(if $(URL),--url "$$ZABBIX_URL") --wait 240
 
 # Posts/updates the plan comment on pull request PR (GitHub Actions: GITHUB_TOKEN, GITHUB_REPOSITORY).
 plan-comment: deps

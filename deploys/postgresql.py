@@ -17,13 +17,13 @@ import shlex
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
-from pyinfra.operations import postgres, systemd
+from pyinfra.operations import postgres, server, systemd
 
-from facts.postgresql import UNIT, PostgresqlRuntime
+from facts.postgresql import UNIT, PostgresqlMonitoringRole, PostgresqlRuntime
 from facts.resources import EffectiveResources
 from infra import tuning
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import apt_install, extension, role_password, run_if_changed
+from infra.operations import PSQL, apt_install, extension, role_password, run_if_changed
 from infra.settings import Settings
 from infra.templating import put_rendered
 
@@ -35,6 +35,7 @@ DATA_DIR = "/var/lib/postgresql/15/main"
 CONF_DIR = "/etc/postgresql/15/main"
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
+MONITORING_ROLE = "zabbix"  # the agent's OS user, for peer authentication
 # Restart-only parameters this deploy sets, for when PostgreSQL cannot tell (not running yet).
 RESTART_ONLY = {
     "archive_mode",
@@ -154,6 +155,7 @@ def apply() -> None:
         role=pg.app_role,
         password=own.secrets["postgresql_app_password"],
     )
+    _monitoring_role()
     for database in pg.databases:
         postgres.database(
             name=f"Database {database}", database=database, owner=pg.app_role, **as_postgres
@@ -164,3 +166,16 @@ def apply() -> None:
                 database=database,
                 extension=extension_name,
             )
+
+
+def _monitoring_role() -> None:
+    """The Zabbix agent's role: pg_monitor's read-only statistics, through the local socket as
+    the agent's own user (peer, pg_hba.conf), no password. Debian's agent 2 is built without
+    its PostgreSQL plugin, so infra/zabbix_items.py asks psql."""
+    found = host.get_fact(PostgresqlMonitoringRole, role=MONITORING_ROLE)
+    if found == "member":
+        return
+    sql = (f"CREATE ROLE {MONITORING_ROLE} LOGIN IN ROLE pg_monitor" if found is None
+           else f"GRANT pg_monitor TO {MONITORING_ROLE}")  # fmt: skip
+    server.shell(name=f"Role {MONITORING_ROLE} (pg_monitor, for the Zabbix agent)",
+                 commands=[f"{PSQL} -c {shlex.quote(sql)}"])  # fmt: skip

@@ -15,14 +15,18 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import server, systemd
 
+from deploys.redis import monitor_password
 from infra.hostdata import settings
 from infra.operations import apt_install, checked_file, run_if_changed
 from infra.services import LOG_READERS, migrates
 from infra.templating import render
 from infra.zabbix_items import (
+    REDIS_PASSWORD_FILE,
     backups_discovery,
     discovery,
     jobs_discovery,
+    pgsql_discovery,
+    redis_discovery,
     tls_discovery,
     user_parameters_text,
 )
@@ -80,12 +84,24 @@ def apply() -> None:
         ("jobs", jobs_discovery(own, groups, migrates())),
         ("backups", backups_discovery(own, groups)),
         ("tls", tls_discovery(own, groups)),
+        ("pgsql", pgsql_discovery(own, groups)),
+        ("redis", redis_discovery(groups)),
     ):
         checked_file(
             name=f"Discovery data /etc/zabbix/aktienanalyse-{kind}.json",
             dest=f"/etc/zabbix/aktienanalyse-{kind}.json",
             content=json.dumps(data, indent=1) + "\n",
             mode=644,
+        )
+    if "cache" in groups:
+        checked_file(
+            name=f"Redis password of the agent {REDIS_PASSWORD_FILE} (ACL user zabbix: INFO, PING)",
+            dest=REDIS_PASSWORD_FILE,
+            content=monitor_password(own.secrets["redis_admin_password"]).get_secret_value(),
+            user="zabbix",
+            group="zabbix",
+            mode=400,
+            sensitive=True,
         )
     systemd.service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
     run_if_changed(

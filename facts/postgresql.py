@@ -66,3 +66,20 @@ class PostgresqlExtensions(FactBase):
 
     def process(self, output: list[str]) -> list[str]:
         return sorted(line for line in output if line)
+
+
+class PostgresqlMonitoringRole(FactBase):
+    """How far the role `role` exists: "member" (of pg_monitor), "role" (not a member), or
+    None (no such role, or the cluster is not running)."""
+
+    def command(self, role: str) -> str:
+        return psql(
+            "SELECT rolname, pg_has_role(rolname, 'pg_monitor', 'member') FROM pg_roles "
+            f"WHERE rolname = {sql_literal(role)}"
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        rows = [line.split("|") for line in output if line.count("|") == 1]
+        if not rows:
+            return None
+        return "member" if rows[0][1] == "t" else "role"

@@ -604,8 +604,8 @@ PG_UNSAFE = re.compile(
     r"include.*|archive_.*|krb_.*|db_user_namespace|allow_system_table_mods|"
     r"ignore_system_indexes|zero_damaged_pages|fsync|full_page_writes"
 )
-# Roles and databases the cluster itself owns.
-PG_RESERVED = frozenset({"postgres", "template0", "template1"})
+# Roles and databases the cluster itself owns (zabbix: the agent's read-only monitoring role).
+PG_RESERVED = frozenset({"postgres", "template0", "template1", "zabbix"})
 
 
 class PostgreSQL(Strict):
@@ -753,8 +753,8 @@ class Redis(Strict):
     @field_validator("app_user", "admin_user")
     @classmethod
     def _user_name(cls, value: str) -> str:
-        if not USERNAME.fullmatch(value) or value == "default":
-            raise ValueError("not a usable ACL user name")
+        if not USERNAME.fullmatch(value) or value in {"default", "zabbix"}:
+            raise ValueError("not a usable ACL user name (default and zabbix are taken)")
         return value
 
     @field_validator("app_key_patterns", "app_channel_patterns")

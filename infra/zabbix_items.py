@@ -18,6 +18,10 @@ from infra.settings import Settings
 
 TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "zabbix" / "aktienanalyse-template.yaml"
 LOG_DIR = "/var/log/aktienanalyse"
+REDIS_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-redis.pass"
+_PSQL = "psql -XAtq -d postgres -c"
+_REDIS_INFO = (f'REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli --no-auth-warning '
+               "--user zabbix -p $1 INFO")  # fmt: skip
 MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged by its result
 
 # key -> (command, item name, Zabbix value type). `$1` is the key's first parameter.
@@ -52,6 +56,44 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "aktienanalyse TLS entries",
         "TEXT",
     ),
+    # Debian's agent 2 is built without its PostgreSQL plugin: psql as the agent's own user,
+    # the monitoring role (deploys/postgresql.py: pg_monitor, peer, database postgres only).
+    "aktienanalyse.pgsql.discovery": (
+        "cat /etc/zabbix/aktienanalyse-pgsql.json",
+        "aktienanalyse PostgreSQL databases",
+        "TEXT",
+    ),
+    "aktienanalyse.pgsql.connections[*]": (
+        f"{_PSQL} \"SELECT numbackends FROM pg_stat_database WHERE datname = '$1'\"",
+        "{#PGDB}: connections",
+        "UNSIGNED",
+    ),
+    "aktienanalyse.pgsql.cache_hit[*]": (
+        f'{_PSQL} "SELECT coalesce(round(100.0 * blks_hit / nullif(blks_hit + blks_read, 0), 2),'
+        " 100) FROM pg_stat_database WHERE datname = '$1'\"",
+        "{#PGDB}: cache hit ratio, %",
+        "FLOAT",
+    ),
+    # Agent 2's Redis plugin authenticates with a password only, i.e. as Redis' `default`
+    # user, which stays off; redis-cli logs in as the ACL user zabbix (INFO and PING only).
+    "aktienanalyse.redis.discovery": (
+        "cat /etc/zabbix/aktienanalyse-redis.json",
+        "aktienanalyse Redis",
+        "TEXT",
+    ),
+    # Zabbix fills $1..$9 in a parameterised command: no awk field ($2) may appear in one.
+    "aktienanalyse.redis.memory_pused[*]": (
+        f"{_REDIS_INFO} memory | tr -d '\\r' | sed -n -e 's/^used_memory:\\([0-9]*\\)$/\\1/p' "
+        "-e 's/^maxmemory:\\([0-9]*\\)$/\\1/p' | awk 'BEGIN {getline used; getline max; "
+        'if (max > 0) printf "%.2f\\n", 100 * used / max; else print 0}\'',
+        "Redis {#REDISPORT}: memory used of maxmemory, %",
+        "FLOAT",
+    ),
+    "aktienanalyse.redis.clients[*]": (
+        f"{_REDIS_INFO} clients | tr -d '\\r' | sed -n 's/^connected_clients:\\([0-9]*\\)$/\\1/p'",
+        "Redis {#REDISPORT}: connected clients",
+        "UNSIGNED",
+    ),
     "aktienanalyse.updates.security": (
         "apt-get -s -o Debug::NoLocking=true dist-upgrade 2>/dev/null"
         " | awk '/^Inst .*Debian-Security/ {n++} END {print n+0}'",
@@ -64,12 +106,24 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "UNSIGNED",
     ),
 }
-# How each prototype's parameter is filled from a discovered unit.
-PROTOTYPE_ARGUMENT = {
-    "aktienanalyse.log.errors[*]": "{#LOG}",
-    "aktienanalyse.log.warnings[*]": "{#LOG}",
-    "aktienanalyse.health[*]": "{#PORT}",
+# The item prototypes of each discovery rule: UserParameter key -> how its parameter is
+# filled from a discovered entry.
+PROTOTYPES = {
+    "aktienanalyse.discovery": {
+        "aktienanalyse.log.errors[*]": "{#LOG}",
+        "aktienanalyse.log.warnings[*]": "{#LOG}",
+        "aktienanalyse.health[*]": "{#PORT}",
+    },
+    "aktienanalyse.pgsql.discovery": {
+        "aktienanalyse.pgsql.connections[*]": "{#PGDB}",
+        "aktienanalyse.pgsql.cache_hit[*]": "{#PGDB}",
+    },
+    "aktienanalyse.redis.discovery": {
+        "aktienanalyse.redis.memory_pused[*]": "{#REDISPORT}",
+        "aktienanalyse.redis.clients[*]": "{#REDISPORT}",
+    },
 }
+PROTOTYPE_ARGUMENT = {key: arg for keys in PROTOTYPES.values() for key, arg in keys.items()}
 
 
 def discovery(settings: Settings, is_app_host: bool) -> dict:
@@ -106,6 +160,17 @@ def backups_discovery(settings: Settings, groups: set[str]) -> dict:
             entries.append({"{#JOB}": job.unit, "{#STAMP}": stamp(kind),
                             "{#MAXAGE}": str(settings.backup.max_age_hours * 3600)})  # fmt: skip
     return {"data": entries}
+
+
+def pgsql_discovery(settings: Settings, groups: set[str]) -> dict:
+    """Low-level discovery data: the platform's databases, on db hosts."""
+    databases = settings.postgresql.databases if "db" in groups else []
+    return {"data": [{"{#PGDB}": name} for name in databases]}
+
+
+def redis_discovery(groups: set[str]) -> dict:
+    """Low-level discovery data: the Redis server, on cache hosts."""
+    return {"data": [{"{#REDISPORT}": "6379"}] if "cache" in groups else []}
 
 
 def tls_discovery(settings: Settings, groups: set[str]) -> dict:
@@ -159,6 +224,21 @@ TRIGGERS = {
     "vm.memory.size[pused]": [
         ("min({item},5m)>85", "memory more than 85 % used for 5 minutes", "WARNING"),
     ],
+    "aktienanalyse.pgsql.connections[{#PGDB}]": [
+        ("last({item})>=40", "{#PGDB}: 40 connections or more", "WARNING"),
+        ("last({item})>=45", "{#PGDB}: 45 connections or more", "HIGH"),
+    ],
+    "aktienanalyse.pgsql.cache_hit[{#PGDB}]": [
+        ("max({item},15m)<95", "{#PGDB}: cache hit ratio below 95 % for 15 minutes", "WARNING"),
+    ],
+    "aktienanalyse.redis.memory_pused[{#REDISPORT}]": [
+        ("last({item})>=80", "Redis: 80 % of maxmemory used", "WARNING"),
+        ("last({item})>=95", "Redis: 95 % of maxmemory used", "HIGH"),
+    ],
+    "aktienanalyse.redis.clients[{#REDISPORT}]": [
+        ("last({item})>=50", "Redis: 50 clients or more", "WARNING"),
+        ("last({item})>=100", "Redis: 100 clients or more", "HIGH"),
+    ],
     "aktienanalyse.updates.security": [
         # A day of hourly values, none of them 0: unattended-upgrades did not install them.
         (
@@ -206,15 +286,20 @@ def template() -> dict:
     # unit has one) in a UserParameter's arguments, and the plugin reads D-Bus, not a shell.
     state = _item("systemd.unit.info[{#UNIT},ActiveState]", "{#UNIT}: state", "CHAR", "1m",
                   prototype=True)  # fmt: skip
-    prototypes = [state] + [
-        _item(key.replace("[*]", f"[{argument}]"), USER_PARAMETERS[key][1],
-              USER_PARAMETERS[key][2], "1m", prototype=True)
-        for key, argument in PROTOTYPE_ARGUMENT.items()
-    ]  # fmt: skip
+    prototypes = {
+        rule: [
+            _item(key.replace("[*]", f"[{argument}]"), USER_PARAMETERS[key][1],
+                  USER_PARAMETERS[key][2], "1m", prototype=True)
+            for key, argument in keys.items()
+        ]
+        for rule, keys in PROTOTYPES.items()
+    }  # fmt: skip
     certificate = "web.certificate.get[localhost,{#TLSPORT}]"
     not_after = "aktienanalyse.tls.not_after[{#TLSPORT}]"
     rules = [
-        _rule("aktienanalyse.discovery", prototypes),
+        _rule("aktienanalyse.discovery", [state, *prototypes["aktienanalyse.discovery"]]),
+        _rule("aktienanalyse.pgsql.discovery", prototypes["aktienanalyse.pgsql.discovery"]),
+        _rule("aktienanalyse.redis.discovery", prototypes["aktienanalyse.redis.discovery"]),
         _rule("aktienanalyse.jobs.discovery", [
             _item("systemd.unit.info[{#JOB}.service,Result,Service]", "{#JOB}: last result",
                   "CHAR", "5m", prototype=True),

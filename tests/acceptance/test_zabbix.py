@@ -27,8 +27,11 @@ def value(tested: str) -> str:
     return tested[tested.index("|") + 1 : tested.rindex("]")]
 
 
-def agent_test(host, key: str) -> str:
-    return host.check_output(f"zabbix_agent2 -c /etc/zabbix/zabbix_agent2.conf -t '{key}'")
+def agent_test(host, key: str, as_agent: bool = False) -> str:
+    """`zabbix_agent2 -t`: as root, or as the agent's own user (what PostgreSQL's peer
+    authentication and the Redis password file are for)."""
+    user = "runuser -u zabbix -- " if as_agent else ""
+    return host.check_output(f"{user}zabbix_agent2 -c /etc/zabbix/zabbix_agent2.conf -t '{key}'")
 
 
 def test_agent_is_running(host):
@@ -162,3 +165,36 @@ def test_the_lbs_certificate_expiry_is_an_item(host):
 @pytest.mark.parametrize("key", ["system.cpu.util[all,idle,avg1]", "vm.memory.size[pused]"])
 def test_cpu_and_memory_are_items(host, key):
     assert 0 <= float(value(agent_test(host, key))) <= 100
+
+
+def test_postgresql_connections_and_cache_hit_are_items(host):
+    if "db" not in lab.host_info(host.backend.hostname)["groups"]:
+        pytest.skip("no database on this host")
+    database = "aktienanalyse_event_store"
+    connections = value(agent_test(host, f"aktienanalyse.pgsql.connections[{database}]", True))
+    assert connections.isdigit()
+    hit = float(value(agent_test(host, f"aktienanalyse.pgsql.cache_hit[{database}]", True)))
+    assert 0 <= hit <= 100
+
+
+def test_the_monitoring_role_reads_statistics_only(host):
+    if "db" not in lab.host_info(host.backend.hostname)["groups"]:
+        pytest.skip("no database on this host")
+    write = host.run("runuser -u zabbix -- psql -XAtq -d postgres -c 'CREATE TABLE t (x int)'")
+    assert write.rc != 0
+
+
+def test_redis_memory_and_clients_are_items(host):
+    if "cache" not in lab.host_info(host.backend.hostname)["groups"]:
+        pytest.skip("no Redis on this host")
+    used = float(value(agent_test(host, "aktienanalyse.redis.memory_pused[6379]", True)))
+    assert 0 < used < 100
+    assert int(value(agent_test(host, "aktienanalyse.redis.clients[6379]", True))) >= 1
+
+
+def test_the_agents_redis_user_may_not_read_keys(host):
+    if "cache" not in lab.host_info(host.backend.hostname)["groups"]:
+        pytest.skip("no Redis on this host")
+    command = ('REDISCLI_AUTH="$(cat /etc/zabbix/aktienanalyse-redis.pass)" redis-cli '
+               "--no-auth-warning --user zabbix GET market:x")  # fmt: skip
+    assert "NOPERM" in host.check_output(f"runuser -u zabbix -- sh -c '{command}'")

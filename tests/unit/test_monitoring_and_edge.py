@@ -1,5 +1,7 @@
 """Pure parts of deploys/zabbix.py, deploys/haproxy.py and deploys/logrotate.py."""
 
+import re
+
 import yaml
 
 from deploys.haproxy import backends
@@ -12,6 +14,8 @@ from infra.zabbix_items import (
     backups_discovery,
     discovery,
     jobs_discovery,
+    pgsql_discovery,
+    redis_discovery,
     template_text,
     tls_discovery,
     user_parameters_text,
@@ -68,6 +72,21 @@ def test_backups_discovery_names_a_stamp_for_every_backup_job_and_nothing_else()
     }  # fmt: skip
     assert all(e["{#STAMP}"].startswith("/var/lib/aktienanalyse-backup/") for e in entries)
     assert backups_discovery(settings, {"app"}) == {"data": []}
+
+
+def test_parameterised_commands_refer_to_their_one_parameter_only():
+    """Zabbix fills $0..$9 in a [*] command: an awk field like $2 would silently vanish."""
+    for key, (command, _, _) in USER_PARAMETERS.items():
+        if key.endswith("[*]"):
+            assert set(re.findall(r"\$(\d)", command)) == {"1"}, key
+
+
+def test_database_and_redis_discovery_follow_the_groups():
+    settings = Settings()
+    assert pgsql_discovery(settings, {"db"}) == {"data": [{"{#PGDB}": "aktienanalyse_event_store"}]}
+    assert pgsql_discovery(settings, {"app"}) == {"data": []}
+    assert redis_discovery({"cache"}) == {"data": [{"{#REDISPORT}": "6379"}]}
+    assert redis_discovery({"db"}) == {"data": []}
 
 
 def test_every_parameterised_key_has_a_prototype():
