@@ -47,5 +47,5 @@ if "app" in groups:
     app.stop_unwanted_instances()  # after HAProxy stopped sending them requests
 jobs.apply()
 if "monitoring" in groups:
-    monitoring.apply()  # the optional Zabbix server, before the agents are registered with it
+    monitoring.apply()  # the optional Zabbix server; `make zabbix-register` registers the agents
 zabbix.apply()

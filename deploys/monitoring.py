@@ -67,15 +67,19 @@ def apply() -> None:
             commands=[
                 'runuser -u postgres -- psql -XAtq -c "SELECT 1 FROM pg_roles WHERE rolname = '
                 "'zabbix'\" | grep -qx 1 || runuser -u postgres -- createuser zabbix",
-                "runuser -u postgres -- createdb -O zabbix -E UTF8 -T template0 "
-                "--locale=C.UTF-8 zabbix",
+                # Guarded here too: a fact read while PostgreSQL was down says "none".
+                'runuser -u postgres -- psql -XAtq -c "SELECT 1 FROM pg_database WHERE datname = '
+                "'zabbix'\" | grep -qx 1 || runuser -u postgres -- createdb -O zabbix -E UTF8 "
+                "-T template0 --locale=C.UTF-8 zabbix",
             ],
         )
     if not database["schema"]:
         server.shell(
             name="Import Zabbix's schema, images and data (one transaction)",
             commands=[
-                f"zcat {' '.join(SCHEMA)} | {AS_ZABBIX_PSQL} --single-transaction >/dev/null"
+                f"{AS_ZABBIX_PSQL} -Atc \"SELECT to_regclass('public.users') IS NOT NULL\" "
+                f"| grep -qx t || zcat {' '.join(SCHEMA)} "
+                f"| {AS_ZABBIX_PSQL} --single-transaction >/dev/null"
             ],
         )
     admin_password(
@@ -114,6 +118,13 @@ def apply() -> None:
                    reloaded=True)  # fmt: skip
 
 
+def frontend_hash(password: SecretStr) -> str:
+    """The bcrypt hash the frontend stores: PHP writes $2y$, the same algorithm Python calls
+    $2b$; cost 10, PHP's default, so the frontend never re-hashes it."""
+    made = bcrypt.hashpw(password.get_secret_value().encode(), bcrypt.gensalt(rounds=10))
+    return "$2y$" + made.decode()[4:]
+
+
 @operation()
 def admin_password(password: SecretStr, current_hash: str | None):
     """
@@ -123,11 +134,11 @@ def admin_password(password: SecretStr, current_hash: str | None):
     + current_hash: Admin's hash as the database holds it (facts.zabbix.ZabbixDatabase)
     """
     secret = password.get_secret_value().encode()
-    if current_hash and bcrypt.checkpw(secret, current_hash.encode()):
+    bcrypt_hash = current_hash and current_hash.startswith("$2")  # else: not ours, replace it
+    if bcrypt_hash and bcrypt.checkpw(secret, current_hash.encode()):
         host.noop("the Admin password is up to date")
         return
-    # PHP writes bcrypt as $2y$; $2b$ is the same algorithm under Python's name for it.
-    hashed = "$2y$" + bcrypt.hashpw(secret, bcrypt.gensalt(rounds=10)).decode()[4:]
+    hashed = frontend_hash(password)
     # Dollar-quoted inside single shell quotes: a bcrypt hash holds '$' but never '$hash$'.
     yield StringCommand(
         f"{AS_ZABBIX_PSQL} -c 'UPDATE users SET passwd = $hash$",

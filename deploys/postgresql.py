@@ -175,7 +175,9 @@ def _monitoring_role() -> None:
     found = host.get_fact(PostgresqlMonitoringRole, role=MONITORING_ROLE)
     if found == "member":
         return
-    sql = (f"CREATE ROLE {MONITORING_ROLE} LOGIN IN ROLE pg_monitor" if found is None
-           else f"GRANT pg_monitor TO {MONITORING_ROLE}")  # fmt: skip
+    # Complete in itself: a fact read while PostgreSQL was down says "no role".
+    sql = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{MONITORING_ROLE}') "
+           f"THEN CREATE ROLE {MONITORING_ROLE} LOGIN; END IF; END$$; "
+           f"GRANT pg_monitor TO {MONITORING_ROLE}")  # fmt: skip
     server.shell(name=f"Role {MONITORING_ROLE} (pg_monitor, for the Zabbix agent)",
                  commands=[f"{PSQL} -c {shlex.quote(sql)}"])  # fmt: skip

@@ -12,7 +12,6 @@ passwords, and `--diff` never shows it. Either changing restarts Redis; nothing 
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 from pydantic import SecretStr
 from pyinfra import host, logger
@@ -26,10 +25,10 @@ from infra.operations import apt_install, checked_file, run_if_changed
 from infra.settings import size_bytes
 from infra.templating import put_rendered, render
 from infra.tuning import redis_maxmemory
+from infra.zabbix_items import redis_monitor_password
 
 CONFIG_FILE = "/etc/redis/redis.conf"
 ACL_FILE = "/etc/redis/users.acl"
-MONITOR_CONTEXT = b"aktienanalyse: the Zabbix agent's Redis password"
 UNIT = "redis-server"
 SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf"
 
@@ -45,13 +44,6 @@ def server_accepts(config: str, *options: str) -> str:
         f'--pidfile "$d/pid" --logfile "" --dir "$d" --save "" --appendonly no {extra} '
         '>"$d/log" 2>&1; rc=$?; [ $rc = 124 ] || cat "$d/log" >&2; rm -rf "$d"; [ $rc = 124 ]; }'
     )
-
-
-def monitor_password(admin_password: SecretStr) -> SecretStr:
-    """The Zabbix agent's password (ACL user zabbix: INFO and PING only), derived from the
-    admin password: no secret more to keep, and it rotates with it."""
-    digest = hmac.new(admin_password.get_secret_value().encode(), MONITOR_CONTEXT, "sha256")
-    return SecretStr(digest.hexdigest())
 
 
 def acl_digest(password: SecretStr) -> str:
@@ -79,7 +71,7 @@ def apply() -> None:
             redis=redis,
             app_digest=acl_digest(own.secrets["redis_app_password"]),
             admin_digest=acl_digest(own.secrets["redis_admin_password"]),
-            monitor_digest=acl_digest(monitor_password(own.secrets["redis_admin_password"])),
+            monitor_digest=acl_digest(redis_monitor_password(own.secrets["redis_admin_password"])),
         ),
         check=server_accepts(CONFIG_FILE, "--aclfile {path}"),
         user="redis",

@@ -1,9 +1,10 @@
 """Zabbix agent 2 (every host): PSK-encrypted both ways, UserParameters from what is deployed.
 
-Settings: `zabbix` (server, server_active), and the deployed `services` for the discovery.
-The PSK is generated once on the host (never overwritten, never printed, zabbix-only
-readable); README "Zabbix" says how to fetch it for the server's host registration.
-The item keys are declared once in infra/zabbix_items.py.
+Settings: `zabbix` (server, server_active), the deployed `services`, the jobs and the groups
+for the discovery files; on cache hosts `redis_admin_password`, from which the agent's own
+Redis password is derived. The PSK is generated once on the host (never overwritten, never
+printed, zabbix-only readable); `make zabbix-register` reads it into the server's host
+registration. The item keys are declared once in infra/zabbix_items.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import server, systemd
 
-from deploys.redis import monitor_password
 from infra.hostdata import settings
 from infra.operations import apt_install, checked_file, run_if_changed
 from infra.services import LOG_READERS, migrates
@@ -23,10 +23,12 @@ from infra.templating import render
 from infra.zabbix_items import (
     REDIS_PASSWORD_FILE,
     backups_discovery,
+    daemons_discovery,
     discovery,
     jobs_discovery,
     pgsql_discovery,
     redis_discovery,
+    redis_monitor_password,
     tls_discovery,
     user_parameters_text,
 )
@@ -82,6 +84,7 @@ def apply() -> None:
     groups = set(host.groups)
     for kind, data in (
         ("jobs", jobs_discovery(own, groups, migrates())),
+        ("daemons", daemons_discovery(groups)),
         ("backups", backups_discovery(own, groups)),
         ("tls", tls_discovery(own, groups)),
         ("pgsql", pgsql_discovery(own, groups)),
@@ -97,7 +100,7 @@ def apply() -> None:
         checked_file(
             name=f"Redis password of the agent {REDIS_PASSWORD_FILE} (ACL user zabbix: INFO, PING)",
             dest=REDIS_PASSWORD_FILE,
-            content=monitor_password(own.secrets["redis_admin_password"]).get_secret_value(),
+            content=redis_monitor_password(own.secrets["redis_admin_password"]).get_secret_value(),
             user="zabbix",
             group="zabbix",
             mode=400,

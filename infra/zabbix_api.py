@@ -6,6 +6,15 @@ problems. Zabbix 6.0 never returns `tls_psk` or `tls_psk_identity`, so a host ca
 tags: `aktienanalyse.psk` holds a fingerprint of the PSK (never the PSK) and
 `aktienanalyse.psk_identity` the identity, which is not secret (it travels unencrypted).
 
+The server may be a production one that operators also configure, so what we declare is a
+subset of the host that is ensured, never the whole host: the host is in at least our groups
+and linked to at least our templates, our macros and our two tags have our values, and the
+main agent interface has our address; any other group (they carry users' permissions),
+template, macro, tag or interface stays as it is. A host that has all of ours is "unchanged",
+whatever else it has. host.update replaces each list it is given, so an update sends only the
+parts that lack something of ours, each merged with what the host already has (existing
+macros and interfaces by their ids, so nothing is re-created), plus the TLS settings and PSK.
+
 Nothing here logs, and no exception carries a request body: an error names the method and
 Zabbix's message, with any password, PSK or session token replaced by `***`.
 
@@ -252,48 +261,136 @@ def desired_host(
 
 
 def comparable(host: Mapping) -> dict:
-    """What `ensure_host` manages, in one shape for desired_host() and host.get's answer."""
+    """What `ensure_host` manages, in one shape for desired_host() and host.get's answer.
+
+    The main agent interface's fields (None without one), the sets of group ids, template ids
+    and (tag, value) pairs, macro name -> value, and (tls_connect, tls_accept), all as strings.
+    """
+    agent = _main_agent_interface(host.get("interfaces", []))
     templates = host.get("parentTemplates", host.get("templates", []))
     return {
-        "interfaces": sorted(
-            tuple(str(interface.get(field, "")) for field in _INTERFACE_FIELDS)
-            for interface in host.get("interfaces", [])
+        "interfaces": (
+            None if agent is None else tuple(str(agent.get(f, "")) for f in _INTERFACE_FIELDS)
         ),
-        "groups": sorted(str(group["groupid"]) for group in host.get("groups", [])),
-        "templates": sorted(str(template["templateid"]) for template in templates),
-        "tags": sorted((tag["tag"], tag.get("value", "")) for tag in host.get("tags", [])),
-        "macros": sorted(
-            (macro["macro"], macro.get("value", "")) for macro in host.get("macros", [])
-        ),
+        "groups": frozenset(str(group["groupid"]) for group in host.get("groups", [])),
+        "templates": frozenset(str(template["templateid"]) for template in templates),
+        "tags": frozenset((tag["tag"], tag.get("value", "")) for tag in host.get("tags", [])),
+        "macros": {macro["macro"]: macro.get("value", "") for macro in host.get("macros", [])},
         "tls": (str(host.get("tls_connect", "")), str(host.get("tls_accept", ""))),
     }
 
 
+def ours(part: str, have: Any, want: Any) -> Any:
+    """The registered host's `part` (in comparable()'s shape) cut down to what `want` names.
+
+    Groups and templates: those of ours it has. Tags: all values of our tag names (a second,
+    stale value of our tag counts). Macros: ours, with the values it has. Interface and TLS:
+    as they are, there being one of each.
+    """
+    if part in ("groups", "templates"):
+        return have & want
+    if part == "tags":
+        names = {tag for tag, _ in want}
+        return frozenset(pair for pair in have if pair[0] in names)
+    if part == "macros":
+        return {macro: value for macro, value in have.items() if macro in want}
+    return have
+
+
 def differences(existing: Mapping, desired: Mapping) -> list[str]:
-    """The managed parts in which the registered host differs from the desired one."""
+    """The managed parts in which the registered host lacks something of the desired one.
+
+    Whatever else the host has (an operator's groups, templates, macros, tags, interfaces)
+    is no difference.
+    """
     have, want = comparable(existing), comparable(desired)
-    return [part for part in want if have[part] != want[part]]
+    return [part for part in want if ours(part, have[part], want[part]) != want[part]]
+
+
+def merged_interfaces(existing: Iterable[Mapping], agent: Mapping) -> list[dict]:
+    """The host's interfaces with `agent` as its main agent interface, for host.update.
+
+    The main agent interface keeps its interfaceid (replacing it would fail while items use
+    it); any other interface is passed by its id alone, so Zabbix keeps it as it is (SNMP
+    details included). Without a main agent interface, `agent` is added.
+    """
+    existing = list(existing)
+    main = _main_agent_interface(existing)
+    kept = [
+        {**agent, "interfaceid": i["interfaceid"]}
+        if i is main
+        else {"interfaceid": i["interfaceid"]}
+        for i in existing
+    ]
+    return kept if main is not None else [*kept, dict(agent)]
+
+
+def merged_ids(existing: Iterable[Mapping], desired: Iterable[Mapping], key: str) -> list[dict]:
+    """[{key: id}] for the union of both lists' ids (groups, templates), in id order."""
+    ids = {str(item[key]) for item in existing} | {str(item[key]) for item in desired}
+    return [{key: i} for i in sorted(ids)]
+
+
+def merged_macros(existing: Iterable[Mapping], desired: Iterable[Mapping]) -> list[dict]:
+    """Our macros with our values, the host's others as they are, each existing one by its id.
+
+    An existing macro passed with its hostmacroid is updated in place, not re-created; the
+    others are passed by id and name alone, so Zabbix keeps their value, type and description.
+    """
+    ids = {m["macro"]: m["hostmacroid"] for m in existing}
+    names = {m["macro"] for m in desired}
+    kept = [
+        {"hostmacroid": m["hostmacroid"], "macro": m["macro"]}
+        for m in existing
+        if m["macro"] not in names
+    ]
+    ensured = [
+        {**m, "hostmacroid": ids[m["macro"]]} if m["macro"] in ids else dict(m) for m in desired
+    ]
+    return kept + ensured
+
+
+def merged_tags(existing: Iterable[Mapping], desired: Iterable[Mapping]) -> list[dict]:
+    """The host's tags with ours in place of any of our tag names' values."""
+    names = {tag["tag"] for tag in desired}
+    kept = [
+        {"tag": tag["tag"], "value": tag.get("value", "")}
+        for tag in existing
+        if tag["tag"] not in names
+    ]
+    return kept + [dict(tag) for tag in desired]
+
+
+_TLS_FIELDS = ("tls_connect", "tls_accept", "tls_psk_identity", "tls_psk")
+
+
+def merged(part: str, existing: Mapping, desired: Mapping) -> list[dict]:
+    """The host.update list for `part`: the registered host's, with all of the desired one's."""
+    if part == "interfaces":
+        return merged_interfaces(existing.get("interfaces", []), desired["interfaces"][0])
+    if part == "groups":
+        return merged_ids(existing.get("groups", []), desired["groups"], "groupid")
+    if part == "templates":
+        return merged_ids(existing.get("parentTemplates", []), desired["templates"], "templateid")
+    if part == "macros":
+        return merged_macros(existing.get("macros", []), desired["macros"])
+    if part == "tags":
+        return merged_tags(existing.get("tags", []), desired["tags"])
+    raise ValueError(f"no list part {part!r}")
 
 
 def update_params(existing: Mapping, desired: Mapping) -> dict:
-    """host.update parameters: the desired host, keeping the ids of what already exists.
+    """host.update parameters bringing the registered host to have all of the desired one.
 
-    The agent interface keeps its interfaceid (replacing it would fail while items use it);
-    macros keep their hostmacroid. `templates` replaces the linked templates.
+    Always the TLS settings with the PSK and its identity (6.0 cannot be asked for them); then
+    each part that differs, merged with what the host has besides ours, since host.update
+    replaces every list it is given. `templates` is the union of the linked templates and ours
+    (never templates_clear: nothing is unlinked).
     """
-    params = {**desired, "hostid": existing["hostid"]}
-    agent = _main_agent_interface(existing.get("interfaces", []))
-    if agent is not None:
-        params["interfaces"] = [{**desired["interfaces"][0], "interfaceid": agent["interfaceid"]}]
-    macro_ids = {
-        m["macro"]: m["hostmacroid"] for m in existing.get("macros", []) if "hostmacroid" in m
-    }
-    params["macros"] = [
-        {**macro, "hostmacroid": macro_ids[macro["macro"]]}
-        if macro["macro"] in macro_ids
-        else macro
-        for macro in desired["macros"]
-    ]
+    params = {"hostid": existing["hostid"], **{field: desired[field] for field in _TLS_FIELDS}}
+    for part in differences(existing, desired):
+        if part != "tls":
+            params[part] = merged(part, existing, desired)
     return params
 
 
@@ -308,7 +405,10 @@ def ensure_host(
     template_names: Iterable[str],
     macros: Mapping[str, str],
 ) -> str:
-    """Creates or updates the host `name`: "created", "updated" or "unchanged"."""
+    """Creates the host `name` or ensures ours on it: "created", "updated" or "unchanged".
+
+    An existing host keeps whatever else it has (see the module's docstring).
+    """
     desired = desired_host(
         name=name,
         address=address,

@@ -7,10 +7,12 @@ committed template differs.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from pathlib import Path
 
 import yaml
+from pydantic import SecretStr
 
 from infra.jobs import host_jobs, stamp
 from infra.services import deployed, instance_units
@@ -19,9 +21,17 @@ from infra.settings import Settings
 TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "zabbix" / "aktienanalyse-template.yaml"
 LOG_DIR = "/var/log/aktienanalyse"
 REDIS_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-redis.pass"
+_MONITOR_CONTEXT = b"aktienanalyse: the Zabbix agent's Redis password"
 _PSQL = "psql -XAtq -d postgres -c"
-_REDIS_INFO = (f'REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli --no-auth-warning '
-               "--user zabbix -p $1 INFO")  # fmt: skip
+# A [*] key's parameter comes from the server. The agent refuses quotes and shell syntax in it
+# (UnsafeUserParameters=0) but not spaces, dashes or slashes: each command takes only the
+# characters its discovery hands out, and fails (the item goes unsupported) on anything else.
+_ONLY_DIGITS = 'case "$1" in ""|*[!0-9]*) exit 1 ;; esac; '
+_ONLY_NAME = 'case "$1" in ""|*[!a-z0-9-]*) exit 1 ;; esac; '
+_ONLY_IDENTIFIER = 'case "$1" in ""|*[!a-z0-9_]*) exit 1 ;; esac; '
+
+_REDIS_INFO = (f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
+               '--no-auth-warning --user zabbix -p "$1" INFO')  # fmt: skip
 MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged by its result
 
 # key -> (command, item name, Zabbix value type). `$1` is the key's first parameter.
@@ -32,18 +42,25 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "TEXT",
     ),
     "aktienanalyse.log.errors[*]": (
-        f"cat {LOG_DIR}/$1.log 2>/dev/null | awk '/ERROR/ {{n++}} END {{print n+0}}'",
+        f'{_ONLY_NAME}cat {LOG_DIR}/"$1".log 2>/dev/null'
+        " | awk '/ERROR/ {n++} END {print n+0}'",
         "{#UNIT}: log errors",
         "UNSIGNED",
     ),
     "aktienanalyse.log.warnings[*]": (
-        f"cat {LOG_DIR}/$1.log 2>/dev/null | awk '/WARNING/ {{n++}} END {{print n+0}}'",
+        f'{_ONLY_NAME}cat {LOG_DIR}/"$1".log 2>/dev/null'
+        " | awk '/WARNING/ {n++} END {print n+0}'",
         "{#UNIT}: log warnings",
         "UNSIGNED",
     ),
     "aktienanalyse.jobs.discovery": (
         "cat /etc/zabbix/aktienanalyse-jobs.json",
         "aktienanalyse scheduled jobs",
+        "TEXT",
+    ),
+    "aktienanalyse.daemons.discovery": (
+        "cat /etc/zabbix/aktienanalyse-daemons.json",
+        "aktienanalyse data and edge daemons",
         "TEXT",
     ),
     "aktienanalyse.backups.discovery": (
@@ -64,13 +81,14 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "TEXT",
     ),
     "aktienanalyse.pgsql.connections[*]": (
-        f"{_PSQL} \"SELECT numbackends FROM pg_stat_database WHERE datname = '$1'\"",
+        f"{_ONLY_IDENTIFIER}{_PSQL} "
+        "\"SELECT numbackends FROM pg_stat_database WHERE datname = '$1'\"",
         "{#PGDB}: connections",
         "UNSIGNED",
     ),
     "aktienanalyse.pgsql.cache_hit[*]": (
-        f'{_PSQL} "SELECT coalesce(round(100.0 * blks_hit / nullif(blks_hit + blks_read, 0), 2),'
-        " 100) FROM pg_stat_database WHERE datname = '$1'\"",
+        f'{_ONLY_IDENTIFIER}{_PSQL} "SELECT coalesce(round(100.0 * blks_hit / '
+        "nullif(blks_hit + blks_read, 0), 2), 100) FROM pg_stat_database WHERE datname = '$1'\"",
         "{#PGDB}: cache hit ratio, %",
         "FLOAT",
     ),
@@ -84,7 +102,8 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
     # Zabbix fills $1..$9 in a parameterised command: no awk field ($2) may appear in one.
     "aktienanalyse.redis.memory_pused[*]": (
         f"{_REDIS_INFO} memory | tr -d '\\r' | sed -n -e 's/^used_memory:\\([0-9]*\\)$/\\1/p' "
-        "-e 's/^maxmemory:\\([0-9]*\\)$/\\1/p' | awk 'BEGIN {getline used; getline max; "
+        "-e 's/^maxmemory:\\([0-9]*\\)$/\\1/p' | awk 'BEGIN {"
+        "if ((getline used) <= 0 || (getline max) <= 0) exit 1; "
         'if (max > 0) printf "%.2f\\n", 100 * used / max; else print 0}\'',
         "Redis {#REDISPORT}: memory used of maxmemory, %",
         "FLOAT",
@@ -94,6 +113,15 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "Redis {#REDISPORT}: connected clients",
         "UNSIGNED",
     ),
+    # Not vm.memory.size[pused]: that counts the page cache as used (a warm database host
+    # would sit above 85 %), and reads sysinfo(), which in LXC is the whole machine's.
+    # /proc/meminfo's MemAvailable is the container's (lxcfs). Not a [*] key: $2 is awk's.
+    "aktienanalyse.memory.pused": (
+        "awk '/^MemTotal:/ {t = $2} /^MemAvailable:/ {a = $2} "
+        'END {if (t > 0) printf "%.2f\\n", 100 * (t - a) / t; else exit 1}\' /proc/meminfo',
+        "memory used (MemAvailable), %",
+        "FLOAT",
+    ),
     "aktienanalyse.updates.security": (
         "apt-get -s -o Debug::NoLocking=true dist-upgrade 2>/dev/null"
         " | awk '/^Inst .*Debian-Security/ {n++} END {print n+0}'",
@@ -101,7 +129,8 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "UNSIGNED",
     ),
     "aktienanalyse.health[*]": (
-        "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:$1/health",
+        f"{_ONLY_DIGITS}curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 "
+        '"http://127.0.0.1:$1/health"',
         "{#UNIT}: /health HTTP status",
         "UNSIGNED",
     ),
@@ -162,6 +191,27 @@ def backups_discovery(settings: Settings, groups: set[str]) -> dict:
     return {"data": entries}
 
 
+# The daemons each group runs besides the platform's own units, watched by their state.
+DAEMONS = {
+    "lb": "haproxy.service",
+    "db": "postgresql@15-main.service",
+    "cache": "redis-server.service",
+    "monitoring": "zabbix-server.service",
+}
+
+
+def redis_monitor_password(admin_password: SecretStr) -> SecretStr:
+    """The agent's Redis password (ACL user zabbix: INFO and PING only), derived from the
+    admin password: no secret more to keep, and it rotates with it."""
+    digest = hmac.new(admin_password.get_secret_value().encode(), _MONITOR_CONTEXT, "sha256")
+    return SecretStr(digest.hexdigest())
+
+
+def daemons_discovery(groups: set[str]) -> dict:
+    """Low-level discovery data: the daemons this host's groups run."""
+    return {"data": [{"{#DAEMON}": unit} for group, unit in DAEMONS.items() if group in groups]}
+
+
 def pgsql_discovery(settings: Settings, groups: set[str]) -> dict:
     """Low-level discovery data: the platform's databases, on db hosts."""
     databases = settings.postgresql.databases if "db" in groups else []
@@ -179,8 +229,9 @@ def tls_discovery(settings: Settings, groups: set[str]) -> dict:
 
 
 # The stock "Linux by Zabbix agent" template's thresholds, set as host macros when a host is
-# registered (tools/zabbix_register.py): disks warn at 85 % and are high at 90 % (seed 001);
-# CPU and memory are high at 90 % there, and warn at 85 % through this template's own items.
+# registered (tools/zabbix_register.py): disks warn at 85 % and go critical at 90 % (seed 001);
+# CPU and memory raise the stock template's problem at 90 %, and warn at 85 % through this
+# template's own items.
 HOST_MACROS = {
     "{$VFS.FS.PUSED.MAX.WARN}": "85",
     "{$VFS.FS.PUSED.MAX.CRIT}": "90",
@@ -192,7 +243,7 @@ CERTIFICATE_MIN_DAYS = 21
 # stock Linux template's, which a host links too (Zabbix refuses a key twice on one host).
 HOST_ITEMS = [
     ("system.cpu.util[all,idle,avg1]", "CPU idle (1 min average)", "FLOAT"),
-    ("vm.memory.size[pused]", "memory used, %", "FLOAT"),
+    ("aktienanalyse.memory.pused", "memory used (MemAvailable), %", "FLOAT"),
 ]
 
 
@@ -204,6 +255,9 @@ TRIGGERS = {
     ],
     "aktienanalyse.health[{#PORT}]": [
         ("last({item})<>200", "{#UNIT} is not healthy (/health)", "AVERAGE"),
+    ],
+    "systemd.unit.info[{#DAEMON},ActiveState]": [
+        ('last({item})<>"active"', "{#DAEMON} is down", "HIGH"),
     ],
     "systemd.unit.info[{#JOB}.service,Result,Service]": [
         ('last({item})<>"success"', "job {#JOB} failed", "AVERAGE"),
@@ -221,7 +275,7 @@ TRIGGERS = {
     "system.cpu.util[all,idle,avg1]": [
         ("max({item},5m)<15", "CPU busier than 85 % for 5 minutes", "WARNING"),
     ],
-    "vm.memory.size[pused]": [
+    "aktienanalyse.memory.pused": [
         ("min({item},5m)>85", "memory more than 85 % used for 5 minutes", "WARNING"),
     ],
     "aktienanalyse.pgsql.connections[{#PGDB}]": [
@@ -298,6 +352,10 @@ def template() -> dict:
     not_after = "aktienanalyse.tls.not_after[{#TLSPORT}]"
     rules = [
         _rule("aktienanalyse.discovery", [state, *prototypes["aktienanalyse.discovery"]]),
+        _rule("aktienanalyse.daemons.discovery", [
+            _item("systemd.unit.info[{#DAEMON},ActiveState]", "{#DAEMON}: state", "CHAR", "1m",
+                  prototype=True),
+        ]),
         _rule("aktienanalyse.pgsql.discovery", prototypes["aktienanalyse.pgsql.discovery"]),
         _rule("aktienanalyse.redis.discovery", prototypes["aktienanalyse.redis.discovery"]),
         _rule("aktienanalyse.jobs.discovery", [

@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         print(refusal(invalid), file=sys.stderr)
         return 1
     servers = [h for h in hosts.values() if "monitoring" in h.groups]
+    if len(servers) > 1:
+        print(f"{args.inventory}: more than one monitoring host; give --url", file=sys.stderr)
+        return 2
     if args.url:
         url = args.url
         user = os.environ.get("AKTIENANALYSE_ZABBIX_USER", "Admin")
@@ -111,39 +114,57 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     started = time.monotonic()
     try:
-        api = ZabbixAPI(url)
-        api.login(user, password)
-        imported = import_template(api, TEMPLATE_FILE.read_text())
-        print(f"template {TEMPLATE_NAME}: {'imported' if imported else 'unchanged'}")
-        disable_stock_server_host(api)
-        group = ensure_host_group(api, HOST_GROUP)
-        for name, loaded in sorted(hosts.items()):
-            verdict = ensure_host(
-                api,
-                name=name,
-                address=str(loaded.data["address"]),
-                psk_identity=f"PSK {name}",
-                psk=psks[name],
-                group_ids=[group],
-                template_names=[TEMPLATE_NAME, LINUX_TEMPLATE],
-                macros=HOST_MACROS,
-            )
-            print(f"{name}: {verdict}")
-        if args.wait:
-            availability = wait_until_available(api, sorted(hosts), args.wait)
-            for name, (available, error) in sorted(availability.items()):
-                print(f"{name}: {'available over PSK' if available else f'UNAVAILABLE: {error}'}")
-            if not all(available for available, _ in availability.values()):
-                return 1
-            # Discovery runs hourly; ask for it now, so new hosts get their items at once.
-            for name in sorted(hosts):
-                check_now(api, name)
-        api.logout()
+        with ZabbixAPI(url) as api:
+            api.login(user, password)
+            register(api, hosts, psks, own_server=not args.url, wait=args.wait)
     except ZabbixError as failed:
         print(f"Zabbix API at {url}: {failed}", file=sys.stderr)
         return 1
+    except ValueError as refused:  # a PSK or address the API would take wrongly (never echoed)
+        print(f"refused before sending: {refused}", file=sys.stderr)
+        return 1
+    except Unavailable as unavailable:
+        print(f"not available over PSK: {unavailable}", file=sys.stderr)
+        return 1
     print(f"registered {len(hosts)} hosts on {url} in {time.monotonic() - started:.1f}s")
     return 0
+
+
+class Unavailable(Exception):
+    """Agents the server could not reach over PSK within the wait."""
+
+
+def register(api: ZabbixAPI, hosts: dict, psks: dict[str, str], own_server: bool,
+             wait: float) -> None:  # fmt: skip
+    """The template, the host group, every host; with `wait`, their availability."""
+    imported = import_template(api, TEMPLATE_FILE.read_text())
+    print(f"template {TEMPLATE_NAME}: {'imported' if imported else 'unchanged'}")
+    if own_server:  # a server we do not own keeps its own self-monitoring
+        disable_stock_server_host(api)
+    group = ensure_host_group(api, HOST_GROUP)
+    for name, loaded in sorted(hosts.items()):
+        verdict = ensure_host(
+            api,
+            name=name,
+            address=str(loaded.data["address"]),
+            psk_identity=f"PSK {name}",
+            psk=psks[name],
+            group_ids=[group],
+            template_names=[TEMPLATE_NAME, LINUX_TEMPLATE],
+            macros=HOST_MACROS,
+        )
+        print(f"{name}: {verdict}")
+    if not wait:
+        return
+    availability = wait_until_available(api, sorted(hosts), wait)
+    for name, (available, error) in sorted(availability.items()):
+        print(f"{name}: {'available over PSK' if available else f'UNAVAILABLE: {error}'}")
+    missing = [name for name, (available, _) in sorted(availability.items()) if not available]
+    if missing:
+        raise Unavailable(", ".join(missing))
+    # Discovery runs hourly; ask for it now, so new hosts get their items at once.
+    for name in sorted(hosts):
+        check_now(api, name)
 
 
 if __name__ == "__main__":

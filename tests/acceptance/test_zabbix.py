@@ -8,7 +8,7 @@ import pytest
 from deploys.zabbix import PSK_FILE
 from infra.services import instance_units
 from infra.settings import DEFAULT_SERVICES, SERVICES
-from infra.zabbix_items import USER_PARAMETERS
+from infra.zabbix_items import DAEMONS, USER_PARAMETERS
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
@@ -162,7 +162,7 @@ def test_the_lbs_certificate_expiry_is_an_item(host):
     assert certificate["x509"]["not_after"]["timestamp"] > 0
 
 
-@pytest.mark.parametrize("key", ["system.cpu.util[all,idle,avg1]", "vm.memory.size[pused]"])
+@pytest.mark.parametrize("key", ["system.cpu.util[all,idle,avg1]", "aktienanalyse.memory.pused"])
 def test_cpu_and_memory_are_items(host, key):
     assert 0 <= float(value(agent_test(host, key))) <= 100
 
@@ -198,3 +198,14 @@ def test_the_agents_redis_user_may_not_read_keys(host):
     command = ('REDISCLI_AUTH="$(cat /etc/zabbix/aktienanalyse-redis.pass)" redis-cli '
                "--no-auth-warning --user zabbix GET market:x")  # fmt: skip
     assert "NOPERM" in host.check_output(f"runuser -u zabbix -- sh -c '{command}'")
+
+
+def test_the_hosts_daemons_are_discovered_and_active(host):
+    data = json.loads(value(agent_test(host, "aktienanalyse.daemons.discovery")))["data"]
+    groups = set(lab.host_info(host.backend.hostname)["groups"])
+    assert [entry["{#DAEMON}"] for entry in data] == [
+        unit for group, unit in DAEMONS.items() if group in groups
+    ]
+    for entry in data:
+        key = f"systemd.unit.info[{entry['{#DAEMON}']},ActiveState]"
+        assert value(agent_test(host, key)) == "active"

@@ -2,9 +2,12 @@
 
 import re
 
+import bcrypt
 import yaml
+from pydantic import SecretStr
 
 from deploys.haproxy import backends
+from deploys.monitoring import frontend_hash
 from infra.settings import DEFAULT_SERVICES, Settings
 from infra.templating import render
 from infra.zabbix_items import (
@@ -12,10 +15,12 @@ from infra.zabbix_items import (
     TEMPLATE_FILE,
     USER_PARAMETERS,
     backups_discovery,
+    daemons_discovery,
     discovery,
     jobs_discovery,
     pgsql_discovery,
     redis_discovery,
+    redis_monitor_password,
     template_text,
     tls_discovery,
     user_parameters_text,
@@ -35,7 +40,7 @@ def test_committed_zabbix_template_is_generated_from_the_user_parameters():
 
 # Agent 2's own keys, and the one dependent item (taken from the certificate's JSON).
 AGENT_BUILT_IN = {"systemd.unit.info[*]", "vfs.file.time[*]", "web.certificate.get[*]",
-                  "system.cpu.util[all,idle,avg1]", "vm.memory.size[pused]"}  # fmt: skip
+                  "system.cpu.util[all,idle,avg1]"}  # fmt: skip
 DEPENDENT = {"aktienanalyse.tls.not_after[*]"}
 
 
@@ -79,6 +84,13 @@ def test_parameterised_commands_refer_to_their_one_parameter_only():
     for key, (command, _, _) in USER_PARAMETERS.items():
         if key.endswith("[*]"):
             assert set(re.findall(r"\$(\d)", command)) == {"1"}, key
+
+
+def test_daemons_discovery_follows_the_groups():
+    assert daemons_discovery({"db", "cache"}) == {
+        "data": [{"{#DAEMON}": "postgresql@15-main.service"}, {"{#DAEMON}": "redis-server.service"}]
+    }
+    assert daemons_discovery({"app"}) == {"data": []}
 
 
 def test_database_and_redis_discovery_follow_the_groups():
@@ -173,3 +185,17 @@ def test_logrotate_follows_the_seed_policy():
     words = {line.strip() for line in text.splitlines()}
     assert {"daily", "rotate 30", "compress", "delaycompress", "missingok", "notifempty",
             "copytruncate", "su aktienanalyse adm"} <= words  # fmt: skip
+
+
+def test_the_frontend_hash_is_phps_bcrypt_and_verifies():
+    hashed = frontend_hash(SecretStr("a long enough password"))
+    assert hashed.startswith("$2y$10$") and len(hashed) == 60
+    assert bcrypt.checkpw(b"a long enough password", hashed.encode())
+
+
+def test_the_agents_redis_password_is_derived_and_differs_from_the_admins():
+    admin = SecretStr("admin-password-of-redis")
+    derived = redis_monitor_password(admin).get_secret_value()
+    assert re.fullmatch(r"[0-9a-f]{64}", derived)
+    assert derived == redis_monitor_password(admin).get_secret_value()
+    assert derived != redis_monitor_password(SecretStr("another-password")).get_secret_value()

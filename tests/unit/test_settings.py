@@ -228,6 +228,8 @@ BAD_INPUTS = [
     ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"api key": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway.secrets", "not an environment variable name"]),
     ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"AKTIENANALYSE_DB_PASSWORD": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway.secrets", "wheel contract"]),
     ("secret", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": "hunter2-PWNED"}}}', "app", ["services.broker-gateway.secrets", "API_KEY"]),
+    ("secret", "monitoring.py", 'secrets = {"zabbix_admin_password": {"env": "T_LONG"}}', "monitoring", ["secrets.zabbix_admin_password", "longer than 72 bytes"]),
+    ("secret", "monitoring.py", 'secrets = {"zabbix_admin_password": {"env": "T_SHORT"}}', "monitoring", ["secrets.zabbix_admin_password", "shorter than 16"]),
     ("secret", "app.py", 'services = {"broker-gateway": {"environment": {"API_KEY": "x"}, "secrets": {"API_KEY": {"env": "T_SHORT"}}}}', "app", ["services.broker-gateway", "both in environment and in secrets"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "T_UNSET_VARIABLE"}}', "cache", ["secrets", "T_UNSET_VARIABLE is not set"]),
     ("secret", "cache.py", 'secrets = {"redis_app_password": {"env": "T_BLANK"}}', "cache", ["secrets", "T_BLANK is not set or empty"]),
@@ -286,12 +288,18 @@ def test_bad_input_is_refused_naming_file_key_and_reason(tree, kind, file_name, 
                                                          fragments, monkeypatch):  # fmt: skip
     monkeypatch.setenv("T_BLANK", "   ")
     monkeypatch.setenv("T_SHORT", "short")
+    monkeypatch.setenv("T_LONG", "long-PWNED-" * 8)
     monkeypatch.setenv("T_TWO_LINES", "first-line-of-PWNED\nsecond-line-of-PWNED")
     monkeypatch.setenv("T_SASLPREP", "private-use-\ue000-PWNED-long-enough")
     message = problem(tree, file_name, content, groups)
     for fragment in fragments:
         assert fragment in message, message
     assert PAYLOAD not in message and "s3cret" not in message, message
+
+
+def test_a_zabbix_server_may_not_share_a_host_with_the_database(tree):
+    message = problem(tree, None, "", groups=("db", "monitoring"))
+    assert "monitoring and db on one host" in message, message
 
 
 def test_the_corpus_covers_every_class_with_enough_cases():

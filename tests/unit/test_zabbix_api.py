@@ -16,6 +16,7 @@ from infra.zabbix_api import (
     checked_psk,
     desired_host,
     differences,
+    ensure_host,
     psk_fingerprint,
     request_body,
     result_of,
@@ -57,8 +58,23 @@ def registered(host):
             for t in reversed(host["templates"])
         ],
         "tags": list(reversed(host["tags"])),
-        "macros": [{"hostmacroid": "5", **macro} for macro in host["macros"]],
+        "macros": [
+            {"hostmacroid": str(5 + number), **macro} for number, macro in enumerate(host["macros"])
+        ],
     }
+
+
+def with_foreign(host):
+    """`host` as an operator may have extended it: a group, template, macro, tag, interface."""
+    host = copy.deepcopy(host)
+    host["groups"].append({"groupid": "7"})
+    host["parentTemplates"].append({"templateid": "10900", "host": "Operator template"})
+    host["macros"].append({"hostmacroid": "9", "macro": "{$OPERATOR}", "value": "x"})
+    host["tags"].append({"tag": "owner", "value": "ops"})
+    host["interfaces"].append(
+        {"interfaceid": "72", "type": "2", "main": "1", "useip": "1", "ip": "10.1.1.10"}
+    )
+    return host
 
 
 def test_the_host_has_one_agent_interface_by_ip_on_10050():
@@ -127,13 +143,14 @@ def test_a_host_as_created_is_unchanged():
         ({"psk_identity": "PSK other"}, "tags"),
         ({"address": "10.1.1.99"}, "interfaces"),
         ({"group_ids": ["22", "23"]}, "groups"),
-        ({"template_ids": ["10600"]}, "templates"),
+        ({"template_ids": ["10600", "10001", "10700"]}, "templates"),
         ({"macros": {"{$CPU.UTIL.CRIT}": "95"}}, "macros"),
-        ({"macros": {}}, "macros"),
+        ({"macros": {"{$CPU.UTIL.CRIT}": "90", "{$NEW}": "1"}}, "macros"),
     ],
 )
 def test_a_change_is_seen_in_its_part(changes, part):
     assert differences(registered(desired()), desired(**changes)) == [part]
+    assert differences(with_foreign(registered(desired())), desired(**changes)) == [part]
 
 
 def test_encryption_switched_off_on_the_server_is_seen():
@@ -142,32 +159,147 @@ def test_encryption_switched_off_on_the_server_is_seen():
     assert differences(existing, desired()) == ["tls"]
 
 
-def test_a_second_interface_or_a_foreign_tag_is_seen():
-    existing = registered(desired())
-    existing["interfaces"].append({"type": "2", "main": "1", "useip": "1", "ip": "10.1.1.10"})
-    existing["tags"].append({"tag": "owner", "value": "ops"})
-    assert differences(existing, desired()) == ["interfaces", "tags"]
+def test_an_operator_s_groups_templates_macros_tags_and_interfaces_are_no_difference():
+    assert differences(with_foreign(registered(desired())), desired()) == []
 
 
-def test_an_update_keeps_the_interface_and_macro_ids_and_replaces_the_rest():
+@pytest.mark.parametrize(
+    "changes",
+    [{"group_ids": ["23"]}, {"template_ids": ["10600"]}, {"macros": {}}],
+)
+def test_what_we_no_longer_declare_stays_on_the_host(changes):
+    # Not ours to remove any more: an operator may rely on it.
+    existing = registered(desired(group_ids=["22", "23"]))
+    assert differences(existing, desired(**changes)) == []
+
+
+def test_a_stale_second_value_of_our_tag_is_seen():
     existing = registered(desired())
-    want = desired(address="10.1.1.99", macros={"{$CPU.UTIL.CRIT}": "95", "{$NEW}": "1"})
+    existing["tags"].append({"tag": PSK_TAG, "value": psk_fingerprint("1e" * 32)})
+    assert differences(existing, desired()) == ["tags"]
+    tags = update_params(existing, desired())["tags"]
+    assert tags == desired()["tags"]
+
+
+def test_a_missing_template_of_ours_is_linked_with_the_ones_the_host_has():
+    existing = with_foreign(registered(desired()))
+    want = desired(template_ids=["10600", "10001", "10700"])
+    params = update_params(existing, want)
+    assert params["templates"] == [
+        {"templateid": "10001"},
+        {"templateid": "10600"},
+        {"templateid": "10700"},
+        {"templateid": "10900"},
+    ]
+    assert "templates_clear" not in params
+    # only the part that differs is sent (host.update replaces each list it is given)
+    tls = {"tls_connect", "tls_accept", "tls_psk_identity", "tls_psk"}
+    assert set(params) - tls == {"hostid", "templates"}
+
+
+def test_an_update_keeps_the_operator_s_groups_templates_macros_tags_and_interfaces():
+    existing = with_foreign(registered(desired()))
+    want = desired(
+        address="10.1.1.99",
+        psk="1e" * 32,
+        group_ids=["22", "23"],
+        template_ids=["10600", "10001", "10700"],
+        macros={"{$CPU.UTIL.CRIT}": "95", "{$NEW}": "1"},
+    )
     params = update_params(existing, want)
     assert params["hostid"] == "10650"
-    assert params["interfaces"] == [{**want["interfaces"][0], "interfaceid": "71"}]
+    assert params["interfaces"] == [
+        {**want["interfaces"][0], "interfaceid": "71"},
+        {"interfaceid": "72"},
+    ]
+    assert params["groups"] == [{"groupid": "22"}, {"groupid": "23"}, {"groupid": "7"}]
+    assert {t["templateid"] for t in params["templates"]} == {"10001", "10600", "10700", "10900"}
     assert params["macros"] == [
+        {"hostmacroid": "9", "macro": "{$OPERATOR}"},
         {"macro": "{$CPU.UTIL.CRIT}", "value": "95", "hostmacroid": "5"},
         {"macro": "{$NEW}", "value": "1"},
     ]
-    assert params["templates"] == want["templates"] and params["tags"] == want["tags"]
-    assert params["tls_psk"] == PSK
+    assert params["tags"] == [{"tag": "owner", "value": "ops"}, *want["tags"]]
+    assert (params["tls_connect"], params["tls_accept"]) == (2, 2)
+    assert (params["tls_psk_identity"], params["tls_psk"]) == ("PSK node-1", "1e" * 32)
 
 
-def test_an_update_leaves_the_desired_host_alone():
-    want = desired()
-    before = copy.deepcopy(want)
-    update_params(registered(want), want)
-    assert want == before
+def test_a_host_without_an_agent_interface_gets_ours_besides_its_others():
+    existing = with_foreign(registered(desired()))
+    existing["interfaces"] = [i for i in existing["interfaces"] if i["type"] != "1"]
+    assert differences(existing, desired()) == ["interfaces"]
+    params = update_params(existing, desired())
+    assert params["interfaces"] == [{"interfaceid": "72"}, desired()["interfaces"][0]]
+
+
+def test_a_tls_change_alone_sends_only_the_tls_settings_and_psk():
+    existing = with_foreign(registered(desired()))
+    existing["tls_accept"] = "3"
+    assert update_params(existing, desired()) == {
+        "hostid": "10650",
+        "tls_connect": 2,
+        "tls_accept": 2,
+        "tls_psk_identity": "PSK node-1",
+        "tls_psk": PSK,
+    }
+
+
+def test_an_update_leaves_both_hosts_alone():
+    want = desired(address="10.1.1.99", psk="1e" * 32, macros={"{$NEW}": "1"})
+    existing = with_foreign(registered(desired()))
+    before = copy.deepcopy((existing, want))
+    update_params(existing, want)
+    assert (existing, want) == before
+
+
+class FakeAPI:
+    """Answers template.get and host.get from fixed data; records every call."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+        self.calls = []
+
+    def call(self, method, params=None):
+        self.calls.append((method, params))
+        if method == "template.get":
+            names = params["filter"]["host"]
+            return [{"host": name, "templateid": name.removeprefix("t")} for name in names]
+        if method == "host.get":
+            return self.hosts
+        return {"hostids": ["10650"]}
+
+
+def ensure(api, **changes):
+    arguments = {
+        "name": "node-1",
+        "address": "10.1.1.10",
+        "psk_identity": "PSK node-1",
+        "psk": PSK,
+        "group_ids": ["22"],
+        "template_names": ["t10600", "t10001"],
+        "macros": {"{$CPU.UTIL.CRIT}": "90"},
+    } | changes
+    return ensure_host(api, **arguments)
+
+
+def test_ensure_host_leaves_a_host_with_ours_and_an_operator_s_alone():
+    api = FakeAPI([with_foreign(registered(desired()))])
+    assert ensure(api) == "unchanged"
+    assert [method for method, _ in api.calls] == ["template.get", "host.get"]
+
+
+def test_ensure_host_links_a_missing_template_of_ours_keeping_the_operator_s():
+    api = FakeAPI([with_foreign(registered(desired()))])
+    assert ensure(api, template_names=["t10600", "t10001", "t10700"]) == "updated"
+    method, params = api.calls[-1]
+    assert method == "host.update"
+    assert [t["templateid"] for t in params["templates"]] == ["10001", "10600", "10700", "10900"]
+
+
+def test_ensure_host_creates_a_missing_host():
+    api = FakeAPI([])
+    assert ensure(api) == "created"
+    assert api.calls[-1] == ("host.create", desired())
 
 
 def test_import_rules_are_zabbix_6_0_s():
