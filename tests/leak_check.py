@@ -3,7 +3,8 @@
     python -m tests.leak_check .lab/logs/*.log
 
 Looks for each secret under .lab/secrets/ and .lab/service-secrets/, its SHA-256 (the Redis
-ACL form) and each long line of the PEM. Names the file and the secret, never the value.
+ACL form), each long line of the PEM, and the Zabbix agent's Redis password derived from the
+admin password. Names the file and the secret, never the value.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import hashlib
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from infra.zabbix_items import redis_monitor_password
 from lab.topology import LAB_DIR
 
 
@@ -23,6 +27,10 @@ def forms(value: str) -> list[str]:
 def main(paths: list[str]) -> int:
     files = [*(LAB_DIR / "secrets").iterdir(), *(LAB_DIR / "service-secrets").glob("*")]
     secrets = {p.name: forms(p.read_text().strip()) for p in files}
+    admin = LAB_DIR / "secrets" / "redis_admin_password"
+    if admin.exists():
+        derived = redis_monitor_password(SecretStr(admin.read_text().strip()))
+        secrets["the agent's Redis password"] = forms(derived.get_secret_value())
     found = []
     for path in paths:
         text = Path(path).read_text(errors="replace")
