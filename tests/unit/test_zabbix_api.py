@@ -28,17 +28,18 @@ PSK = "0f" * 32
 PASSWORD = "s3cret-Admin-pw"
 
 
+NODE = {
+    "name": "node-1",
+    "address": "10.1.1.10",
+    "psk_identity": "PSK node-1",
+    "psk": PSK,
+    "group_ids": ["22"],
+    "macros": {"{$CPU.UTIL.CRIT}": "90"},
+}
+
+
 def desired(**changes):
-    arguments = {
-        "name": "node-1",
-        "address": "10.1.1.10",
-        "psk_identity": "PSK node-1",
-        "psk": PSK,
-        "group_ids": ["22"],
-        "template_ids": ["10600", "10001"],
-        "macros": {"{$CPU.UTIL.CRIT}": "90"},
-    } | changes
-    return desired_host(**arguments)
+    return desired_host(**(NODE | {"template_ids": ["10600", "10001"]} | changes))
 
 
 def registered(host):
@@ -270,16 +271,7 @@ class FakeAPI:
 
 
 def ensure(api, **changes):
-    arguments = {
-        "name": "node-1",
-        "address": "10.1.1.10",
-        "psk_identity": "PSK node-1",
-        "psk": PSK,
-        "group_ids": ["22"],
-        "template_names": ["t10600", "t10001"],
-        "macros": {"{$CPU.UTIL.CRIT}": "90"},
-    } | changes
-    return ensure_host(api, **arguments)
+    return ensure_host(api, **(NODE | {"template_names": ["t10600", "t10001"]} | changes))
 
 
 def test_ensure_host_leaves_a_host_with_ours_and_an_operator_s_alone():
