@@ -150,13 +150,23 @@ class ZabbixAPI:
         body = request_body(method, {} if params is None else params, request_id, self._auth)
         secrets = secret_values(params) | ({self._auth} if self._auth else set())
         try:
-            response = self._session.post(self.url, json=body, timeout=self.timeout)
+            response = self._post(body, retry=method.endswith(".get"))
             response.raise_for_status()
             reply = response.json()
         except (requests.RequestException, ValueError) as exc:
             message = f"{method}: no JSON-RPC answer from {self.url}: {type(exc).__name__}: {exc}"
             raise ZabbixError(scrub(message, secrets)) from None
         return result_of(method, reply, request_id, secrets)
+
+    def _post(self, body: dict, retry: bool) -> requests.Response:
+        """POST once; a read is sent again when the server had closed the kept-alive connection
+        just as it was reused (Apache's KeepAliveTimeout: the request never reached the API)."""
+        try:
+            return self._session.post(self.url, json=body, timeout=self.timeout)
+        except requests.ConnectionError:
+            if not retry:
+                raise
+            return self._session.post(self.url, json=body, timeout=self.timeout)
 
     def logout(self) -> None:
         """Ends the session (a no-op when not logged in)."""
