@@ -152,7 +152,6 @@ PROTOTYPES = {
         "aktienanalyse.redis.clients[*]": "{#REDISPORT}",
     },
 }
-PROTOTYPE_ARGUMENT = {key: arg for keys in PROTOTYPES.values() for key, arg in keys.items()}
 
 
 def discovery(settings: Settings, is_app_host: bool) -> dict:

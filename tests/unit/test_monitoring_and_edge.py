@@ -11,7 +11,7 @@ from deploys.monitoring import frontend_hash
 from infra.settings import DEFAULT_SERVICES, Settings
 from infra.templating import render
 from infra.zabbix_items import (
-    PROTOTYPE_ARGUMENT,
+    PROTOTYPES,
     TEMPLATE_FILE,
     USER_PARAMETERS,
     backups_discovery,
@@ -102,7 +102,9 @@ def test_database_and_redis_discovery_follow_the_groups():
 
 
 def test_every_parameterised_key_has_a_prototype():
-    assert {k for k in USER_PARAMETERS if k.endswith("[*]")} == set(PROTOTYPE_ARGUMENT)
+    assert {k for k in USER_PARAMETERS if k.endswith("[*]")} == {
+        k for keys in PROTOTYPES.values() for k in keys
+    }
 
 
 def test_user_parameter_file_lists_every_key():
