@@ -2,10 +2,11 @@
 
     pyinfra inventories/prod.py deploys/all.py
 
-Order: base, security updates, logrotate and the firewall (all hosts); data services (db,
-cache) and their backups; database clients and the application's releases (app); HAProxy in
-front (lb); then the app instances HAProxy no longer routes to are stopped; the scheduled
-jobs; the optional Zabbix server (monitoring); the Zabbix agent. This file only composes.
+Order: base (with every deploy's Debian packages, in one apt transaction), security updates,
+logrotate and the firewall (all hosts); data services (db, cache) and their backups; the
+application's releases (app); HAProxy in front (lb); then the app instances HAProxy no longer
+routes to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
+agent. This file only composes.
 """
 
 from pyinfra import host
@@ -26,10 +27,28 @@ from deploys import (
     zabbix,
 )
 from infra.hostdata import settings
+from infra.settings import Settings
 
-settings()  # every host's settings valid, or the run stops before any command
+
+def packages(own: Settings, groups: set[str]) -> list[str]:
+    """Every Debian package this host's deploys need: base installs them in one transaction."""
+    wanted = [*updates.packages(own), *logrotate.PACKAGES, *firewall.PACKAGES, *zabbix.PACKAGES]
+    if "db" in groups:
+        wanted += postgresql.packages(own)
+    if "cache" in groups:
+        wanted += redis.PACKAGES
+    if "app" in groups:
+        wanted += clients.PACKAGES + app.PACKAGES
+    if "lb" in groups:
+        wanted += haproxy.PACKAGES
+    if "monitoring" in groups:
+        wanted += monitoring.PACKAGES
+    return wanted
+
+
+own = settings()  # every host's settings valid, or the run stops before any command
 groups = set(host.groups)
-base.apply()
+base.apply(packages(own, groups))
 updates.apply()
 logrotate.apply()
 firewall.apply()
@@ -39,7 +58,6 @@ if "cache" in groups:
     redis.apply()
 backup.apply()  # db: pgBackRest's stanza; cache: where Redis' snapshots go
 if "app" in groups:
-    clients.apply()
     app.apply()
 if "lb" in groups:
     haproxy.apply()

@@ -25,12 +25,14 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
 from facts.releases import Releases
-from facts.systemd import InstanceUnits, UnitActiveState
+from facts.systemd import InstanceUnits, unit_state
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
-    apt_install,
     checked_file,
+    ensure_service,
+    ensure_user,
     install_release,
+    mirrored_files,
     run_if_changed,
     switch_release,
     unit_check,
@@ -107,11 +109,14 @@ def _address_of(group: str) -> str:
     return address(hosts[0])
 
 
+# Installed with every other deploy's by deploys/base.py, in one apt transaction.
+PACKAGES = ["python3-venv", "socat"]  # socat: HAProxy's admin socket
+
+
 @deploy("Application")
 def apply() -> None:
     own = settings()
     services = deployed(own)
-    apt_install("Python venv, socat (HAProxy admin socket)", ["python3-venv", "socat"])
     if not services:
         return
     if own.releases.wheelhouse:
@@ -143,14 +148,11 @@ def stop_unwanted_instances() -> None:
 
 
 def _upload_wheelhouse(settings: Settings) -> None:
-    files.sync(
+    mirrored_files(
         name="Wheelhouse (changed wheels only)",
         src=settings.releases.wheelhouse,
         dest=f"{settings.platform.base_dir}/wheelhouse",
-        mode="644",
-        dir_mode="755",
-        delete=True,
-        exclude=[".stamp"],
+        exclude=(".stamp",),
     )
 
 
@@ -183,7 +185,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     secret_files = {}
     for name, service in host.loop(services):
         user = service_user(p.user, name)
-        server.user(
+        ensure_user(
             name=f"Service user {user} (no login)",
             user=user,
             group=p.user,
@@ -249,8 +251,8 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
             f"unit of {name}": unit_files[name],
         }
         _switch(name, service, state.get(name, {}), migrates and name == CORE, changed)
-    systemd.service(name=f"{TARGET} enabled", service=TARGET, running=None, enabled=True)
-    if host.get_fact(UnitActiveState, unit=TARGET) != "active":
+    ensure_service(name=f"{TARGET} enabled", service=TARGET, enabled=True)
+    if unit_state(TARGET)["active"] != "active":
         server.shell(name=f"Start {TARGET}", commands=[f"systemctl start {TARGET}"])
     for name, service in host.loop(services):
         _prune(name, service, state.get(name, {}), settings.releases.keep, p.base_dir)

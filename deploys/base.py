@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.server import Users
 from pyinfra.operations import files, server
 
+from facts.accounts import Accounts
+from facts.once import read_once
 from infra.hostdata import settings
-from infra.operations import apt_install, checked_file
+from infra.operations import checked_file, debian_packages, ensure_group, ensure_user
 from infra.services import LOG_READERS
 from infra.settings import Settings
 from infra.templating import put_rendered, render
@@ -37,9 +38,10 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
 
 
 @deploy("Base host")
-def apply() -> None:
+def apply(packages: list[str]) -> None:
+    """`packages`: the other deploys' (deploys/all.py), installed with `system.packages`."""
     own = settings()
-    _apt(own)
+    _apt(own, sorted(set(own.system.packages) | set(packages)))
     server.timezone(name="Set the time zone", timezone=own.system.timezone)
     _platform_user(own)
     for path, owner, group, mode in host.loop(directory_layout(own)):
@@ -47,20 +49,25 @@ def apply() -> None:
     _operators(own)
 
 
-def _apt(settings: Settings) -> None:
+def _apt(settings: Settings, packages: list[str]) -> None:
     proxy = settings.system.apt_proxy
     if proxy:
         put_rendered(APT_PROXY_FILE, {"proxy": str(proxy)}, mode=644)
     else:
         files.file(name="No apt proxy", path=APT_PROXY_FILE, present=False)
-    updates = ["unattended-upgrades"] if settings.updates.enabled else []  # deploys/updates.py
-    apt_install("Base packages", settings.system.packages + updates)
+    debian_packages(
+        name="Debian packages (every deploy's)",
+        packages=packages,
+        _timeout=600,  # an apt-get that hangs is cut off and retried
+        _retries=2,
+        _retry_delay=5,
+    )
 
 
 def _platform_user(settings: Settings) -> None:
     name = settings.platform.user
-    server.group(name=f"Group {name}", group=name, system=True)
-    server.user(
+    ensure_group(name=f"Group {name}", group=name, system=True)
+    ensure_user(
         name=f"System user {name} (no login)",
         user=name,
         group=name,
@@ -72,7 +79,7 @@ def _platform_user(settings: Settings) -> None:
 
 
 def _operators(settings: Settings) -> None:
-    server.group(name=f"Group {OPERATORS_GROUP}", group=OPERATORS_GROUP)
+    ensure_group(name=f"Group {OPERATORS_GROUP}", group=OPERATORS_GROUP)
     wanted = {op.name for op in settings.operators}
     for op in settings.operators:
         server.user(
@@ -86,9 +93,9 @@ def _operators(settings: Settings) -> None:
             ensure_home=True,
         )
     # Operators dropped from group data lose their account (their home stays for audit).
-    for name, info in sorted(host.get_fact(Users).items()):
-        if OPERATORS_GROUP in info.get("groups", []) and name not in wanted:
-            server.user(name=f"Remove former operator {name}", user=name, present=False)
+    former = read_once(Accounts)["groups"].get(OPERATORS_GROUP, [])
+    for name in sorted(set(former) - wanted):
+        server.user(name=f"Remove former operator {name}", user=name, present=False)
     checked_file(
         name=f"Sudoers {SUDOERS_FILE} (checked by visudo)",
         dest=SUDOERS_FILE,

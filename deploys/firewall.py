@@ -22,12 +22,16 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
 from infra.hostdata import peer_addresses, remote_lb_admin, settings
-from infra.operations import apt_install, checked_file, run_if_changed, unit_check
+from infra.operations import checked_file, ensure_service, run_if_changed, unit_check
 from infra.services import UNIT_DIR
 from infra.templating import put_rendered, render
 
 RULES_FILE = "/etc/nftables.d/aktienanalyse.nft"
 UNIT = "aktienanalyse-firewall.service"
+
+
+# Installed with every other deploy's by deploys/base.py, in one apt transaction.
+PACKAGES = ["nftables"]
 
 
 @deploy("Firewall")
@@ -38,7 +42,6 @@ def apply() -> None:
     ports = [port for group, group_ports in by_group.items() if group in host.groups
              for port in group_ports]  # fmt: skip
     admin_sockets = remote_lb_admin() if "app" in host.groups else []
-    apt_install("nftables", ["nftables"])
     files.directory(name="/etc/nftables.d", path="/etc/nftables.d", mode=755)
     rules = checked_file(
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
@@ -58,7 +61,7 @@ def apply() -> None:
     run_if_changed(
         {"firewall unit": unit}, systemd.daemon_reload, name="Reload systemd (firewall unit)"
     )
-    systemd.service(name="Firewall table loaded at boot", service=UNIT, running=True, enabled=True)
+    ensure_service(name="Firewall table loaded at boot", service=UNIT, running=True, enabled=True)
     run_if_changed(
         {"firewall rules": rules},
         systemd.service,

@@ -19,7 +19,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
 from infra.hostdata import address, members, settings
-from infra.operations import apt_install, checked_file, run_if_changed
+from infra.operations import checked_file, ensure_service, run_if_changed
 from infra.services import FRONTEND, deployed, route
 from infra.settings import START_ORDER, Service
 from infra.templating import render
@@ -45,6 +45,10 @@ def backends(app_hosts: list[tuple[str, str, dict[str, Service]]]) -> dict:
     return result
 
 
+# Installed with every other deploy's by deploys/base.py, in one apt transaction.
+PACKAGES = ["haproxy", "openssl", "socat"]  # socat: the admin socket
+
+
 @deploy("HAProxy")
 def apply() -> None:
     own = settings()
@@ -54,7 +58,6 @@ def apply() -> None:
         for app in members("app")
     ]
     remote_apps = [name for name, app_address, _ in app_hosts if app_address != "127.0.0.1"]
-    apt_install("HAProxy, openssl and socat (admin socket)", ["haproxy", "openssl", "socat"])
     files.directory(name="Directory /etc/haproxy/certs", path="/etc/haproxy/certs", mode=750)
     certificate = checked_file(
         name=f"TLS certificate and key {CERTIFICATE}",
@@ -86,7 +89,7 @@ def apply() -> None:
         check="haproxy -c -f {path} >/dev/null",
         mode=644,
     )
-    systemd.service(
+    ensure_service(
         name="HAProxy running and enabled", service="haproxy", running=True, enabled=True
     )
     run_if_changed(

@@ -16,7 +16,7 @@ from pyinfra.operations import files, systemd
 from facts.systemd import JobUnitFiles
 from infra.hostdata import settings
 from infra.jobs import host_jobs
-from infra.operations import run_if_changed, unit_check
+from infra.operations import ensure_service, run_if_changed, unit_check
 from infra.templating import put_rendered
 
 UNIT_DIR = "/etc/systemd/system"
@@ -50,6 +50,6 @@ def apply() -> None:
         )
     run_if_changed(changed, systemd.daemon_reload, name="Reload systemd (job units)")
     for job in host.loop(jobs):
-        systemd.service(
+        ensure_service(
             name=f"Timer {job.unit}", service=f"{job.unit}.timer", running=True, enabled=True
         )

@@ -8,17 +8,20 @@ services keep writing without being restarted or signalled.
 from pyinfra.api import deploy
 
 from infra.hostdata import settings
-from infra.operations import apt_install, checked_file
+from infra.operations import checked_file
 from infra.services import LOG_READERS
 from infra.templating import render
 
 CONFIG = "/etc/logrotate.d/aktienanalyse"
 
 
+# Installed with every other deploy's by deploys/base.py, in one apt transaction.
+PACKAGES = ["logrotate"]
+
+
 @deploy("logrotate")
 def apply() -> None:
     own = settings()
-    apt_install("logrotate", ["logrotate"])
     checked_file(
         name=f"Rotation policy {CONFIG} (checked by logrotate -d)",
         dest=CONFIG,

@@ -23,7 +23,7 @@ from pyinfra.operations import files, server, systemd
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.zabbix import ZabbixDatabase
 from infra.hostdata import settings
-from infra.operations import apt_install, checked_file, run_if_changed
+from infra.operations import checked_file, ensure_service, run_if_changed
 from infra.templating import render
 
 PACKAGES = [
@@ -44,7 +44,6 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 @deploy("Zabbix server")
 def apply() -> None:
-    apt_install("Zabbix server, frontend and PostgreSQL", PACKAGES)
     access = {
         name: checked_file(
             name=f"{PG_CONF}/{name}: local peer connections only",
@@ -56,7 +55,7 @@ def apply() -> None:
         )
         for name in ("pg_hba.conf", "pg_ident.conf")
     }
-    systemd.service(name="PostgreSQL running", service=POSTGRESQL, running=True, enabled=True)
+    ensure_service(name="PostgreSQL running", service=POSTGRESQL, running=True, enabled=True)
     run_if_changed(access, systemd.service, name="Reload PostgreSQL (access changed)",
                    service=POSTGRESQL, reloaded=True)  # fmt: skip
 
@@ -113,9 +112,9 @@ def apply() -> None:
         path=f"/etc/apache2/conf-enabled/{APACHE_CONF}",
         target=f"../conf-available/{APACHE_CONF}",
     )
-    systemd.service(name="Zabbix server running", service="zabbix-server", running=True,
-                    enabled=True)  # fmt: skip
-    systemd.service(name="Apache running", service="apache2", running=True, enabled=True)
+    ensure_service(name="Zabbix server running", service="zabbix-server", running=True,
+                   enabled=True)  # fmt: skip
+    ensure_service(name="Apache running", service="apache2", running=True, enabled=True)
     run_if_changed({"server configuration": server_config}, systemd.service,
                    name="Restart the Zabbix server (configuration changed)",
                    service="zabbix-server", restarted=True)  # fmt: skip

@@ -23,7 +23,7 @@ from facts.postgresql import UNIT, PostgresqlMonitoringRole, PostgresqlRuntime
 from facts.resources import EffectiveResources
 from infra import tuning
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import PSQL, apt_install, extension, role_password, run_if_changed
+from infra.operations import PSQL, ensure_service, extension, role_password, run_if_changed
 from infra.settings import Settings
 from infra.templating import put_rendered
 
@@ -91,6 +91,11 @@ def restart_reasons(
     return sorted((changed & restart_only) | pending)
 
 
+def packages(settings: Settings) -> list[str]:
+    """The Debian packages this deploy needs (deploys/base.py installs every deploy's at once)."""
+    return PACKAGES + (BACKUP_PACKAGES if settings.backup.enabled else [])
+
+
 @deploy("PostgreSQL")
 def apply() -> None:
     own = settings()
@@ -100,11 +105,8 @@ def apply() -> None:
     resources = host.get_fact(EffectiveResources)
     wanted = parameters(own, resources, listen)
 
-    apt_install(
-        "PostgreSQL 15 packages", PACKAGES + (BACKUP_PACKAGES if own.backup.enabled else [])
-    )
-    systemd.service(name="PostgreSQL enabled", service="postgresql", enabled=True)
-    systemd.service(name=f"{UNIT} running", service=UNIT, running=True)
+    ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
+    ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
     runtime = host.get_fact(PostgresqlRuntime)
     current = parse_drop_in(host.get_fact(FileContents, path=DROP_IN) or [])

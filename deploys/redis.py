@@ -21,7 +21,7 @@ from pyinfra.operations import server, systemd
 from facts.kernel import Sysctl
 from facts.resources import EffectiveResources
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import apt_install, checked_file, run_if_changed
+from infra.operations import checked_file, ensure_service, run_if_changed
 from infra.settings import size_bytes
 from infra.templating import put_rendered, render
 from infra.tuning import redis_maxmemory
@@ -51,6 +51,10 @@ def acl_digest(password: SecretStr) -> str:
     return hashlib.sha256(password.get_secret_value().encode()).hexdigest()
 
 
+# Installed with every other deploy's by deploys/base.py, in one apt transaction.
+PACKAGES = ["redis-server"]
+
+
 @deploy("Redis")
 def apply() -> None:
     own = settings()
@@ -60,7 +64,6 @@ def apply() -> None:
     maxmemory = redis_maxmemory(resources["memory_bytes"], redis.maxmemory_fraction, cap)
     bind = ["127.0.0.1", "-::1"] + ([address(host)] if peer_addresses("app") else [])
 
-    apt_install("Redis packages", ["redis-server"])
     _overcommit_memory()
     # The ACL file first: the configuration names it, and its check loads it.
     acl = checked_file(
@@ -96,7 +99,7 @@ def apply() -> None:
         group="redis",
         mode=640,
     )
-    systemd.service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
+    ensure_service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
     run_if_changed(
         {"redis.conf": config, "ACL users": acl},
         systemd.service,

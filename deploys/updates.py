@@ -1,6 +1,6 @@
 """Unattended security upgrades (every host). Settings: `updates` (enabled, window).
 
-unattended-upgrades (installed by deploys/base.py) takes packages from Debian's security
+unattended-upgrades takes packages from Debian's security
 archive only, in the maintenance window (`apt-daily-upgrade.timer`, moved to `updates.window`),
 and never reboots. Zabbix counts the security updates still pending (infra/zabbix_items.py).
 """
@@ -11,10 +11,16 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
 from infra.hostdata import settings
-from infra.operations import run_if_changed
+from infra.operations import ensure_service, run_if_changed
+from infra.settings import Settings
 from infra.templating import put_rendered
 
 TIMER_DROP_IN = "/etc/systemd/system/apt-daily-upgrade.timer.d/aktienanalyse.conf"
+
+
+def packages(settings: Settings) -> list[str]:
+    """The Debian packages this deploy needs (deploys/base.py installs every deploy's at once)."""
+    return ["unattended-upgrades"] if settings.updates.enabled else []
 
 
 @deploy("Security updates")
@@ -31,7 +37,7 @@ def apply() -> None:
         systemd.daemon_reload,
         name="Reload systemd (upgrade window)",
     )
-    systemd.service(
+    ensure_service(
         name="apt-daily-upgrade.timer",
         service="apt-daily-upgrade.timer",
         running=True,

@@ -13,11 +13,11 @@ import json
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import File
 from pyinfra.operations import server, systemd
 
+from facts.files import file_state
 from infra.hostdata import settings
-from infra.operations import apt_install, checked_file, run_if_changed
+from infra.operations import checked_file, ensure_service, ensure_user, run_if_changed
 from infra.services import LOG_READERS, migrates
 from infra.templating import render
 from infra.zabbix_items import (
@@ -38,11 +38,14 @@ USER_PARAMETERS_FILE = "/etc/zabbix/zabbix_agent2.d/aktienanalyse.conf"
 PSK_FILE = "/etc/zabbix/aktienanalyse.psk"
 
 
+# Installed with every other deploy's by deploys/base.py, in one apt transaction.
+PACKAGES = ["zabbix-agent2", "curl"]
+
+
 @deploy("Zabbix agent 2")
 def apply() -> None:
     own = settings()
-    apt_install("Zabbix agent 2", ["zabbix-agent2", "curl"])
-    reader = server.user(
+    reader = ensure_user(
         name=f"The agent reads the platform's logs (group {LOG_READERS})",
         user="zabbix",
         groups=[LOG_READERS],
@@ -51,7 +54,7 @@ def apply() -> None:
         ensure_home=False,
     )
     watched = {}
-    if not host.get_fact(File, path=PSK_FILE):
+    if not file_state(PSK_FILE):
         # Generated on the host, read by nobody but the agent; never leaves it in a deploy.
         # Rotating it (README "Zabbix": remove the file, converge) restarts the agent.
         watched["new PSK"] = server.shell(
@@ -106,7 +109,7 @@ def apply() -> None:
             mode=400,
             sensitive=True,
         )
-    systemd.service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
+    ensure_service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
     run_if_changed(
         {
             **watched,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pyinfra.api import FactBase
 
+from facts.once import read_once
+
 
 class UnitActiveState(FactBase):
     """`active`, `inactive`, `failed`, ... for one unit."""
@@ -52,3 +54,40 @@ class JobUnitFiles(FactBase):
 
     def process(self, output: list[str]) -> list[str]:
         return sorted(line.strip() for line in output if line.strip())
+
+
+class Units(FactBase):
+    """{unit: {"active": ActiveState, "file": UnitFileState}} of every unit systemd has
+    loaded or has a file for, in one command (`file` None for an instance or a unit loaded
+    without a file of its own)."""
+
+    default = dict
+
+    def command(self) -> str:
+        return (
+            "systemctl list-units --all --plain --no-legend --full && echo -- "
+            "&& systemctl list-unit-files --plain --no-legend --full"
+        )
+
+    def process(self, output: list[str]) -> dict[str, dict]:
+        return parse_units(output)
+
+
+def parse_units(lines: list[str]) -> dict[str, dict]:
+    split = lines.index("--") if "--" in lines else len(lines)
+    units: dict[str, dict] = {}
+    for line in lines[:split]:
+        fields = line.split()
+        if len(fields) >= 3:  # unit, load, active, sub, description
+            units[fields[0]] = {"active": fields[2], "file": None}
+    for line in lines[split + 1 :]:
+        fields = line.split()
+        if len(fields) >= 2:  # unit file, state, preset
+            units.setdefault(fields[0], {"active": "inactive", "file": None})["file"] = fields[1]
+    return units
+
+
+def unit_state(unit: str) -> dict:
+    """The Units entry of `unit` (a name without suffix is a service), read once per run."""
+    name = unit if "." in unit else f"{unit}.service"
+    return read_once(Units).get(name, {"active": "unknown", "file": None})

@@ -8,11 +8,12 @@ restart runs. The plan reads those, never pyinfra's human output.
 from __future__ import annotations
 
 import difflib
+import functools
+import hashlib
 import json
 import os
 import shlex
 from collections.abc import Mapping
-from hashlib import sha1
 from io import StringIO
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,11 +23,15 @@ from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, HiddenValue, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import File, FileContents, Sha1File
-from pyinfra.operations import apt
+from pyinfra.facts.files import FileContents
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
+from facts.accounts import group_exists, user_matches
+from facts.files import file_state, files_in
+from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier
+from facts.systemd import unit_state
 from facts.uploads import PrivateUploadDir
 from infra.scram import make_verifier, matches
 from infra.services import SWITCH
@@ -68,21 +73,21 @@ def checked_file(
     + user, group, mode: ownership and mode of the live file
     + sensitive: the content holds secrets (or hashes of them): ``--diff`` never shows it
 
-    The staged copy sits next to ``dest`` (same filesystem) as ``<dest>.pyinfra-new``, created
-    root-only before any content reaches it; under sudo the upload passes through the SSH user's
-    private directory (facts/uploads.py), never /tmp. It is
+    Whether the live file is as wanted comes from one listing of its directory per run
+    (facts/files.py). The staged copy sits next to ``dest`` (same filesystem) as
+    ``<dest>.pyinfra-new``, created root-only before any content reaches it; under sudo the
+    upload passes through the SSH user's private directory (facts/uploads.py), never /tmp. It is
     renamed over ``dest`` atomically once the check passes. When the check fails the staged
     copy is removed, the live file is untouched and the operation fails with the check's output.
     """
-    mode = ensure_mode_int(mode)
-    remote = host.get_fact(File, path=dest)
-    desired_sha = sha1(content.encode()).hexdigest()
-    if (
-        remote
-        and host.get_fact(Sha1File, path=dest) == desired_sha
-        and remote["mode"] == mode
-        and (remote["user"], remote["group"]) == (user, group)
-    ):
+    wanted = {
+        "mode": ensure_mode_int(mode),
+        "user": user,
+        "group": group,
+        "sha1": hashlib.sha1(content.encode()).hexdigest(),
+    }
+    remote = file_state(dest)
+    if remote == wanted:
         host.noop(f"{dest} is up to date")
         return
 
@@ -98,14 +103,56 @@ def checked_file(
     yield FileUploadCommand(
         StringIO(content),
         staged,
-        remote_temp_filename=f"{private}/{sha1(dest.encode()).hexdigest()}",
+        remote_temp_filename=f"{private}/{hashlib.sha1(dest.encode()).hexdigest()}",
     )
     yield chown(staged, user, group)
-    yield chmod(staged, mode)
+    yield chmod(staged, wanted["mode"])
     if check:
         command = check.replace("{path}", quoted)  # not str.format: a check may hold braces
         yield StringCommand(f"{command} || {{ rm -f {quoted}; exit 1; }}")
     yield StringCommand(f"mv -fT {quoted} {shlex.quote(dest)}")
+
+
+@operation()
+def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
+    """
+    Make the directory ``dest`` hold exactly the regular files of the local ``src``, root's, 0644.
+
+    + src: a local directory (e.g. the wheelhouse the wheels are built into)
+    + dest: an existing remote directory the operation owns
+    + exclude: local file names not to copy
+
+    One listing of ``dest`` with checksums decides (facts/files.py), where pyinfra's files.sync
+    asks about every file: a no-op costs one command however many releases the wheelhouse
+    keeps. Changed or new files are uploaded, files ``src`` no longer has are removed.
+    """
+    present = files_in(dest)
+    wanted = {
+        entry.name: {
+            "mode": 644,
+            "user": "root",
+            "group": "root",
+            "sha1": _sha1_of(entry.path, entry.stat().st_mtime_ns),
+        }
+        for entry in sorted(os.scandir(src), key=lambda e: e.name)
+        if entry.is_file() and entry.name not in exclude
+    }
+    for name, state_wanted in wanted.items():
+        if present.get(name) != state_wanted:
+            target = f"{dest}/{name}"
+            yield FileUploadCommand(f"{src}/{name}", target)
+            yield chown(target, "root", "root")
+            yield chmod(target, 644)
+    stale = sorted(set(present) - set(wanted))
+    if stale:
+        yield "rm -f -- " + shlex.join(f"{dest}/{name}" for name in stale)
+
+
+@functools.cache
+def _sha1_of(path: str, mtime_ns: int) -> str:
+    """A local file's SHA-1, computed once per version of it (every host asks, twice)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha1").hexdigest()
 
 
 def unit_check(unit: str) -> str:
@@ -136,40 +183,72 @@ def _show_diff(dest: str, exists: bool, content: str, sensitive: bool) -> None:
 
 
 def run_if_changed(
-    watched: Mapping[str, OperationMeta], operation, needed: bool = False, **kwargs
+    watched: Mapping[str, OperationMeta | None], operation, needed: bool = False, **kwargs
 ) -> OperationMeta | None:
     """Call `operation` only when one of `watched` (reason -> operation) will change this host,
     e.g. a reload after its configuration changed, or in any case when `needed`.
 
     pyinfra knows whether an operation will change a host once it has been prepared
-    (OperationMeta.will_change), so the decision is made here, before anything runs, and a dry
+    (OperationMeta.will_change; None stands for an operation not called), so the decision is
+    made here, before anything runs, and a dry
     run lists the reload as a plain change. Called inside a loop, use `host.loop()` so every
     host gives the operation the same identity whether or not it calls it.
     """
-    because = [reason for reason, meta in watched.items() if meta.will_change]
+    because = [reason for reason, meta in watched.items() if meta and meta.will_change]
     if not (needed or because):
         return None
     record_for_plan(kind="reason", operation=kwargs["name"], because=because)
     return operation(**kwargs)
 
 
-def apt_install(name: str, packages: list[str]):
-    """apt.packages, host by host, with a hard timeout and retries.
-
-    apt-cacher-ng races when several hosts refresh the same index in the same second, and one
-    apt-get then hangs; a hang is cut off and retried.
+@operation()
+def debian_packages(packages: list[str]):
     """
-    return apt.packages(
-        name=name,
-        packages=packages,
-        update=True,
-        cache_time=24 * 3600,
-        no_recommends=True,
-        _serial=True,
-        _timeout=300,
-        _retries=2,
-        _retry_delay=5,
+    Install the missing ones of a host's Debian packages in one apt transaction.
+
+    + packages: every package the host needs (deploys/all.py collects them once per host)
+
+    A host that has them all costs one dpkg-query. apt's index is refreshed only when
+    something is to be installed, right before it; conffiles a package ships over ours are
+    kept as they are (`--force-confold`), the deploys write them afterwards anyway.
+    """
+    missing = sorted(set(packages) - host.get_fact(InstalledPackages, packages=sorted(packages)))
+    if not missing:
+        host.noop(f"{len(packages)} Debian packages are installed")
+        return
+    yield "apt-get update -qq"
+    yield (
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+        "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+        + shlex.join(missing)
     )
+
+
+def ensure_group(name: str, group: str, **kwargs) -> OperationMeta | None:
+    """server.group, called only when the group is missing (facts/accounts.py)."""
+    return None if group_exists(group) else server.group(name=name, group=group, **kwargs)
+
+
+def ensure_user(name: str, user: str, **kwargs) -> OperationMeta | None:
+    """server.user without public keys, called only when the account differs from what it
+    would make of it (facts/accounts.py): a no-op converge sends no command for it."""
+    wanted = {key: kwargs.get(key) for key in ("home", "shell", "group", "groups")}
+    if user_matches(user, append=kwargs.get("append", False), **wanted):
+        return None
+    return server.user(name=name, user=user, **kwargs)
+
+
+def ensure_service(
+    name: str, service: str, running: bool | None = None, enabled: bool | None = None
+) -> OperationMeta | None:
+    """systemd.service to start and/or enable a unit, called only when the units read once per
+    run (facts/systemd.py) show it is not yet active/enabled."""
+    found = unit_state(service)
+    if (running is None or found["active"] == "active") and (
+        enabled is None or found["file"] == "enabled"
+    ):
+        return None
+    return systemd.service(name=name, service=service, running=running, enabled=enabled)
 
 
 @operation()

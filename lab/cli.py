@@ -150,7 +150,18 @@ def up(topology: str, recreate: bool = False) -> None:
         if verdict != "running":
             print(f"warning: {host.name}: systemd reports {verdict!r}")
         _provision_operator(host, authorized_key)
+    _warm_apt_cache(hosts[0], proxy)
     status()
+
+
+def _warm_apt_cache(host: LabHost, proxy: str) -> None:
+    """One `apt-get update` through the cache before any converge, so the hosts' concurrent
+    updates find fresh index files there (lab/network.py: FreshIndexMaxAge)."""
+    subprocess.run(
+        ["ssh", "-F", str(SSH_CONFIG), host.name,
+         f"apt-get update -qq -o Acquire::http::Proxy={shlex.quote(proxy)}"],
+        check=True,
+    )  # fmt: skip
 
 
 def _provision_operator(host: LabHost, authorized_key: str) -> None:

@@ -20,6 +20,7 @@ from lab.topology import APT_CACHE_PORT, BRIDGE, BRIDGE_ADDRESS
 ACNG_DIR = Path("/etc/apt-cacher-ng")
 RUN_DIR = Path("/run/aktienanalyse-lab")
 ACNG_PIDFILE = RUN_DIR / "apt-cacher-ng.pid"
+FRESH_INDEX_MAX_AGE = 3600  # seconds; apt-cacher-ng's default is 27
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -76,6 +77,10 @@ def ensure_apt_cache() -> str:
                 f"BindAddress={BRIDGE_ADDRESS}", f"Port={APT_CACHE_PORT}",
                 f"PidFile={ACNG_PIDFILE}", f"SocketPath={RUN_DIR / 'acng.socket'}",
                 f"LogDir={RUN_DIR}",
+                # Index files count as fresh for an hour: hosts updating at the same moment are
+                # served the cached copy instead of all revalidating it upstream at once, which
+                # is where concurrent `apt-get update`s hung (the lab warms it, see lab/cli.py).
+                f"FreshIndexMaxAge={FRESH_INDEX_MAX_AGE}",
                 "ForeGround=0",
             ],
             check=True,

@@ -19,7 +19,10 @@ DEFAULT_MEMORY_MIB = 2048
 DEFAULT_CPUS = 1
 
 # Fixed last octet per host name, so a host keeps its address across topologies and runs.
-HOST_NUMBERS = {"node-1": 10, "lb-1": 11, "app-1": 21, "app-2": 22, "data-1": 31, "mon-1": 41}
+HOST_NUMBERS = {
+    "node-1": 10, "lb-1": 11, "app-1": 21, "app-2": 22, "data-1": 31, "mon-1": 41,
+    **{f"app-{n}": 100 + n for n in range(3, 15)},
+}  # fmt: skip
 
 TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
     # One container in every group, like production (one LXC container).
@@ -31,6 +34,13 @@ TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
         ("data-1", ["db", "cache"]),
         # The optional monitoring group: a Zabbix 6.0 server the agents are registered with.
         ("mon-1", ["monitoring"]),
+    ],
+    # The benchmark's (`make bench`): 16 hosts, 14 of them app hosts, to show how a converge
+    # scales with hosts. Not tested; memory for all 16 fits the lab machine.
+    "wide": [
+        ("lb-1", ["lb"]),
+        *((f"app-{n}", ["app"]) for n in range(1, 15)),
+        ("data-1", ["db", "cache"]),
     ],
 }
 

@@ -1,0 +1,28 @@
+"""Facts read once per host and run.
+
+pyinfra 3 runs a fact's command again on every `host.get_fact` call (it keeps no cache), so
+a deploy asking about forty files sends forty commands. The facts read through `read_once`
+describe things the deploys change only through the operations that consulted them (a
+directory's files, the accounts): reading them once is enough to decide every operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from pyinfra import host
+from pyinfra.api import FactBase
+from pyinfra.api.host import Host
+
+_READ: WeakKeyDictionary[Host, dict[tuple, Any]] = WeakKeyDictionary()
+
+
+def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
+    """`host.get_fact(fact, **kwargs)` for the current host, sent once per run."""
+    current = host.state.inventory.get_host(host.name)  # the Host itself, not the proxy
+    read = _READ.setdefault(current, {})
+    key = (fact, tuple(sorted(kwargs.items())))
+    if key not in read:
+        read[key] = host.get_fact(fact, **kwargs)
+    return read[key]
