@@ -29,6 +29,8 @@ from facts.systemd import InstanceUnits, unit_state
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     checked_file,
+    ensure_directory,
+    ensure_file,
     ensure_service,
     ensure_user,
     install_release,
@@ -194,7 +196,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
             shell="/usr/sbin/nologin",
             ensure_home=False,
         )
-        files.directory(
+        ensure_directory(
             name=f"Directory {p.state_dir}/{name}",
             path=f"{p.state_dir}/{name}",
             user=user,
@@ -214,7 +216,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     for name, service in services:
         for port in service.ports:
             # systemd would create it as root 0600: readable by no log reader, unrotatable.
-            files.file(
+            ensure_file(
                 name=f"Log file {p.log_dir}/{name}-{port}.log",
                 path=f"{p.log_dir}/{name}-{port}.log",
                 user=p.user,

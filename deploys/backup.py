@@ -18,13 +18,14 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import File
 from pyinfra.facts.server import Mounts
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
 from deploys.postgresql import DATA_DIR
+from facts.files import file_state
 from infra.hostdata import settings
 from infra.jobs import REDIS_COPY, STANZA, STATUS_DIR, redis_copies, repository, stamp
+from infra.operations import ensure_directory
 from infra.settings import Settings
 from infra.templating import put_rendered
 
@@ -56,8 +57,8 @@ def _backup_path(own: Settings) -> bool:
         )
         server.shell(name=f"Refuse: {reason}", commands=[f"echo {shlex.quote(reason)} >&2; exit 1"])
         return False
-    files.directory(name="Backup path", path=path, user="root", group="root", mode="755")
-    files.directory(name="Backup status", path=STATUS_DIR, user="root", group="root", mode="755")
+    ensure_directory(name="Backup path", path=path, user="root", group="root", mode="755")
+    ensure_directory(name="Backup status", path=STATUS_DIR, user="root", group="root", mode="755")
     return True
 
 
@@ -66,7 +67,7 @@ def _postgresql(own: Settings) -> None:
     owned = {repo: "750", "/var/log/pgbackrest": "750", "/var/spool/pgbackrest": "750",
              f"{STATUS_DIR}/postgresql": "755"}  # fmt: skip
     for path, mode in host.loop(owned.items()):
-        files.directory(
+        ensure_directory(
             name=f"Directory {path}", path=path, user="postgres", group="postgres", mode=mode
         )
     put_rendered(
@@ -83,7 +84,7 @@ def _postgresql(own: Settings) -> None:
         mode=640,
         sensitive=True,
     )
-    if host.get_fact(File, path=f"{repo}/backup/{STANZA}/backup.info") is None:
+    if file_state(f"{repo}/backup/{STANZA}/backup.info") is None:
         server.shell(
             name=f"pgBackRest stanza {STANZA}: create, check archiving, first full backup",
             commands=[
@@ -98,14 +99,16 @@ def _postgresql(own: Settings) -> None:
 def _redis(own: Settings) -> None:
     target = redis_copies(own)
     for path, mode in host.loop({target: "750", f"{STATUS_DIR}/redis": "755"}.items()):
-        files.directory(name=f"Directory {path}", path=path, user="redis", group="redis", mode=mode)
+        ensure_directory(
+            name=f"Directory {path}", path=path, user="redis", group="redis", mode=mode
+        )
     put_rendered(
         REDIS_COPY,
         {"copies": target, "keep": own.backup.redis_copies, "status": stamp("redis")},
         mode=755,
         check="sh -n {path}",
     )
-    if not host.get_fact(File, path=stamp("redis")):
+    if not file_state(stamp("redis")):
         # The first copy now, as PostgreSQL's first full backup: its age is a Zabbix item
         # from the start (a missing stamp would leave the item unsupported, never alerting).
         server.shell(name="First Redis snapshot copy (once)",

@@ -13,7 +13,13 @@ from pyinfra.operations import files, server
 from facts.accounts import Accounts
 from facts.once import read_once
 from infra.hostdata import settings
-from infra.operations import checked_file, debian_packages, ensure_group, ensure_user
+from infra.operations import (
+    checked_file,
+    debian_packages,
+    ensure_directory,
+    ensure_group,
+    ensure_user,
+)
 from infra.services import LOG_READERS
 from infra.settings import Settings
 from infra.templating import put_rendered, render
@@ -45,7 +51,7 @@ def apply(packages: list[str]) -> None:
     server.timezone(name="Set the time zone", timezone=own.system.timezone)
     _platform_user(own)
     for path, owner, group, mode in host.loop(directory_layout(own)):
-        files.directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
+        ensure_directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
     _operators(own)
 
 

@@ -19,10 +19,16 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
 from infra.hostdata import peer_addresses, remote_lb_admin, settings
-from infra.operations import checked_file, ensure_service, run_if_changed, unit_check
+from infra.operations import (
+    checked_file,
+    ensure_directory,
+    ensure_service,
+    run_if_changed,
+    unit_check,
+)
 from infra.services import UNIT_DIR
 from infra.templating import put_rendered, render
 
@@ -42,7 +48,9 @@ def apply() -> None:
     ports = [port for group, group_ports in by_group.items() if group in host.groups
              for port in group_ports]  # fmt: skip
     admin_sockets = remote_lb_admin() if "app" in host.groups else []
-    files.directory(name="/etc/nftables.d", path="/etc/nftables.d", mode=755)
+    ensure_directory(
+        name="/etc/nftables.d", path="/etc/nftables.d", user="root", group="root", mode=755
+    )
     rules = checked_file(
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
         dest=RULES_FILE,

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
 from infra.hostdata import address, members, settings
-from infra.operations import checked_file, ensure_service, run_if_changed
+from infra.operations import checked_file, ensure_directory, ensure_service, run_if_changed
 from infra.services import FRONTEND, deployed, route
 from infra.settings import START_ORDER, Service
 from infra.templating import render
@@ -58,7 +58,13 @@ def apply() -> None:
         for app in members("app")
     ]
     remote_apps = [name for name, app_address, _ in app_hosts if app_address != "127.0.0.1"]
-    files.directory(name="Directory /etc/haproxy/certs", path="/etc/haproxy/certs", mode=750)
+    ensure_directory(
+        name="Directory /etc/haproxy/certs",
+        path="/etc/haproxy/certs",
+        user="root",
+        group="root",
+        mode=750,
+    )
     certificate = checked_file(
         name=f"TLS certificate and key {CERTIFICATE}",
         dest=CERTIFICATE,

@@ -8,10 +8,10 @@ and never reboots. Zabbix counts the security updates still pending (infra/zabbi
 from __future__ import annotations
 
 from pyinfra.api import deploy
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
 from infra.hostdata import settings
-from infra.operations import ensure_service, run_if_changed
+from infra.operations import ensure_directory, ensure_service, run_if_changed
 from infra.settings import Settings
 from infra.templating import put_rendered
 
@@ -30,7 +30,13 @@ def apply() -> None:
     if not updates.enabled:
         return
     put_rendered("/etc/apt/apt.conf.d/52aktienanalyse-unattended-upgrades", {}, mode=644)
-    files.directory(name="apt-daily-upgrade.timer.d", path=TIMER_DROP_IN.rsplit("/", 1)[0])
+    ensure_directory(
+        name="apt-daily-upgrade.timer.d",
+        path=TIMER_DROP_IN.rsplit("/", 1)[0],
+        user="root",
+        group="root",
+        mode=755,
+    )
     window = put_rendered(TIMER_DROP_IN, {"window": updates.window}, mode=644)
     run_if_changed(
         {"maintenance window": window},

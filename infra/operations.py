@@ -24,11 +24,11 @@ from pyinfra.api import FileUploadCommand, HiddenValue, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
-from pyinfra.operations import server, systemd
+from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 from facts.accounts import group_exists, user_matches
-from facts.files import file_state, files_in
+from facts.files import file_state, path_state, regular_files
 from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier
 from facts.systemd import unit_state
@@ -126,7 +126,7 @@ def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
     asks about every file: a no-op costs one command however many releases the wheelhouse
     keeps. Changed or new files are uploaded, files ``src`` no longer has are removed.
     """
-    present = files_in(dest)
+    present = regular_files(dest)
     wanted = {
         entry.name: {
             "mode": 644,
@@ -221,6 +221,30 @@ def debian_packages(packages: list[str]):
         "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
         "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
         + shlex.join(missing)
+    )
+
+
+def ensure_directory(name: str, path: str, user: str, group: str, mode: int | str):
+    """files.directory, called only when `path` is not yet a directory with this owner and
+    mode (its parent's listing, read once per run: facts/files.py)."""
+    if _is(path_state(path), "d", user, group, mode):
+        return None
+    return files.directory(name=name, path=path, user=user, group=group, mode=mode)
+
+
+def ensure_file(name: str, path: str, user: str, group: str, mode: int | str):
+    """files.file (present, content left alone), called only when `path` is not yet a regular
+    file with this owner and mode."""
+    if _is(path_state(path), "f", user, group, mode):
+        return None
+    return files.file(name=name, path=path, user=user, group=group, mode=mode)
+
+
+def _is(found: dict | None, kind: str, user: str, group: str, mode: int | str) -> bool:
+    wanted = (kind, user, group, ensure_mode_int(mode))
+    return (
+        found is not None
+        and (found["type"], found["user"], found["group"], found["mode"]) == wanted
     )
 
 
