@@ -102,8 +102,11 @@ acceptance: lab-deps
 test: lint actionlint unit templates
 	for topology in $(TOPOLOGIES); do $(MAKE) --no-print-directory acceptance TOPOLOGY=$$topology; done
 
-bench: deps
-	$(PY) -m tests.bench $(TOPOLOGIES)
+# Each topology in turn (wide: 16 hosts); BENCH_ARGS e.g. --fresh-runs 1 --runs 3.
+BENCH_TOPOLOGIES ?= single split wide
+bench: lab-deps
+	$(PY) -m tests.fixtures.build
+	$(PY) -m tests.bench $(BENCH_TOPOLOGIES) $(BENCH_ARGS)
 
 # The README's settings table and the Zabbix template, from the code that declares them.
 docs: deps

@@ -4,7 +4,12 @@ For each topology: a fresh converge (containers recreated, apt cache warm), a no
 a dry run, `make plan` (a dry run with diffs, rendered; one template changed so there is
 something to render), and pyinfra's floor on the same hosts (connect plus one fact).
 Prints medians and the no-op/floor ratio; the machine is shared and noisy, so only ratios
-travel well.
+travel well. With `wide` (16 hosts) and `single` (one) measured, it prints the 16-host
+no-op against the one-host one.
+
+The commands each host gets in a no-op are counted from pyinfra's own debug output (`-vvv`
+echoes every command it sends with `>>>`): a figure for this benchmark only, nothing
+decides on it.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 
 from lab import cli as lab
 from tools.apply import REPO, run_pyinfra
@@ -58,7 +65,21 @@ def floor() -> None:
     )  # fmt: skip
 
 
-def bench(topology: str, fresh_runs: int, runs: int) -> dict[str, float]:
+_SENT = re.compile(r"^\s*\[([\w.-]+)\]\s+>>> ")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def commands_per_host() -> dict[str, int]:
+    """How many commands each host gets in a no-op converge."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pyinfra", INVENTORY, "deploys/all.py", "-y", "-vvv"],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    sent = (_SENT.match(_COLOUR.sub("", line)) for line in result.stderr.splitlines())
+    return dict(sorted(Counter(match[1] for match in sent if match).items()))
+
+
+def bench(topology: str, fresh_runs: int, runs: int) -> dict:
     fresh = []
     for _ in range(fresh_runs):
         lab.up(topology, recreate=True)
@@ -69,6 +90,7 @@ def bench(topology: str, fresh_runs: int, runs: int) -> dict[str, float]:
         "dry run": statistics.median(timed(dry_run) for _ in range(runs)),
         "plan": statistics.median(timed(plan) for _ in range(runs)),
         "floor (connect + 1 fact)": statistics.median(timed(floor) for _ in range(runs)),
+        "commands": commands_per_host(),
     }
 
 
@@ -90,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['plan']:.1f} "
             f"| {base:.1f} | {noop / base:.2f} |"
         )
+    if {"single", "wide"} <= results.keys():
+        ratio = results["wide"]["no-op re-run"] / results["single"]["no-op re-run"]
+        print(f"\n16-host no-op (wide) / 1-host no-op (single): {ratio:.2f}")
+    print("\ncommands sent per host in a no-op converge\n")
+    print("| topology | host | commands |")
+    print("| --- | --- | ---: |")
+    for topology, r in results.items():
+        for host, count in r["commands"].items():
+            print(f"| {topology} | {host} | {count} |")
     return 0
 
 

@@ -68,6 +68,8 @@ class FakeHost:
     def __init__(self, facts: dict[str, dict[str, Any]]):
         self.facts = facts
         self.noops: list[str] = []
+        # facts/once.py finds the host through its inventory
+        self.state = SimpleNamespace(inventory=SimpleNamespace(get_host=lambda name: self))
 
     def get_fact(self, fact_cls, **kwargs):
         key = fact_key(kwargs)
