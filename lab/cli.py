@@ -155,8 +155,9 @@ def up(topology: str, recreate: bool = False) -> None:
 
 
 def _warm_apt_cache(host: LabHost, proxy: str) -> None:
-    """One `apt-get update` through the cache before any converge, so the hosts' concurrent
-    updates find fresh index files there (lab/network.py: FreshIndexMaxAge)."""
+    """Renew the cache's release files with one `apt-get update` before any converge, so
+    the hosts' concurrent updates are all served from the cache (lab/network.py)."""
+    network.refresh_release_files()
     subprocess.run(
         ["ssh", "-F", str(SSH_CONFIG), host.name,
          f"apt-get update -qq -o Acquire::http::Proxy={shlex.quote(proxy)}"],

@@ -20,7 +20,13 @@ from lab.topology import APT_CACHE_PORT, BRIDGE, BRIDGE_ADDRESS
 ACNG_DIR = Path("/etc/apt-cacher-ng")
 RUN_DIR = Path("/run/aktienanalyse-lab")
 ACNG_PIDFILE = RUN_DIR / "apt-cacher-ng.pid"
-FRESH_INDEX_MAX_AGE = 3600  # seconds; apt-cacher-ng's default is 27
+CACHE_DIR = Path("/var/cache/apt-cacher-ng")
+# A repository's release files, what every `apt-get update` asks for first. apt-cacher-ng
+# treats them as volatile and revalidates them upstream; when several hosts ask in the same
+# second, the refreshes collide ("Failure to move file ... out of the way", 3.7.4) and the
+# hosts' updates hang. The lab makes them static instead (served from the cache, never
+# revalidated) and renews them itself at every `lab up` (refresh_release_files).
+RELEASE_FILES = r"(^|.*/)dists/[^/]+/(InRelease|Release|Release\.gpg)$"
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -65,28 +71,39 @@ def ensure_apt_cache() -> str:
     backends = ACNG_DIR / "backends_debian"
     if not backends.exists() or backends.read_text() != host_mirror() + "\n":
         backends.write_text(host_mirror() + "\n")  # without it acng answers 503
+    pid = _acng_pid()
+    if pid is not None and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2] != (
+        _DAEMON_OPTIONS[-1].encode()
+    ):
+        stop_apt_cache()  # started with other options by an older lab
     if _acng_pid() is None:
         # The cache must belong to the daemon's user, whoever ran apt-cacher-ng before.
         subprocess.run(["chown", "-R", "apt-cacher-ng:apt-cacher-ng", "/var/cache/apt-cacher-ng"])
         RUN_DIR.mkdir(exist_ok=True)
         shutil.chown(RUN_DIR, "apt-cacher-ng", "apt-cacher-ng")
         subprocess.run(
-            [
-                "runuser", "-u", "apt-cacher-ng", "--",
-                "/usr/sbin/apt-cacher-ng", "-c", str(ACNG_DIR),
-                f"BindAddress={BRIDGE_ADDRESS}", f"Port={APT_CACHE_PORT}",
-                f"PidFile={ACNG_PIDFILE}", f"SocketPath={RUN_DIR / 'acng.socket'}",
-                f"LogDir={RUN_DIR}",
-                # Index files count as fresh for an hour: hosts updating at the same moment are
-                # served the cached copy instead of all revalidating it upstream at once, which
-                # is where concurrent `apt-get update`s hung (the lab warms it, see lab/cli.py).
-                f"FreshIndexMaxAge={FRESH_INDEX_MAX_AGE}",
-                "ForeGround=0",
-            ],
+            ["runuser", "-u", "apt-cacher-ng", "--", "/usr/sbin/apt-cacher-ng",
+             "-c", str(ACNG_DIR), *_DAEMON_OPTIONS],
             check=True,
         )  # fmt: skip
     _wait_for_port(BRIDGE_ADDRESS, APT_CACHE_PORT)
     return f"http://{BRIDGE_ADDRESS}:{APT_CACHE_PORT}"
+
+
+_DAEMON_OPTIONS = [
+    f"BindAddress={BRIDGE_ADDRESS}", f"Port={APT_CACHE_PORT}",
+    f"PidFile={ACNG_PIDFILE}", f"SocketPath={RUN_DIR / 'acng.socket'}",
+    f"LogDir={RUN_DIR}", "ForeGround=0",
+    f"SPfilePatternEx={RELEASE_FILES}",  # last: ensure_apt_cache compares it
+]  # fmt: skip
+
+
+def refresh_release_files() -> None:
+    """Drop the cached release files (and their headers and leftovers), so that the next
+    request, the lab's single warm-up update, fetches the current ones from the mirror."""
+    for path in CACHE_DIR.glob("*/dists/*/*"):
+        if path.name.split(".")[0] in {"InRelease", "Release"} and path.is_file():
+            path.unlink()
 
 
 def apt_cache_running() -> bool:
