@@ -22,7 +22,11 @@ def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
     """`host.get_fact(fact, **kwargs)` for the current host, sent once per run."""
     current = host.state.inventory.get_host(host.name)  # the Host itself, not the proxy
     read = _READ.setdefault(current, {})
-    key = (fact, tuple(sorted(kwargs.items())))
+    key = _key(fact, kwargs)
     if key not in read:
         read[key] = host.get_fact(fact, **kwargs)
     return read[key]
+
+
+def _key(fact: type[FactBase], kwargs: dict[str, Any]) -> tuple:
+    return (fact, tuple(sorted(kwargs.items())))

@@ -77,7 +77,7 @@ def parse_units(lines: list[str]) -> dict[str, dict]:
     split = lines.index("--") if "--" in lines else len(lines)
     units: dict[str, dict] = {}
     for line in lines[:split]:
-        fields = line.split()
+        fields = line.lstrip("●* ").split()  # a failed unit may be marked
         if len(fields) >= 3:  # unit, load, active, sub, description
             units[fields[0]] = {"active": fields[2], "file": None}
     for line in lines[split + 1 :]:

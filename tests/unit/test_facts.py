@@ -23,11 +23,14 @@ from typing import Any
 import pytest
 from pyinfra.api import FactBase, StringCommand
 
+from facts.accounts import Accounts
+from facts.files import FilesIn
 from facts.kernel import Sysctl
+from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, PostgresqlRuntime
 from facts.releases import Releases
 from facts.resources import EffectiveResources
-from facts.systemd import InstanceUnits, UnitActiveState
+from facts.systemd import InstanceUnits, UnitActiveState, Units
 from facts.uploads import PrivateUploadDir
 
 FACTS: dict[str, type[FactBase]] = {
@@ -42,6 +45,10 @@ FACTS: dict[str, type[FactBase]] = {
         EffectiveResources,
         UnitActiveState,
         PrivateUploadDir,
+        InstalledPackages,
+        FilesIn,
+        Accounts,
+        Units,
     )
 }
 HERE = Path(__file__).parent / "facts"
