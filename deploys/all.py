@@ -26,7 +26,9 @@ from deploys import (
     updates,
     zabbix,
 )
+from facts.snapshot import read_snapshot
 from infra.hostdata import settings
+from infra.jobs import STANZA, STATUS_DIR, repository
 from infra.settings import Settings
 
 
@@ -46,7 +48,23 @@ def packages(own: Settings, groups: set[str]) -> list[str]:
     return wanted
 
 
+def directories(own: Settings) -> list[str]:
+    """The directories whose listing the deploys read (facts/files.py), read with the rest of
+    the snapshot before any operation. One missing here is read later, on its own."""
+    p, backup = own.platform, own.backup.path
+    platform = [p.base_dir, f"{p.base_dir}/wheelhouse", p.config_dir, p.log_dir, p.state_dir]
+    system = [
+        "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/logrotate.d", "/etc/nftables.d",
+        "/etc/systemd/system/apt-daily-upgrade.timer.d", "/etc/zabbix/zabbix_agent2.d",
+        "/usr/local/sbin", "/etc/haproxy/certs", "/etc/redis", "/etc/postgresql/15/main/conf.d",
+        "/var/spool/pgbackrest", f"{STATUS_DIR}/redis", f"{repository(own)}/backup/{STANZA}",
+    ]  # fmt: skip
+    wanted = {*platform, *system, backup}
+    return sorted(wanted | {path.rsplit("/", 1)[0] or "/" for path in wanted})
+
+
 own = settings()  # every host's settings valid, or the run stops before any command
+read_snapshot(directories(own))
 groups = set(host.groups)
 base.apply(packages(own, groups))
 updates.apply()

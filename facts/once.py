@@ -19,13 +19,23 @@ _READ: WeakKeyDictionary[Host, dict[tuple, Any]] = WeakKeyDictionary()
 
 
 def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
-    """`host.get_fact(fact, **kwargs)` for the current host, sent once per run."""
-    current = host.state.inventory.get_host(host.name)  # the Host itself, not the proxy
-    read = _READ.setdefault(current, {})
+    """`host.get_fact(fact, **kwargs)` for the current host, sent once per run (or never,
+    when facts/snapshot.py read it already)."""
+    read = _read()
     key = _key(fact, kwargs)
     if key not in read:
         read[key] = host.get_fact(fact, **kwargs)
     return read[key]
+
+
+def remember(fact: type[FactBase], kwargs: dict[str, Any], value: Any) -> None:
+    """Keep a fact's value read by other means (facts/snapshot.py) for `read_once`."""
+    _read()[_key(fact, kwargs)] = value
+
+
+def _read() -> dict[tuple, Any]:
+    current = host.state.inventory.get_host(host.name)  # the Host itself, not the proxy
+    return _READ.setdefault(current, {})
 
 
 def _key(fact: type[FactBase], kwargs: dict[str, Any]) -> tuple:

@@ -30,6 +30,7 @@ from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, PostgresqlRuntime
 from facts.releases import Releases
 from facts.resources import EffectiveResources
+from facts.snapshot import Snapshot
 from facts.systemd import InstanceUnits, UnitActiveState, Units
 from facts.uploads import PrivateUploadDir
 
@@ -49,6 +50,7 @@ FACTS: dict[str, type[FactBase]] = {
         FilesIn,
         Accounts,
         Units,
+        Snapshot,
     )
 }
 HERE = Path(__file__).parent / "facts"
