@@ -59,7 +59,8 @@ def directories(own: Settings) -> list[str]:
         "/usr/local/sbin", "/etc/haproxy/certs", "/etc/redis", "/etc/postgresql/15/main/conf.d",
         "/var/spool/pgbackrest", f"{STATUS_DIR}/redis", f"{repository(own)}/backup/{STANZA}",
     ]  # fmt: skip
-    wanted = {*platform, *system, backup}
+    homes = [f"/home/{op.name}{sub}" for op in own.operators for sub in ("", "/.ssh")]
+    wanted = {*platform, *system, *homes, backup}
     return sorted(wanted | {path.rsplit("/", 1)[0] or "/" for path in wanted})
 
 

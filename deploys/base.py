@@ -6,11 +6,14 @@ directories), `operators` (accounts, SSH keys, sudo). See README.md, "Settings".
 
 from __future__ import annotations
 
+import hashlib
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, server
 
-from facts.accounts import Accounts
+from facts.accounts import Accounts, user_matches
+from facts.files import file_state, path_state
 from facts.once import read_once
 from infra.hostdata import settings
 from infra.operations import (
@@ -84,10 +87,31 @@ def _platform_user(settings: Settings) -> None:
     )
 
 
+def _operator_as_wanted(name: str, keys: list[str]) -> bool:
+    """Whether an operator's account, home and authorized_keys are what server.user below would
+    make of them (from the snapshot: facts/snapshot.py), so it need not be called."""
+    home = f"/home/{name}"
+    keys_file = {
+        "mode": 600,
+        "user": name,
+        "group": name,
+        "sha1": hashlib.sha1(("\n".join(keys) + "\n").encode()).hexdigest(),
+    }
+    ssh_dir = path_state(f"{home}/.ssh") or {}
+    return (
+        user_matches(name, home=home, shell="/bin/bash", groups=[OPERATORS_GROUP])
+        and (path_state(home) or {}).get("user") == name
+        and (ssh_dir.get("type"), ssh_dir.get("mode"), ssh_dir.get("user")) == ("d", 700, name)
+        and file_state(f"{home}/.ssh/authorized_keys") == keys_file
+    )
+
+
 def _operators(settings: Settings) -> None:
     ensure_group(name=f"Group {OPERATORS_GROUP}", group=OPERATORS_GROUP)
     wanted = {op.name for op in settings.operators}
     for op in settings.operators:
+        if _operator_as_wanted(op.name, op.ssh_keys):
+            continue
         server.user(
             name=f"Operator {op.name}",
             user=op.name,

@@ -19,6 +19,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import postgres, server, systemd
 
+from facts.once import read_once
 from facts.postgresql import UNIT, PostgresqlMonitoringRole, PostgresqlRuntime
 from facts.resources import EffectiveResources
 from infra import tuning
@@ -102,7 +103,7 @@ def apply() -> None:
     pg = own.postgresql
     app_addresses = peer_addresses("app")
     listen = ",".join(["localhost", address(host)] if app_addresses else ["localhost"])
-    resources = host.get_fact(EffectiveResources)
+    resources = read_once(EffectiveResources)
     wanted = parameters(own, resources, listen)
 
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)

@@ -19,6 +19,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
 
 from facts.kernel import Sysctl
+from facts.once import read_once
 from facts.resources import EffectiveResources
 from infra.hostdata import address, peer_addresses, settings
 from infra.operations import checked_file, ensure_service, run_if_changed
@@ -59,7 +60,7 @@ PACKAGES = ["redis-server"]
 def apply() -> None:
     own = settings()
     redis = own.redis
-    resources = host.get_fact(EffectiveResources)
+    resources = read_once(EffectiveResources)
     cap = size_bytes(redis.maxmemory_cap) if redis.maxmemory_cap else None
     maxmemory = redis_maxmemory(resources["memory_bytes"], redis.maxmemory_fraction, cap)
     bind = ["127.0.0.1", "-::1"] + ([address(host)] if peer_addresses("app") else [])
