@@ -28,7 +28,7 @@ from deploys import (
 )
 from facts.snapshot import read_snapshot
 from infra.hostdata import settings
-from infra.jobs import STANZA, STATUS_DIR, repository
+from infra.jobs import STANZA, STATUS_DIR, redis_copies, repository
 from infra.settings import Settings
 
 
@@ -49,19 +49,23 @@ def packages(own: Settings, groups: set[str]) -> list[str]:
 
 
 def directories(own: Settings) -> list[str]:
-    """The directories whose listing the deploys read (facts/files.py), read with the rest of
-    the snapshot before any operation. One missing here is read later, on its own."""
+    """The directories the deploys write to or make (facts/files.py), listed with the rest of
+    the snapshot before any operation; a path elsewhere is read on its own, one entry only
+    (a system directory like /etc is never listed whole)."""
     p, backup = own.platform, own.backup.path
     platform = [p.base_dir, f"{p.base_dir}/wheelhouse", p.config_dir, p.log_dir, p.state_dir]
+    platform += [f"{p.state_dir}/{name}" for name in own.services]
     system = [
         "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/logrotate.d", "/etc/nftables.d",
-        "/etc/systemd/system/apt-daily-upgrade.timer.d", "/etc/zabbix/zabbix_agent2.d",
-        "/usr/local/sbin", "/etc/haproxy/certs", "/etc/redis", "/etc/postgresql/15/main/conf.d",
-        "/var/spool/pgbackrest", f"{STATUS_DIR}/redis", f"{repository(own)}/backup/{STANZA}",
+        "/etc/systemd/system", "/etc/systemd/system/apt-daily-upgrade.timer.d", "/etc/zabbix",
+        "/etc/zabbix/zabbix_agent2.d", "/usr/local/sbin", "/etc/haproxy", "/etc/haproxy/certs",
+        "/etc/redis", "/etc/postgresql/15/main", "/etc/postgresql/15/main/conf.d",
+        "/var/log/pgbackrest", "/var/spool/pgbackrest", STATUS_DIR, f"{STATUS_DIR}/postgresql",
+        f"{STATUS_DIR}/redis", backup, repository(own), redis_copies(own),
+        f"{repository(own)}/backup/{STANZA}",
     ]  # fmt: skip
-    homes = [f"/home/{op.name}{sub}" for op in own.operators for sub in ("", "/.ssh")]
-    wanted = {*platform, *system, *homes, backup}
-    return sorted(wanted | {path.rsplit("/", 1)[0] or "/" for path in wanted})
+    homes = [f"/home/{op.name}/.ssh" for op in own.operators]  # deploys/base.py: operators
+    return sorted({*platform, *system, *homes})
 
 
 own = settings()  # every host's settings valid, or the run stops before any command

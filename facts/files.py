@@ -11,22 +11,25 @@ import shlex
 
 from pyinfra.api import FactBase
 
-from facts.once import read_once
+from facts.once import is_read, read_once
 
 
 class FilesIn(FactBase):
     """{name: {"type": "f", "mode": 644, "user": ..., "group": ..., "sha1": ...}} of what is
-    directly in `directory` (type as find's %y: f, d, l, ...; sha1 for regular files only);
-    {} when it is missing."""
+    directly in `directory`, "." being the directory itself (type as find's %y: f, d, l, ...;
+    sha1 for regular files only); {} when it is missing. With `entry`, of that one only:
+    a directory like /etc is never read whole (its files include /etc/shadow)."""
 
     default = dict
 
-    def command(self, directory: str) -> str:
-        return (
-            f"cd {shlex.quote(directory)} 2>/dev/null || exit 0; "
-            "find . -mindepth 1 -maxdepth 1 -printf 'stat\\t%f\\t%y\\t%m\\t%u\\t%g\\n' "
-            "-type f -exec sha1sum {} +"
-        )
+    def command(self, directory: str, entry: str | None = None) -> str:
+        enter = f"cd {shlex.quote(directory)} 2>/dev/null || exit 0"
+        listing = "-printf 'stat\\t%f\\t%y\\t%m\\t%u\\t%g\\n' -type f -exec sha1sum {} +"
+        if entry is None:
+            return f"{enter}; find . -maxdepth 1 {listing}"
+        path = shlex.quote(f"./{entry}")
+        found = f"[ -e {path} ] || [ -L {path} ]"
+        return f"{enter}; if {found}; then find {path} -maxdepth 0 {listing}; fi"
 
     def process(self, output: list[str]) -> dict[str, dict]:
         return parse(output)
@@ -54,9 +57,16 @@ def files_in(directory: str) -> dict[str, dict]:
 
 
 def path_state(path: str) -> dict | None:
-    """The FilesIn entry of `path` (read with its directory), None when nothing is there."""
-    directory, name = path.rstrip("/").rsplit("/", 1)
-    return files_in(directory or "/").get(name)
+    """The FilesIn entry of `path`, None when nothing is there: from the listing of `path`
+    itself (its "." entry) or of its directory when either was read, else read on its own."""
+    path = path.rstrip("/")
+    directory, name = path.rsplit("/", 1)
+    directory = directory or "/"
+    if is_read(FilesIn, directory=path) and "." in files_in(path):
+        return files_in(path)["."]
+    if is_read(FilesIn, directory=directory):
+        return files_in(directory).get(name)
+    return read_once(FilesIn, directory=directory, entry=name).get(name)
 
 
 def regular_files(directory: str) -> dict[str, dict]:
@@ -70,5 +80,7 @@ def regular_files(directory: str) -> dict[str, dict]:
 
 def file_state(path: str) -> dict | None:
     """{"mode", "user", "group", "sha1"} of `path`, or None when it is not a regular file."""
-    directory, name = path.rsplit("/", 1)
-    return regular_files(directory or "/").get(name)
+    found = path_state(path)
+    if found is None or found["type"] != "f":
+        return None
+    return {key: value for key, value in found.items() if key != "type"}

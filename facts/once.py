@@ -28,6 +28,11 @@ def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
     return read[key]
 
 
+def is_read(fact: type[FactBase], **kwargs: Any) -> bool:
+    """Whether `read_once` would answer without contacting the host."""
+    return _key(fact, kwargs) in _read()
+
+
 def remember(fact: type[FactBase], kwargs: dict[str, Any], value: Any) -> None:
     """Keep a fact's value read by other means (facts/snapshot.py) for `read_once`."""
     _read()[_key(fact, kwargs)] = value
