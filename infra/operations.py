@@ -73,12 +73,13 @@ def checked_file(
     + user, group, mode: ownership and mode of the live file
     + sensitive: the content holds secrets (or hashes of them): ``--diff`` never shows it
 
-    Whether the live file is as wanted comes from one listing of its directory per run
-    (facts/files.py). The staged copy sits next to ``dest`` (same filesystem) as
-    ``<dest>.pyinfra-new``, created root-only before any content reaches it; under sudo the
-    upload passes through the SSH user's private directory (facts/uploads.py), never /tmp. It is
-    renamed over ``dest`` atomically once the check passes. When the check fails the staged
-    copy is removed, the live file is untouched and the operation fails with the check's output.
+    Whether the live file is as wanted comes from the snapshot's listing of its directory, or
+    from reading that one entry (facts/files.py). The staged copy sits next to ``dest`` (same
+    filesystem) as ``<dest>.pyinfra-new``, created root-only before any content reaches it;
+    under sudo the upload passes through the SSH user's private directory (facts/uploads.py),
+    never /tmp. It is renamed over ``dest`` atomically once the check passes. When the check
+    fails the staged copy is removed, the live file is untouched and the operation fails with
+    the check's output.
     """
     wanted = {
         "mode": ensure_mode_int(mode),
