@@ -15,7 +15,6 @@ from deploys import (
     app,
     backup,
     base,
-    clients,
     firewall,
     haproxy,
     jobs,
@@ -40,7 +39,7 @@ def packages(own: Settings, groups: set[str]) -> list[str]:
     if "cache" in groups:
         wanted += redis.PACKAGES
     if "app" in groups:
-        wanted += clients.PACKAGES + app.PACKAGES
+        wanted += app.PACKAGES
     if "lb" in groups:
         wanted += haproxy.PACKAGES
     if "monitoring" in groups:
