@@ -96,7 +96,7 @@ acceptance: lab-deps
 	  | tee $(LOGS)/$(TOPOLOGY)-gate.log
 	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py 2>&1 \
 	  | tee $(LOGS)/$(TOPOLOGY)-verify.log
-	$(PY) -m pytest tests/acceptance -q -rA 2>&1 | tee $(LOGS)/$(TOPOLOGY)-acceptance.log
+	$(PY) -m pytest tests/acceptance -q -rA --durations=25 2>&1 | tee $(LOGS)/$(TOPOLOGY)-acceptance.log
 	$(PY) -m tests.leak_check $(LOGS)/$(TOPOLOGY)-*.log
 
 test: lint actionlint unit templates
