@@ -26,6 +26,17 @@ def https(host, path: str = "/health") -> str:
     return host.check_output(f"curl -fsSk --max-time 5 https://127.0.0.1:8443{path}")
 
 
+def wait_for_status(host, server: str, wanted: str, seconds: float) -> str:
+    """The frontend server's status in HAProxy once it is `wanted`, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = admin(host, "show stat").splitlines()
+        status = next(row for row in rows if row.startswith(f"frontend,{server},")).split(",")[17]
+        if status == wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
 def test_haproxy_is_running(host):
     assert host.service("haproxy").is_running
 
@@ -92,19 +103,18 @@ def test_requests_reach_every_app_host(host):
     assert all(after[f"{app}-8005"] > before[f"{app}-8005"] for app in APP_HOSTS)
 
 
+@pytest.mark.journey
 @pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts")
 def test_stopped_instance_is_marked_down_and_avoided(host):
     victim = APP_HOSTS[0]
     lab.ssh(victim, "systemctl stop aktienanalyse-frontend@8005")
     try:
-        time.sleep(6)  # 2 failed checks at 2 s
-        state = admin(host, "show stat")
-        line = next(row for row in state.splitlines() if row.startswith(f"frontend,{victim}-8005,"))
+        status = wait_for_status(host, f"{victim}-8005", "DOWN", seconds=6)  # 2 failed checks
         statuses = [https(host) for _ in range(10)]
-        assert line.split(",")[17] == "DOWN" and len(statuses) == 10
+        assert status == "DOWN" and len(statuses) == 10
     finally:
         lab.ssh(victim, "systemctl start aktienanalyse-frontend@8005")
-        time.sleep(5)
+        wait_for_status(host, f"{victim}-8005", "UP", seconds=10)
 
 
 @pytest.fixture(scope="module")
@@ -120,22 +130,27 @@ def broken_setting():
     return {"payload": payload, "before": before, "after": lb.file(CONFIG).sha256sum}
 
 
+@pytest.mark.journey("single")
 def test_broken_setting_fails_the_run(broken_setting):
     assert broken_setting["payload"]["exit_code"] != 0
 
 
+@pytest.mark.journey("single")
 def test_broken_setting_failure_shows_haproxys_reason(broken_setting):
     assert "NOT-A-CIPHER" in broken_setting["payload"]["stderr"]
 
 
+@pytest.mark.journey("single")
 def test_broken_setting_never_goes_live(broken_setting):
     assert broken_setting["after"] == broken_setting["before"]
 
 
+@pytest.mark.journey("single")
 def test_old_configuration_keeps_serving(host, broken_setting):
     assert json.loads(https(host))["service"] == "frontend"
 
 
+@pytest.mark.journey("single")
 def test_no_staged_configuration_is_left(host, broken_setting):
     assert not host.file(CONFIG + ".pyinfra-new").exists
 

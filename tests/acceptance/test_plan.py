@@ -69,7 +69,8 @@ def test_plan_shows_the_rotated_secret_reaching_the_services(changed_plan):
 
 
 def test_plan_shows_the_template_change_as_a_diff(changed_plan):
-    assert "+    default-server inter 3000ms fall 2 rise 2" in changed_plan["markdown"]
+    changed = "+    default-server inter 3000ms fastinter 500ms downinter 500ms fall 2 rise 2"
+    assert changed in changed_plan["markdown"]
 
 
 def test_plan_reloads_haproxy_for_the_template_change(changed_plan):

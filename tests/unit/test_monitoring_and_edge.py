@@ -3,6 +3,7 @@
 import re
 
 import bcrypt
+import pytest
 import yaml
 from pydantic import SecretStr
 
@@ -156,6 +157,17 @@ def test_haproxy_config_checks_health_and_binds_stats_to_localhost():
     assert "option httpchk GET /health" in text and "http-check expect status 200" in text
     assert "server app-1-8005 10.0.0.21:8005 check" in text
     assert "ipv4@" not in text
+
+
+@pytest.mark.parametrize(("interval", "fast"), [(2000, 500), (300, 300)])
+def test_haproxy_checks_a_failing_or_down_server_faster(interval, fast):
+    text = render(
+        "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=interval,
+        ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
+        internal_addresses=["127.0.0.1"], routes={}, public_services=[], backends={},
+    )  # fmt: skip
+    wanted = f"default-server inter {interval}ms fastinter {fast}ms downinter {fast}ms fall 2"
+    assert f"{wanted} rise 2" in [line.strip() for line in text.splitlines()]
 
 
 def test_haproxy_routes_each_service_by_its_prefix_on_both_entries():
