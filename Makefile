@@ -10,6 +10,8 @@ TOPOLOGY ?= single
 TOPOLOGIES ?= single split
 INVENTORY ?= inventories/lab.py
 PLAN ?= plan.md
+# pytest processes for the read-only testinfra suites (verify, acceptance): they wait on SSH.
+TEST_WORKERS ?= 4
 # Debian packages: the venv and the linters' helpers; the lab's LXC, apt cache and ssh client.
 SYSTEM_PACKAGES := python3-venv shellcheck openssh-client
 LAB_PACKAGES := lxc debootstrap apt-cacher-ng openssl
@@ -78,13 +80,15 @@ actionlint: deps
 	$(VENV)/bin/actionlint -color=false
 
 unit: deps
-	$(PY) -m pytest tests/unit -q --ignore=tests/unit/test_templates.py
+	$(PY) -m pytest tests/unit -q -n 2 --ignore=tests/unit/test_templates.py
 
 # Every template rendered with the example settings (no host needed).
 templates: deps
 	$(PY) -m pytest tests/unit/test_templates.py -q
 
-# One topology: converge, converge again (must change nothing), then testinfra.
+# One topology: converge, converge again (must change nothing), then testinfra: the read-only
+# tests in parallel, the journeys (tests marked `journey`, which change the lab) one at a time,
+# and a last converge that must change nothing either (the journeys put the lab back).
 # Every step's output is kept in .lab/logs/ and searched for the lab's secrets at the end.
 LOGS := .lab/logs
 acceptance: lab-deps
@@ -96,7 +100,12 @@ acceptance: lab-deps
 	  | tee $(LOGS)/$(TOPOLOGY)-gate.log
 	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py 2>&1 \
 	  | tee $(LOGS)/$(TOPOLOGY)-verify.log
-	$(PY) -m pytest tests/acceptance -q -rA --durations=25 2>&1 | tee $(LOGS)/$(TOPOLOGY)-acceptance.log
+	$(PY) -m pytest tests/acceptance -m "not journey" -n $(TEST_WORKERS) --dist loadfile \
+	  -q -rA --durations=10 2>&1 | tee $(LOGS)/$(TOPOLOGY)-acceptance.log
+	$(PY) -m pytest tests/acceptance -m journey -q -rA --durations=15 2>&1 \
+	  | tee $(LOGS)/$(TOPOLOGY)-journeys.log
+	$(PY) -m tools.apply inventories/lab.py --expect-no-change 2>&1 \
+	  | tee $(LOGS)/$(TOPOLOGY)-after-journeys.log
 	$(PY) -m tests.leak_check $(LOGS)/$(TOPOLOGY)-*.log
 
 test: lint actionlint unit templates
@@ -145,7 +154,7 @@ apply: deps
 
 # The read-only testinfra suite (tests/verify) against INVENTORY's hosts.
 verify: deps
-	AKTIENANALYSE_INVENTORY=$(INVENTORY) $(PY) -m pytest tests/verify -q $(if $(JUNIT),--junitxml $(JUNIT))
+	AKTIENANALYSE_INVENTORY=$(INVENTORY) $(PY) -m pytest tests/verify -q -n $(TEST_WORKERS) $(if $(JUNIT),--junitxml $(JUNIT))
 
 verify-summary: deps
 	$(PY) -m tests.verify.summary $(JUNIT) $(SUMMARY)

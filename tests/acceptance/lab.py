@@ -11,6 +11,7 @@ from lab.topology import LAB_DIR
 
 MANIFEST = json.loads((LAB_DIR / "hosts.json").read_text())
 SSH_CONFIG = str(LAB_DIR / "ssh_config")
+TOPOLOGY = MANIFEST["topology"]
 # Each service's first port (the lab runs one instance per service).
 PORTS = {name: service.port for name, service in DEFAULT_SERVICES.items()}
 
@@ -69,3 +70,37 @@ def ssh(
 def tcp_connect(client: str, address: str, port: int) -> subprocess.CompletedProcess:
     """Open a TCP connection from `client` (bash's /dev/tcp; no client tools needed)."""
     return ssh(client, f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port}'")
+
+
+def versions(host: str) -> dict[str, str | None]:
+    """What each instance's /health reports (None when it does not answer 200)."""
+    result = ssh(
+        host,
+        "for p in 8001 8002 8003 8004 8005; do "
+        "echo $p $(curl -fsS --max-time 3 http://127.0.0.1:$p/health || echo -); done",
+    )
+    seen = {}
+    for line in result.stdout.splitlines():
+        port, body = line.split(" ", 1)
+        service = next(s for s, p in PORTS.items() if p == int(port))
+        seen[service] = json.loads(body)["version"] if body.startswith("{") else None
+    return seen
+
+
+def all_versions() -> dict[str, dict[str, str | None]]:
+    """versions() of every app host."""
+    return {host: versions(host) for host in names("app")}
+
+
+def migration_runs_since(since: str) -> int:
+    """Migration runs logged on all app hosts since `since` (systemd timestamp)."""
+    total = 0
+    for host in names("app"):
+        log = ssh(host, f"journalctl -q -o cat -t aktienanalyse-migration --since '{since}'")
+        total += sum("schema at version" in line for line in log.stdout.splitlines())
+    return total
+
+
+def now_on(host: str) -> str:
+    """The host's clock, as journalctl --since takes it."""
+    return ssh(host, "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()

@@ -75,6 +75,7 @@ def test_migration_unit_only_on_the_migrating_host(host):
     assert present == (host.backend.hostname == MIGRATING_HOST)
 
 
+@pytest.mark.journey
 def test_target_starts_everything_in_the_seeds_order(host):
     order = [f"aktienanalyse-{s}@{PORTS[s]}.service" for s in START_ORDER]
     host.check_output("systemctl stop aktienanalyse.target")
@@ -93,6 +94,7 @@ def test_target_starts_everything_in_the_seeds_order(host):
     assert started == sorted(started) and len(set(started)) == len(started)
 
 
+@pytest.mark.journey
 @pytest.mark.parametrize("service", SERVICES)
 def test_instances_are_healthy_again_after_the_target_restart(host, service):
     for _ in range(30):

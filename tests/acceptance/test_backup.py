@@ -64,6 +64,7 @@ def test_the_seeds_jobs_are_scheduled_timers(group, job):
     assert f"aktienanalyse-job-{job}.timer" in timers
 
 
+@pytest.mark.journey
 def test_the_vacuum_job_succeeds():
     result = lab.ssh(DB, "systemctl start aktienanalyse-job-postgresql-vacuum.service")
     assert result.returncode == 0, result.stderr[-500:]
@@ -92,15 +93,18 @@ def journey():
     return {"code": code, "backup_seconds": backup_seconds, "restore_seconds": restore_seconds}
 
 
+@pytest.mark.journey("split")
 def test_restore_to_the_noted_time_brings_back_exactly_the_rows_before_the_drop(journey):
     assert journey["code"] == 0
     assert sql("SELECT string_agg(n::text, ',' ORDER BY n) FROM pitr_probe") == "1,2,3,4,5"
 
 
+@pytest.mark.journey("split")
 def test_the_database_accepts_writes_after_the_restore(journey):
     assert sql("SELECT pg_is_in_recovery()") == "f"
 
 
+@pytest.mark.journey("split")
 @pytest.mark.parametrize("service", sorted(lab.PORTS))
 def test_the_services_are_healthy_after_the_restore(journey, service):
     for app_host in lab.names("app"):
@@ -114,16 +118,19 @@ def test_the_services_are_healthy_after_the_restore(journey, service):
         assert lab.ssh(app_host, probe).returncode == 0, f"{app_host}: {service}"
 
 
+@pytest.mark.journey("split")
 def test_a_backup_after_the_restore_succeeds(journey):
     job = lab.ssh(DB, "systemctl start aktienanalyse-job-postgresql-backup-diff.service")
     assert job.returncode == 0, job.stderr[-500:]
 
 
+@pytest.mark.journey("split")
 def test_a_converge_after_the_restore_changes_nothing(journey):
     payload = run_pyinfra("inventories/lab.py", extra=("--limit", DB))
     assert (failed_operations(payload), changed_operations(payload)) == ([], [])
 
 
+@pytest.mark.journey("split")
 def test_a_restore_without_the_confirmation_is_refused_before_contact(journey):
     started = sql("SELECT pg_postmaster_start_time()")
     code = restore(["inventories/lab.py", "--host", DB, "--confirm", "other", "--set", "x"])
@@ -131,6 +138,7 @@ def test_a_restore_without_the_confirmation_is_refused_before_contact(journey):
     assert sql("SELECT pg_postmaster_start_time()") == started
 
 
+@pytest.mark.journey
 def test_redis_snapshots_are_copied_off_the_host_and_restore():
     """Documented restore (README): stop Redis, copy a snapshot back, start Redis."""
     admin = "REDISCLI_AUTH=$(cat) redis-cli --no-auth-warning --user admin"

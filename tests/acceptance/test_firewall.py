@@ -21,6 +21,7 @@ def test_the_unit_loads_it_at_boot(host):
     assert host.service(UNIT).is_enabled
 
 
+@pytest.mark.journey
 @pytest.mark.parametrize("action", ["reload", "restart"])
 def test_other_tables_survive(host, action):
     host.check_output("nft add table inet operator_rules")

@@ -22,6 +22,8 @@ from lab.topology import LAB_DIR
 from tests.acceptance import lab
 from tools.apply import run_pyinfra
 
+pytestmark = pytest.mark.journey("single")
+
 APP_HOSTS = lab.names("app")
 WHEELHOUSE = LAB_DIR / "wheelhouse"
 FRONTEND_WHEEL = "aktienanalyse_frontend-1.1.0-py3-none-any.whl"

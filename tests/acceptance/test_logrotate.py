@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from deploys.logrotate import CONFIG
 from tests.acceptance import lab
 
@@ -28,6 +30,7 @@ def test_log_belongs_to_the_service_and_the_log_readers(host):
     assert (log.user, log.group, log.mode) == ("aktienanalyse", "adm", 0o640)
 
 
+@pytest.mark.journey
 def test_forced_rotation_rotates_and_the_service_keeps_writing(host):
     request_health(host)
     host.check_output(f"logrotate -f {CONFIG}")

@@ -21,6 +21,8 @@ from tests.acceptance import lab
 if not lab.names("monitoring"):
     pytest.skip("no monitoring host in this topology", allow_module_level=True)
 
+pytestmark = pytest.mark.journey
+
 SERVER = lab.names("monitoring")[0]
 URL = f"http://{lab.host_info(SERVER)['address']}/zabbix/api_jsonrpc.php"
 testinfra_hosts = lab.hosts("monitoring")

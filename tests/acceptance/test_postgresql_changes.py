@@ -11,6 +11,8 @@ import pytest
 from tests.acceptance import lab
 from tools.apply import changed_operations, failed_operations, run_pyinfra
 
+pytestmark = pytest.mark.journey("single")
+
 DB = lab.names("db")[0]
 RELOAD_ONLY = {"log_min_duration_statement": "250ms"}
 RESTART_ONLY = {**RELOAD_ONLY, "shared_buffers": "256MB"}

@@ -21,6 +21,8 @@ from infra.settings import SERVICES
 from tests.acceptance import lab
 from tools.apply import REPO, changed_operations, failed_operations, run_pyinfra
 
+pytestmark = pytest.mark.journey("split")
+
 SECRET_ENV = {
     "AKTIENANALYSE_POSTGRESQL_APP_PASSWORD": "postgresql_app_password",
     "AKTIENANALYSE_PGBACKREST_CIPHER_PASS": "pgbackrest_cipher_pass",

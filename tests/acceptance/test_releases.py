@@ -3,7 +3,8 @@
 Each fixture is one step and builds on the one before (module scope, in this order):
 1.0.0 (the lab's pin) -> 1.1.0 -> 1.2.0 (broken /health: rolled back) -> deploys/rollback.py
 -> keep=2 -> a deploy killed during its switch, then converged. The first fixture's teardown
-converges back to the lab's pins.
+converges back to the lab's pins. It runs on single; test_rolling.py upgrades split's two app
+hosts under load.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from lab.topology import LAB_DIR
 from tests.acceptance import lab
 from tools.apply import REPO, changed_operations, run_pyinfra
 
+pytestmark = pytest.mark.journey("single")
+
 APP_HOSTS = lab.names("app")
-PORTS = lab.PORTS
 
 
 WHEELHOUSE = LAB_DIR / "wheelhouse"
@@ -62,25 +64,6 @@ def converge(version: str | None = None, deploy: str = "deploys/all.py", **relea
     return payload
 
 
-def versions(host: str) -> dict[str, str | None]:
-    """What each instance's /health reports (None when it does not answer 200)."""
-    result = lab.ssh(
-        host,
-        "for p in 8001 8002 8003 8004 8005; do "
-        "echo $p $(curl -fsS --max-time 3 http://127.0.0.1:$p/health || echo -); done",
-    )
-    seen = {}
-    for line in result.stdout.splitlines():
-        port, body = line.split(" ", 1)
-        service = next(s for s, p in PORTS.items() if p == int(port))
-        seen[service] = json.loads(body)["version"] if body.startswith("{") else None
-    return seen
-
-
-def all_versions() -> dict[str, dict[str, str | None]]:
-    return {host: versions(host) for host in APP_HOSTS}
-
-
 def linked_versions(host: str) -> dict[str, str]:
     """The release each service's `current` link names."""
     out = lab.ssh(
@@ -97,35 +80,22 @@ def releases_kept(host: str, service: str) -> list[str]:
     return sorted(out.split())
 
 
-def migration_runs_since(since: str) -> int:
-    """Migration runs logged on all app hosts since `since` (systemd timestamp)."""
-    total = 0
-    for host in APP_HOSTS:
-        log = lab.ssh(host, f"journalctl -q -o cat -t aktienanalyse-migration --since '{since}'")
-        total += sum("schema at version" in line for line in log.stdout.splitlines())
-    return total
-
-
 def switch_running(host: str) -> bool:
     """Whether an aktienanalyse-switch transient unit is active on `host`."""
     units = lab.ssh(host, "systemctl list-units --plain --no-legend 'aktienanalyse-switch-*'")
     return bool(units.stdout.strip())
 
 
-def now_on(host: str) -> str:
-    return lab.ssh(host, "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def upgraded():
-    assert all_versions() == {h: dict.fromkeys(SERVICES, "1.0.0") for h in APP_HOSTS}
-    since = now_on(APP_HOSTS[0])
+    assert lab.all_versions() == {h: dict.fromkeys(SERVICES, "1.0.0") for h in APP_HOSTS}
+    since = lab.now_on(APP_HOSTS[0])
     time.sleep(1)
     payload = converge("1.1.0")
     yield {
         "payload": payload,
-        "versions": all_versions(),
-        "migrations": migration_runs_since(since),
+        "versions": lab.all_versions(),
+        "migrations": lab.migration_runs_since(since),
     }
     converge()  # back to the lab's pins
 
@@ -133,13 +103,13 @@ def upgraded():
 @pytest.fixture(scope="module")
 def failed_upgrade(upgraded):
     payload = converge("1.2.0")
-    return {"payload": payload, "versions": all_versions()}
+    return {"payload": payload, "versions": lab.all_versions()}
 
 
 @pytest.fixture(scope="module")
 def rolled_back(failed_upgrade):
     payload = converge("1.1.0", deploy="deploys/rollback.py")
-    return {"payload": payload, "versions": all_versions()}
+    return {"payload": payload, "versions": lab.all_versions()}
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +177,7 @@ def bad_hash(pruned):
     wanted["services"]["frontend"] = {"version": "1.1.0", "sha256": hashes}
     env = {"AKTIENANALYSE_LAB_SETTINGS": json.dumps(wanted)}
     payload = run_pyinfra("inventories/lab.py", "deploys/all.py", ("--limit", "app"), env, True)
-    return {"payload": payload, "versions": all_versions()}
+    return {"payload": payload, "versions": lab.all_versions()}
 
 
 def test_wrong_wheel_hash_fails_the_install(bad_hash):
@@ -244,7 +214,7 @@ def killed(bad_hash):
         if not any(switch_running(host) for host in APP_HOSTS):
             break
         time.sleep(1)
-    after_kill = all_versions()
+    after_kill = lab.all_versions()
     links_after_kill = {host: linked_versions(host) for host in APP_HOSTS}
     payload = converge("1.1.0", hashed=True)
     again = converge("1.1.0", hashed=True)
@@ -253,7 +223,7 @@ def killed(bad_hash):
         "after_kill": after_kill,
         "links_after_kill": links_after_kill,
         "payload": payload,
-        "versions": all_versions(),
+        "versions": lab.all_versions(),
         "again": again,
     }
 

@@ -3,7 +3,8 @@
 A client on the control machine sends requests through https://<lb>:8443/, one after another,
 to every routed service in turn (/, /intelligent-core/, /broker-gateway/, /event-bus/,
 /monitoring/), for as long as the upgrade 1.0.0 -> 1.1.0 of every service runs, and at least
-2000.
+2000. The upgrade serves 1.1.0 everywhere and migrates once (test_releases.py, on single, goes
+on from there: a broken release, rollback, pruning, hashes, a killed deploy).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ LB_ADDRESS = lab.host_info(lab.names("lb")[0])["address"]
 MINIMUM_REQUESTS = 2000
 ROUTES = [route(name) if route(name) == "/" else route(name) + "/" for name in START_ORDER]
 
-pytestmark = pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts behind HAProxy")
+pytestmark = [
+    pytest.mark.journey,
+    pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts behind HAProxy"),
+]
 
 
 def converge(version: str | None) -> dict:
@@ -58,6 +62,8 @@ def upgrade_under_load():
                 counts["errors"].append(f"{path}: {status}")
 
     worker = threading.Thread(target=client)
+    since = lab.now_on(APP_HOSTS[0])
+    time.sleep(1)  # journalctl --since has whole seconds
     started = time.monotonic()
     worker.start()
     payload = converge("1.1.0")
@@ -65,12 +71,28 @@ def upgrade_under_load():
     during_upgrade = counts["total"]
     done.set()
     worker.join(timeout=600)
-    yield {**counts, "payload": payload, "seconds": upgrade_seconds, "during": during_upgrade}
+    upgraded = {"versions": lab.all_versions(), "migrations": lab.migration_runs_since(since)}
+    yield {
+        **counts,
+        **upgraded,
+        "payload": payload,
+        "seconds": upgrade_seconds,
+        "during": during_upgrade,
+    }
     converge(None)
 
 
 def test_upgrade_succeeds(upgrade_under_load):
     assert upgrade_under_load["payload"]["exit_code"] == 0
+
+
+def test_every_app_host_serves_the_new_version(upgrade_under_load):
+    wanted = {host: dict.fromkeys(SERVICES, "1.1.0") for host in APP_HOSTS}
+    assert upgrade_under_load["versions"] == wanted
+
+
+def test_the_schema_migrated_once_for_all_app_hosts(upgrade_under_load):
+    assert upgrade_under_load["migrations"] == 1
 
 
 def test_enough_requests_were_sent_during_the_upgrade(upgrade_under_load):

@@ -13,6 +13,8 @@ from infra.settings import DEFAULT_SERVICES
 from tests.acceptance import lab
 from tools.apply import changed_operations, failed_operations, run_pyinfra
 
+pytestmark = pytest.mark.journey("single")
+
 APP_HOSTS = lab.names("app")
 LB = lab.names("lb")[0]
 SECOND = DEFAULT_SERVICES["frontend"].ports[1]  # 8015

@@ -14,6 +14,8 @@ import pytest
 from tests.acceptance import lab
 from tools.apply import changed_operations, failed_operations, run_pyinfra
 
+pytestmark = pytest.mark.journey("single")
+
 APP_HOST = lab.names("app")[0]
 WATCHED = [
     "/tmp/* /tmp/.[!.]*",

@@ -8,6 +8,8 @@ from tests.acceptance import lab
 from tests.acceptance.test_zabbix import zabbix_request
 from tools.apply import changed_operations, failed_operations, run_pyinfra
 
+pytestmark = pytest.mark.journey("single")
+
 HOST = lab.names()[0]
 
 
