@@ -23,8 +23,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 help:
 	@echo "make lab        bring the lab up ($(TOPOLOGY)) and converge it with deploys/all.py"
-	@echo "make test       ruff, unit tests, then converge + idempotence gate + acceptance"
-	@echo "                on each topology in '$(TOPOLOGIES)'"
+	@echo "make test       ruff, then converge + idempotence gate + acceptance on each topology"
+	@echo "                in '$(TOPOLOGIES)', the unit tests meanwhile"
 	@echo "make lab-down   remove the lab's containers, bridge and apt cache"
 	@echo "make bench      converge timings on the lab (medians), a benchmark, not a test"
 	@echo "make docs       regenerate the README's settings table and the Zabbix template"
@@ -100,7 +100,7 @@ acceptance: lab-deps
 	  | tee $(LOGS)/$(TOPOLOGY)-gate.log
 	$(MAKE) --no-print-directory verify INVENTORY=inventories/lab.py 2>&1 \
 	  | tee $(LOGS)/$(TOPOLOGY)-verify.log
-	$(PY) -m pytest tests/acceptance -m "not journey" -n $(TEST_WORKERS) --dist loadfile \
+	$(PY) -m pytest tests/acceptance -m "not journey" -n $(TEST_WORKERS) --dist loadgroup \
 	  -q -rA --durations=10 2>&1 | tee $(LOGS)/$(TOPOLOGY)-acceptance.log
 	$(PY) -m pytest tests/acceptance -m journey -q -rA --durations=15 2>&1 \
 	  | tee $(LOGS)/$(TOPOLOGY)-journeys.log
@@ -108,8 +108,16 @@ acceptance: lab-deps
 	  | tee $(LOGS)/$(TOPOLOGY)-after-journeys.log
 	$(PY) -m tests.leak_check $(LOGS)/$(TOPOLOGY)-*.log
 
-test: lint actionlint unit templates
-	for topology in $(TOPOLOGIES); do $(MAKE) --no-print-directory acceptance TOPOLOGY=$$topology; done
+# The unit tests need no host: they run while the first topology's lab comes up and converges
+# (mostly waiting on the containers); their output follows the acceptance runs, and a failure
+# of either fails make test.
+test: lint actionlint templates lab-deps
+	mkdir -p $(LOGS)
+	$(MAKE) --no-print-directory unit > $(LOGS)/unit.log 2>&1 & unit=$$!; \
+	status=0; for topology in $(TOPOLOGIES); do \
+	  $(MAKE) --no-print-directory acceptance TOPOLOGY=$$topology || { status=1; break; }; \
+	done; \
+	wait $$unit || status=1; cat $(LOGS)/unit.log; exit $$status
 
 # Each topology in turn (wide: 16 hosts); BENCH_ARGS e.g. --fresh-runs 1 --runs 3.
 BENCH_TOPOLOGIES ?= single split wide

@@ -19,6 +19,9 @@ from infra.settings import SERVICES
 from tests.acceptance import lab
 from tools.plan import make_plan
 
+# One worker for the module: its plans share one dry run (make acceptance: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("plan")
+
 REPO = Path(__file__).resolve().parents[2]
 
 
