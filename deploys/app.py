@@ -113,7 +113,7 @@ def _address_of(group: str) -> str:
 
 # Installed with every other deploy's by deploys/base.py, in one apt transaction.
 # socat: HAProxy's admin socket; psql and redis-cli: the runbook's checks (seed 003).
-PACKAGES = ["python3-venv", "socat", "postgresql-client-15", "redis-tools"]
+PACKAGES = ["python3-venv", "python3-pip", "socat", "postgresql-client-15", "redis-tools"]
 
 
 @deploy("Application")
