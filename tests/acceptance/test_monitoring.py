@@ -126,7 +126,7 @@ def wait_for(condition, timeout: float) -> float:
     while time.monotonic() - started < timeout:
         if condition():
             return time.monotonic() - started
-        time.sleep(5)
+        time.sleep(2)
     raise AssertionError(f"not within {timeout:.0f} s")
 
 
