@@ -11,16 +11,16 @@ from tests.acceptance import lab
 
 APP_HOST = lab.names("app")[0]
 UNIT = "aktienanalyse-frontend@.service"
-STAGED = f"/tmp/{UNIT}.staged"
 
 
 def check_staged(edit: str):
-    """Stage the live frontend unit through `edit` (a sed script) and run the check on it."""
-    check = unit_check(UNIT).replace("{path}", STAGED)
+    """Stage the live frontend unit through `edit` (a sed script) and run the check on it.
+    Each case stages its own copy: the cases run in parallel (make acceptance)."""
+    check = unit_check(UNIT).replace("{path}", '"$staged"')
     return lab.ssh(
         APP_HOST,
-        f"sed {shlex.quote(edit)} {UNIT_DIR}/{UNIT} > {STAGED}; {check}; "
-        f"status=$?; rm -f {STAGED}; exit $status",
+        f'staged=$(mktemp) || exit 1; sed {shlex.quote(edit)} {UNIT_DIR}/{UNIT} > "$staged"; '
+        f'{check}; status=$?; rm -f "$staged"; exit $status',
     )
 
 
