@@ -25,7 +25,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
 from facts.releases import Releases
-from facts.systemd import InstanceUnits, unit_state
+from facts.systemd import platform_instances, unit_state
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     checked_file,
@@ -135,7 +135,7 @@ def stop_unwanted_instances() -> None:
     wanted = {
         unit for name, service in deployed(settings()) for unit in instance_units(name, service)
     }
-    units = host.get_fact(InstanceUnits)
+    units = platform_instances()
     stray = sorted(
         unit
         for unit, state in units.items()

@@ -9,11 +9,13 @@ timer. A job no longer declared loses its timer and unit. `systemctl list-timers
 
 from __future__ import annotations
 
+import fnmatch
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from facts.systemd import JobUnitFiles
+from facts.files import regular_files
 from infra.hostdata import settings
 from infra.jobs import host_jobs
 from infra.operations import ensure_service, run_if_changed, unit_check
@@ -37,7 +39,13 @@ def apply() -> None:
                 check=unit_check(f"{job.unit}.{kind}"),
             )
     wanted = {f"{job.unit}.{kind}" for job in jobs for kind in ("service", "timer")}
-    for stray in host.loop([f for f in host.get_fact(JobUnitFiles) if f not in wanted]):
+    strays = [
+        name
+        for name in sorted(regular_files(UNIT_DIR))
+        if fnmatch.fnmatchcase(name, "aktienanalyse-job-*.service")
+        or fnmatch.fnmatchcase(name, "aktienanalyse-job-*.timer")
+    ]
+    for stray in host.loop([name for name in strays if name not in wanted]):
         if stray.endswith(".timer"):
             systemd.service(
                 name=f"Stop {stray} (job no longer declared)",

@@ -18,7 +18,7 @@ from pyinfra.api import FactBase
 from facts.accounts import Accounts
 from facts.files import FilesIn
 from facts.once import remember
-from facts.systemd import Units
+from facts.systemd import UNIT_FILES, Units
 
 _MARK = "##aktienanalyse-snapshot "
 
@@ -27,7 +27,10 @@ class Snapshot(FactBase):
     """{"accounts": Accounts, "units": Units, "directories": {directory: FilesIn}}."""
 
     def command(self, directories: list[str]) -> str:
-        sections = [("accounts", Accounts().command()), ("units", Units().command())]
+        sections = [
+            ("accounts", Accounts().command()),
+            ("units", Units().command(files=UNIT_FILES)),
+        ]
         sections += [(f"dir {d}", FilesIn().command(directory=d)) for d in directories]
         return "; ".join(
             f"echo {shlex.quote(_MARK + name)}; ( {command} )" for name, command in sections
@@ -58,6 +61,6 @@ def read_snapshot(directories: list[str]) -> None:
     if not snapshot:
         return  # nothing read: every part is read on its own when first needed
     remember(Accounts, {}, snapshot["accounts"])
-    remember(Units, {}, snapshot["units"])
+    remember(Units, {"files": UNIT_FILES}, snapshot["units"])
     for directory, listing in snapshot["directories"].items():
         remember(FilesIn, {"directory": directory}, listing)

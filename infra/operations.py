@@ -268,7 +268,7 @@ def ensure_service(
 ) -> OperationMeta | None:
     """systemd.service to start and/or enable a unit, called only when the units read once per
     run (facts/systemd.py) show it is not yet active/enabled."""
-    found = unit_state(service)
+    found = unit_state(service, file_state=enabled is not None)
     if (running is None or found["active"] == "active") and (
         enabled is None or found["file"] == "enabled"
     ):

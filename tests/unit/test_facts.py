@@ -31,7 +31,7 @@ from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, Postg
 from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.snapshot import Snapshot
-from facts.systemd import InstanceUnits, UnitActiveState, Units
+from facts.systemd import Units
 from facts.uploads import PrivateUploadDir
 
 FACTS: dict[str, type[FactBase]] = {
@@ -42,9 +42,7 @@ FACTS: dict[str, type[FactBase]] = {
         PostgresqlRoleVerifier,
         PostgresqlExtensions,
         Releases,
-        InstanceUnits,
         EffectiveResources,
-        UnitActiveState,
         PrivateUploadDir,
         InstalledPackages,
         FilesIn,
