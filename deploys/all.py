@@ -10,6 +10,7 @@ agent. This file only composes.
 """
 
 from pyinfra import host
+from pyinfra.facts.server import Timezone
 
 from deploys import (
     app,
@@ -25,7 +26,13 @@ from deploys import (
     updates,
     zabbix,
 )
+from facts.accounts import Accounts
+from facts.files import FilesIn
+from facts.kernel import MountPoints, Sysctl
+from facts.packages import InstalledPackages
+from facts.resources import EffectiveResources
 from facts.snapshot import read_snapshot
+from facts.systemd import UNIT_FILES, Units
 from infra.hostdata import settings
 from infra.jobs import STANZA, STATUS_DIR, redis_copies, repository
 from infra.settings import Settings
@@ -67,10 +74,33 @@ def directories(own: Settings) -> list[str]:
     return sorted({*platform, *system, *homes})
 
 
+def snapshot(own: Settings, groups: set[str], wanted: list[str]) -> list[tuple[type, dict]]:
+    """The facts the deploys consult on this host (read_once), read before any operation in
+    one command (facts/snapshot.py)."""
+    facts: list[tuple[type, dict]] = [
+        (Accounts, {}),
+        (Units, {"files": UNIT_FILES}),
+        (InstalledPackages, {"packages": sorted(wanted)}),  # infra/operations.debian_packages
+        (Timezone, {}),
+        *((FilesIn, {"directory": directory}) for directory in directories(own)),
+    ]
+    if "db" in groups and own.backup.enabled:  # a file in /etc, which is never listed whole
+        directory, entry = backup.CONFIG.rsplit("/", 1)
+        facts.append((FilesIn, {"directory": directory, "entry": entry}))
+    if groups & {"db", "cache"}:
+        facts.append((EffectiveResources, {}))  # tuning
+        if own.backup.enabled and own.backup.require_mount:
+            facts.append((MountPoints, {}))
+    if "cache" in groups:
+        facts.append((Sysctl, {"key": "vm.overcommit_memory"}))
+    return facts
+
+
 own = settings()  # every host's settings valid, or the run stops before any command
-read_snapshot(directories(own))
 groups = set(host.groups)
-base.apply(packages(own, groups))
+wanted = sorted(set(own.system.packages) | set(packages(own, groups)))
+read_snapshot(snapshot(own, groups, wanted))
+base.apply(wanted)
 updates.apply()
 logrotate.apply()
 firewall.apply()

@@ -22,13 +22,14 @@ import shlex
 from pydantic import SecretStr
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 
 from facts.releases import Releases
 from facts.systemd import platform_instances, unit_state
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     checked_file,
+    ensure_absent,
     ensure_directory,
     ensure_file,
     ensure_service,
@@ -293,10 +294,9 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
             check=unit_check(MIGRATION_UNIT),
         )
     else:
-        written["migration"] = files.file(
+        written["migration"] = ensure_absent(
             name=f"No {MIGRATION_UNIT} (another app host migrates)",
             path=f"{UNIT_DIR}/{MIGRATION_UNIT}",
-            present=False,
         )
     written["target"] = put_rendered(
         f"{UNIT_DIR}/{TARGET}",

@@ -18,11 +18,12 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.server import Mounts
 from pyinfra.operations import server
 
 from deploys.postgresql import DATA_DIR
 from facts.files import file_state
+from facts.kernel import MountPoints
+from facts.once import read_once
 from infra.hostdata import settings
 from infra.jobs import REDIS_COPY, STANZA, STATUS_DIR, redis_copies, repository, stamp
 from infra.operations import ensure_directory
@@ -50,7 +51,7 @@ def _backup_path(own: Settings) -> bool:
     """The backup path's directories, or an operation that fails the host (False) when the
     path must be a mount point and is not."""
     path = own.backup.path
-    if own.backup.require_mount and path not in host.get_fact(Mounts):
+    if own.backup.require_mount and path not in read_once(MountPoints):
         reason = (
             f"backup.path {path} is not a mount point: backups on the data's own disk die with "
             "it (mount another disk or host there, or set backup.require_mount: false)"

@@ -10,7 +10,8 @@ import hashlib
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, server
+from pyinfra.facts.server import Timezone
+from pyinfra.operations import server
 
 from facts.accounts import Accounts, user_matches
 from facts.files import file_state, path_state
@@ -19,6 +20,7 @@ from infra.hostdata import settings
 from infra.operations import (
     checked_file,
     debian_packages,
+    ensure_absent,
     ensure_directory,
     ensure_group,
     ensure_user,
@@ -48,10 +50,12 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
 
 @deploy("Base host")
 def apply(packages: list[str]) -> None:
-    """`packages`: the other deploys' (deploys/all.py), installed with `system.packages`."""
+    """`packages`: every Debian package of the host, `system.packages` and the other deploys'
+    (deploys/all.py)."""
     own = settings()
-    _apt(own, sorted(set(own.system.packages) | set(packages)))
-    server.timezone(name="Set the time zone", timezone=own.system.timezone)
+    _apt(own, packages)
+    if read_once(Timezone) != own.system.timezone:
+        server.timezone(name="Set the time zone", timezone=own.system.timezone)
     _platform_user(own)
     for path, owner, group, mode in host.loop(directory_layout(own)):
         ensure_directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
@@ -63,7 +67,7 @@ def _apt(settings: Settings, packages: list[str]) -> None:
     if proxy:
         put_rendered(APT_PROXY_FILE, {"proxy": str(proxy)}, mode=644)
     else:
-        files.file(name="No apt proxy", path=APT_PROXY_FILE, present=False)
+        ensure_absent(name="No apt proxy", path=APT_PROXY_FILE)
     debian_packages(
         name="Debian packages (every deploy's)",
         packages=packages,

@@ -23,7 +23,7 @@ from pyinfra.operations import files, server, systemd
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.zabbix import ZabbixDatabase
 from infra.hostdata import settings
-from infra.operations import checked_file, ensure_service, run_if_changed
+from infra.operations import checked_file, ensure_absent, ensure_service, run_if_changed
 from infra.templating import render
 
 PACKAGES = [
@@ -55,14 +55,15 @@ def apply() -> None:
         )
         for name in ("pg_hba.conf", "pg_ident.conf")
     }
-    ensure_service(name="PostgreSQL running", service=POSTGRESQL, running=True, enabled=True)
+    # Enabled as postgresql.service: Debian's generator enables the cluster instances from it.
+    ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
+    ensure_service(name="PostgreSQL running", service=POSTGRESQL, running=True)
     run_if_changed(access, systemd.service, name="Reload PostgreSQL (access changed)",
                    service=POSTGRESQL, reloaded=True)  # fmt: skip
 
-    files.file(  # its mode also fails `visudo -c`; nmap-based discovery is not used here
+    ensure_absent(  # its mode also fails `visudo -c`; nmap-based discovery is not used here
         name="No sudo rule for zabbix (the package's `nmap -O *` as root: a root shell)",
         path="/etc/sudoers.d/zabbix",
-        present=False,
     )
 
     database = host.get_fact(ZabbixDatabase)

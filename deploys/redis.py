@@ -112,7 +112,7 @@ def apply() -> None:
 
 def _overcommit_memory() -> None:
     """Redis wants vm.overcommit_memory=1 for background saves; set it where the host may."""
-    sysctl = host.get_fact(Sysctl, key="vm.overcommit_memory")
+    sysctl = read_once(Sysctl, key="vm.overcommit_memory")
     if sysctl["writable"]:
         server.sysctl(
             name="vm.overcommit_memory = 1 (for Redis' background saves)",

@@ -44,4 +44,6 @@ def _read() -> dict[tuple, Any]:
 
 
 def _key(fact: type[FactBase], kwargs: dict[str, Any]) -> tuple:
-    return (fact, tuple(sorted(kwargs.items())))
+    """Arguments as a key: a list argument (e.g. packages) counts as the tuple of its items."""
+    items = ((name, tuple(v) if isinstance(v, list) else v) for name, v in kwargs.items())
+    return (fact, tuple(sorted(items)))

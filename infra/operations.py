@@ -29,6 +29,7 @@ from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 from facts.accounts import group_exists, user_matches
 from facts.files import file_state, path_state, regular_files
+from facts.once import read_once
 from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier
 from facts.systemd import unit_state
@@ -209,11 +210,12 @@ def debian_packages(packages: list[str]):
 
     + packages: every package the host needs (deploys/all.py collects them once per host)
 
-    A host that has them all costs one dpkg-query. apt's index is refreshed only when
-    something is to be installed, right before it; conffiles a package ships over ours are
-    kept as they are (`--force-confold`), the deploys write them afterwards anyway.
+    A host that has them all costs one dpkg-query, none when facts/snapshot.py read it. apt's
+    index is refreshed only when something is to be installed, right before it; conffiles a
+    package ships over ours are kept as they are (`--force-confold`), the deploys write them
+    afterwards anyway.
     """
-    missing = sorted(set(packages) - host.get_fact(InstalledPackages, packages=sorted(packages)))
+    missing = sorted(set(packages) - read_once(InstalledPackages, packages=sorted(packages)))
     if not missing:
         host.noop(f"{len(packages)} Debian packages are installed")
         return
@@ -231,6 +233,14 @@ def ensure_directory(name: str, path: str, user: str, group: str, mode: int | st
     if _is(path_state(path), "d", user, group, mode):
         return None
     return files.directory(name=name, path=path, user=user, group=group, mode=mode)
+
+
+def ensure_absent(name: str, path: str) -> OperationMeta | None:
+    """files.file (absent), called only when something is at `path` (its parent's listing,
+    read once per run: facts/files.py)."""
+    if path_state(path) is None:
+        return None
+    return files.file(name=name, path=path, present=False)
 
 
 def ensure_file(name: str, path: str, user: str, group: str, mode: int | str):

@@ -25,7 +25,7 @@ from pyinfra.api import FactBase, StringCommand
 
 from facts.accounts import Accounts
 from facts.files import FilesIn
-from facts.kernel import Sysctl
+from facts.kernel import MountPoints, Sysctl
 from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, PostgresqlRuntime
 from facts.releases import Releases
@@ -49,6 +49,7 @@ FACTS: dict[str, type[FactBase]] = {
         Accounts,
         Units,
         Snapshot,
+        MountPoints,
     )
 }
 HERE = Path(__file__).parent / "facts"
