@@ -23,7 +23,7 @@ from pyinfra.operations import files, server, systemd
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.zabbix import ZabbixDatabase
 from infra.hostdata import settings
-from infra.operations import checked_file, ensure_absent, ensure_service, run_if_changed
+from infra.operations import checked_file, ensure_service, run_if_changed
 from infra.templating import render
 
 PACKAGES = [
@@ -61,9 +61,12 @@ def apply() -> None:
     run_if_changed(access, systemd.service, name="Reload PostgreSQL (access changed)",
                    service=POSTGRESQL, reloaded=True)  # fmt: skip
 
-    ensure_absent(  # its mode also fails `visudo -c`; nmap-based discovery is not used here
+    # Its mode also fails `visudo -c`; nmap-based discovery is not used here. files.file, not
+    # ensure_absent: the package puts it there during this very run, after the snapshot.
+    files.file(
         name="No sudo rule for zabbix (the package's `nmap -O *` as root: a root shell)",
         path="/etc/sudoers.d/zabbix",
+        present=False,
     )
 
     database = host.get_fact(ZabbixDatabase)

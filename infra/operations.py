@@ -237,7 +237,8 @@ def ensure_directory(name: str, path: str, user: str, group: str, mode: int | st
 
 def ensure_absent(name: str, path: str) -> OperationMeta | None:
     """files.file (absent), called only when something is at `path` (its parent's listing,
-    read once per run: facts/files.py)."""
+    read once per run: facts/files.py). Not for a path a package installed in the same run
+    may create: the listing was read before the packages were installed."""
     if path_state(path) is None:
         return None
     return files.file(name=name, path=path, present=False)
