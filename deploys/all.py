@@ -30,6 +30,13 @@ from facts.accounts import Accounts
 from facts.files import FilesIn
 from facts.kernel import MountPoints, Sysctl
 from facts.packages import InstalledPackages
+from facts.postgresql import (
+    PostgresqlExtensions,
+    PostgresqlMonitoringRole,
+    PostgresqlRoleVerifier,
+    PostgresqlRuntime,
+)
+from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.snapshot import read_snapshot
 from facts.systemd import UNIT_FILES, Units
@@ -87,6 +94,17 @@ def snapshot(own: Settings, groups: set[str], wanted: list[str]) -> list[tuple[t
     if "db" in groups and own.backup.enabled:  # a file in /etc, which is never listed whole
         directory, entry = backup.CONFIG.rsplit("/", 1)
         facts.append((FilesIn, {"directory": directory, "entry": entry}))
+    if "app" in groups:
+        facts.append((Releases, app.releases_arguments(own)))
+    if "db" in groups:
+        pg = own.postgresql
+        monitor = postgresql.MONITORING_ROLE
+        facts += [
+            (PostgresqlRuntime, {}),
+            (PostgresqlMonitoringRole, {"role": monitor}),
+            (PostgresqlRoleVerifier, {"role": pg.app_role}),
+            *((PostgresqlExtensions, {"database": name}) for name in pg.databases),
+        ]
     if groups & {"db", "cache"}:
         facts.append((EffectiveResources, {}))  # tuning
         if own.backup.enabled and own.backup.require_mount:

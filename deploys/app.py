@@ -24,6 +24,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
 
+from facts.once import read_once
 from facts.releases import Releases
 from facts.systemd import platform_instances, unit_state
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
@@ -102,6 +103,12 @@ def lb_admin_endpoints() -> list[str]:
     lb's address and its own `haproxy.admin_port`."""
     local = ["/run/haproxy/admin.sock"] if "lb" in host.groups else []
     return local + [f"{lb}:{port}" for lb, port in remote_lb_admin()]
+
+
+def releases_arguments(settings: Settings) -> dict:
+    """The Releases fact's arguments for this host's services (facts/snapshot.py reads it)."""
+    services = [(name, list(service.ports)) for name, service in deployed(settings)]
+    return {"base_dir": settings.platform.base_dir, "services": services}
 
 
 def _address_of(group: str) -> str:
@@ -232,11 +239,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
         name="Reload systemd (unit files changed)",
     )
 
-    state = host.get_fact(
-        Releases,
-        base_dir=p.base_dir,
-        services=[(name, list(service.ports)) for name, service in services],
-    )
+    state = read_once(Releases, **releases_arguments(settings))
     for name, service in services:
         install_release(
             name=f"Install {name} {service.version}",

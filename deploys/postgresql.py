@@ -11,6 +11,7 @@ or one is still pending from an earlier run; otherwise it reloads; unchanged fil
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 
@@ -19,14 +20,22 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import postgres, server, systemd
 
+from facts.files import file_state
 from facts.once import read_once
 from facts.postgresql import UNIT, PostgresqlMonitoringRole, PostgresqlRuntime
 from facts.resources import EffectiveResources
 from infra import tuning
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import PSQL, ensure_service, extension, role_password, run_if_changed
+from infra.operations import (
+    PSQL,
+    checked_file,
+    ensure_service,
+    extension,
+    role_password,
+    run_if_changed,
+)
 from infra.settings import Settings
-from infra.templating import put_rendered
+from infra.templating import put_rendered, render
 
 PACKAGES = ["postgresql-15", "postgresql-client-15"]
 BACKUP_PACKAGES = ["pgbackrest"]  # archive_command needs it from the first start
@@ -109,19 +118,27 @@ def apply() -> None:
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
-    runtime = host.get_fact(PostgresqlRuntime)
-    current = parse_drop_in(host.get_fact(FileContents, path=DROP_IN) or [])
+    runtime = read_once(PostgresqlRuntime)
+    drop_in_text = render(
+        DROP_IN,
+        parameters=wanted,
+        memory_mib=resources["memory_bytes"] // 2**20,
+        memory_source=resources["memory_source"],
+        cpus=resources["cpus"],
+    )
+    # The live drop-in is read only when its checksum (the snapshot's listing) differs.
+    digest = hashlib.sha1(drop_in_text.encode()).hexdigest()
+    if (file_state(DROP_IN) or {}).get("sha1") == digest:
+        current = wanted
+    else:
+        current = parse_drop_in(host.get_fact(FileContents, path=DROP_IN) or [])
     reasons = restart_reasons(
         current, wanted, runtime["restart_only"] or RESTART_ONLY, runtime["pending_restart"]
     )
-    drop_in = put_rendered(
-        DROP_IN,
-        {
-            "parameters": wanted,
-            "memory_mib": resources["memory_bytes"] // 2**20,
-            "memory_source": resources["memory_source"],
-            "cpus": resources["cpus"],
-        },
+    drop_in = checked_file(
+        name=f"Render {DROP_IN}",
+        dest=DROP_IN,
+        content=drop_in_text,
         check=server_accepts(wanted),
         user="postgres",
         group="postgres",
@@ -175,7 +192,7 @@ def _monitoring_role() -> None:
     """The Zabbix agent's role: pg_monitor's read-only statistics, through the local socket as
     the agent's own user (peer, pg_hba.conf), no password. Debian's agent 2 is built without
     its PostgreSQL plugin, so infra/zabbix_items.py asks psql."""
-    found = host.get_fact(PostgresqlMonitoringRole, role=MONITORING_ROLE)
+    found = read_once(PostgresqlMonitoringRole, role=MONITORING_ROLE)
     if found == "member":
         return
     # Complete in itself: a fact read while PostgreSQL was down says "no role".

@@ -44,6 +44,11 @@ def _read() -> dict[tuple, Any]:
 
 
 def _key(fact: type[FactBase], kwargs: dict[str, Any]) -> tuple:
-    """Arguments as a key: a list argument (e.g. packages) counts as the tuple of its items."""
-    items = ((name, tuple(v) if isinstance(v, list) else v) for name, v in kwargs.items())
-    return (fact, tuple(sorted(items)))
+    """Arguments as a key: a list (e.g. of packages) counts as the tuple of its items."""
+    return (fact, tuple(sorted((name, _frozen(value)) for name, value in kwargs.items())))
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    return value

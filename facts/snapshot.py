@@ -21,6 +21,13 @@ from facts.files import FilesIn
 from facts.kernel import MountPoints, Sysctl
 from facts.once import remember
 from facts.packages import InstalledPackages
+from facts.postgresql import (
+    PostgresqlExtensions,
+    PostgresqlMonitoringRole,
+    PostgresqlRoleVerifier,
+    PostgresqlRuntime,
+)
+from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.systemd import Units
 
@@ -29,7 +36,8 @@ FACTS: dict[str, type[FactBase]] = {
     fact.__name__: fact
     for fact in (
         Accounts, Units, FilesIn, InstalledPackages, Timezone, EffectiveResources, Sysctl,
-        MountPoints,
+        MountPoints, PostgresqlRuntime, PostgresqlMonitoringRole, PostgresqlRoleVerifier,
+        PostgresqlExtensions, Releases,
     )
 }  # fmt: skip
 _MARK = "##aktienanalyse-snapshot "

@@ -295,7 +295,7 @@ def role_password(role: str, password: SecretStr):
     + role: the login role
     + password: the wanted password; a freshly salted verifier is sent, never the password
     """
-    if matches(password.get_secret_value(), host.get_fact(PostgresqlRoleVerifier, role=role)):
+    if matches(password.get_secret_value(), read_once(PostgresqlRoleVerifier, role=role)):
         host.noop(f"password of {role} is up to date")
         return
     verifier = make_verifier(password.get_secret_value())
@@ -316,7 +316,7 @@ def extension(database: str, extension: str):
     + database: an existing database
     + extension: the extension's name, e.g. pg_stat_statements
     """
-    if extension in host.get_fact(PostgresqlExtensions, database=database):
+    if extension in read_once(PostgresqlExtensions, database=database):
         host.noop(f"extension {extension} exists in {database}")
         return
     sql = f'CREATE EXTENSION IF NOT EXISTS "{extension}"'
