@@ -10,6 +10,8 @@ the operations then decide without contacting the host.
 
 from __future__ import annotations
 
+import secrets
+import shlex
 from typing import Any
 
 from pyinfra import host
@@ -40,38 +42,53 @@ FACTS: dict[str, type[FactBase]] = {
         PostgresqlExtensions, Releases,
     )
 }  # fmt: skip
-_MARK = "##aktienanalyse-snapshot "
+_MARK = "##aktienanalyse-snapshot"
 
 
 class Snapshot(FactBase):
     """[value of each requested fact], `facts` being [(fact name, its arguments)]: each
-    value as `host.get_fact` would give it (the fact's default for no output)."""
+    section's output lines, None for a section whose command failed or never ran.
+
+    Sections are marked with `nonce` (read_snapshot: random per run), so no line a fact
+    prints, such as a file name with a newline in a listed directory, can pass for a marker.
+    """
 
     default = list
 
-    def command(self, facts: list[tuple[str, dict[str, Any]]]) -> str:
+    def command(self, facts: list[tuple[str, dict[str, Any]]], nonce: str) -> str:
+        mark = f"{_MARK} {shlex.quote(nonce)}"
         return "; ".join(
-            f"echo '{_MARK}{index}'; ( {FACTS[name]().command(**arguments)} )"
+            f"echo {mark} {index}; ( {FACTS[name]().command(**arguments)} ); "
+            f'echo {mark} {index} "rc=$?"'
             for index, (name, arguments) in enumerate(facts)
         )
 
     def process(self, output: list[str]) -> list:
+        first = output[0].split() if output else []
+        if len(first) != 3 or first[0] != _MARK:
+            return []
+        mark = f"{_MARK} {first[1]} "
         sections: dict[int, list[str]] = {}
+        failed: set[int] = set()
         current: list[str] = []
         for line in output:
-            if line.startswith(_MARK) and line[len(_MARK) :].isdigit():
-                current = sections.setdefault(int(line[len(_MARK) :]), [])
-            else:
+            index, _, status = line.removeprefix(mark).partition(" ")
+            if not (line.startswith(mark) and index.isdigit()):
                 current.append(line)
-        return [sections.get(index) for index in range(max(sections, default=-1) + 1)]
+            elif not status:
+                current = sections.setdefault(int(index), [])
+            elif status != "rc=0":
+                failed.add(int(index))
+        count = max(sections, default=-1) + 1
+        return [None if i in failed else sections.get(i) for i in range(count)]
 
 
 def read_snapshot(facts: list[tuple[type[FactBase], dict[str, Any]]]) -> None:
     """Read `facts` ([(fact, arguments)]) of the current host in one command and keep each
-    value for `read_once`. A fact the snapshot holds no section for (its command was cut
-    short) is left to be read on its own when first needed."""
+    value for `read_once`. A fact whose section failed or is missing is left to be read on
+    its own when first needed (and to fail there, naming itself)."""
     requested = [(fact.__name__, arguments) for fact, arguments in facts]
-    sections = host.get_fact(Snapshot, facts=requested)
+    sections = host.get_fact(Snapshot, facts=requested, nonce=secrets.token_hex(8))
     for (fact, arguments), lines in zip(facts, sections, strict=False):
         if lines is not None:
             remember(fact, arguments, fact().process(lines) if lines else fact().default())
