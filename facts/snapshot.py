@@ -56,7 +56,7 @@ class Snapshot(FactBase):
     default = list
 
     def command(self, facts: list[tuple[str, dict[str, Any]]], nonce: str) -> str:
-        mark = f"{_MARK} {shlex.quote(nonce)}"
+        mark = f"{shlex.quote(_MARK)} {shlex.quote(nonce)}"  # quoted: '#' starts a comment
         return "; ".join(
             f"echo {mark} {index}; ( {FACTS[name]().command(**arguments)} ); "
             f'echo {mark} {index} "rc=$?"'
