@@ -17,6 +17,12 @@ from lab.topology import BRIDGE, BRIDGE_ADDRESS, LAB_DIR, TOPOLOGIES, LabHost, h
 
 HOSTS_JSON = LAB_DIR / "hosts.json"
 SSH_CONFIG = LAB_DIR / "ssh_config"
+# The testinfra suites' configuration: SSH_CONFIG plus a ControlPath, so that testinfra (which
+# asks for ControlMaster=auto) sends every command of a host over one connection: 8 ms a command
+# instead of 210 ms for a new login. lab.ssh() and pyinfra keep SSH_CONFIG, a real login each.
+# The sockets live under /run: a socket path must stay under 108 bytes, wherever the clone is.
+SSH_MUX_CONFIG = LAB_DIR / "ssh_config_mux"
+SSH_CONTROL_DIR = Path("/run/aktienanalyse-lab-ssh")
 KNOWN_HOSTS = LAB_DIR / "known_hosts"
 SSH_KEY = LAB_DIR / "id_ed25519"
 SECRETS_DIR = LAB_DIR / "secrets"
@@ -128,6 +134,10 @@ def up(topology: str, recreate: bool = False) -> None:
             containers.create(host, rootfs, hosts, authorized_key)
 
     _write(SSH_CONFIG, ssh_config_text(hosts))
+    _reset_control_dir()  # a master may still talk to a container just recreated
+    _write(
+        SSH_MUX_CONFIG, ssh_config_text(hosts) + f"\nHost *\n  ControlPath {SSH_CONTROL_DIR}/%C\n"
+    )
     known = "".join(f"{h.address} {containers.host_public_key(h)}" for h in hosts)
     known += "".join(f"{h.name} {containers.host_public_key(h)}" for h in hosts)
     _write(KNOWN_HOSTS, known)
@@ -136,6 +146,7 @@ def up(topology: str, recreate: bool = False) -> None:
         "bridge": {"name": BRIDGE, "address": BRIDGE_ADDRESS},
         "apt_proxy": proxy,
         "ssh_config": str(SSH_CONFIG),
+        "ssh_mux_config": str(SSH_MUX_CONFIG),
         "known_hosts": str(KNOWN_HOSTS),
         "secrets_dir": str(SECRETS_DIR),
         "operator": OPERATOR,
@@ -152,6 +163,11 @@ def up(topology: str, recreate: bool = False) -> None:
         _provision_operator(host, authorized_key)
     _warm_apt_cache(hosts[0], proxy)
     status()
+
+
+def _reset_control_dir() -> None:
+    shutil.rmtree(SSH_CONTROL_DIR, ignore_errors=True)
+    SSH_CONTROL_DIR.mkdir(mode=0o700)
 
 
 def _warm_apt_cache(host: LabHost, proxy: str) -> None:
@@ -193,6 +209,7 @@ def down() -> None:
     network.remove_bridge()
     network.stop_apt_cache()
     shutil.rmtree(LAB_DIR, ignore_errors=True)
+    shutil.rmtree(SSH_CONTROL_DIR, ignore_errors=True)
     leftovers = containers.existing() + ([BRIDGE] if network.bridge_exists() else [])
     leftovers += ["apt-cacher-ng"] if network.apt_cache_running() else []
     if leftovers:

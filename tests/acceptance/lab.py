@@ -11,6 +11,8 @@ from lab.topology import LAB_DIR
 
 MANIFEST = json.loads((LAB_DIR / "hosts.json").read_text())
 SSH_CONFIG = str(LAB_DIR / "ssh_config")
+# testinfra's: one connection per host for all its commands (lab/cli.py); ssh() logs in anew.
+SSH_MUX_CONFIG = MANIFEST["ssh_mux_config"]
 TOPOLOGY = MANIFEST["topology"]
 # Each service's first port (the lab runs one instance per service).
 PORTS = {name: service.port for name, service in DEFAULT_SERVICES.items()}
@@ -23,7 +25,7 @@ def names(group: str | None = None) -> list[str]:
 
 def hosts(group: str | None = None) -> list[str]:
     """testinfra host specs for the lab hosts (in `group`, if given)."""
-    return [f"ssh://{name}?ssh_config={SSH_CONFIG}" for name in names(group)]
+    return [f"ssh://{name}?ssh_config={SSH_MUX_CONFIG}" for name in names(group)]
 
 
 def host_info(name: str) -> dict:
