@@ -30,11 +30,22 @@ def test_production_checks_run_with_sudo():
 
 
 def test_lab_hosts_use_the_lab_ssh_config():
-    assert _spec("node-1", {"ssh_config_file": "/x/ssh_config"}) == (
-        "ssh://node-1?ssh_config=/x/ssh_config"
+    assert ssh_config(_spec("node-1", {"ssh_config_file": "/x/ssh_config"})).startswith(
+        "Include /x/ssh_config\n"
     )
+
+
+def test_a_relative_ssh_config_is_included_from_where_it_was_named():
+    spec = _spec("node-1", {"ssh_config_file": "x/ssh_config"})
+    assert f"Include {Path.cwd()}/x/ssh_config\n" in ssh_config(spec)
+
+
+def test_each_hosts_commands_share_one_connection():
+    for data in (PROD_LIKE, {"ssh_config_file": "/x/ssh_config"}):
+        assert "ControlPath /" in ssh_config(_spec("prod", data))
 
 
 def test_lab_hosts_are_checked_as_the_operator_with_sudo_like_pyinfra():
     data = {"ssh_config_file": "/x/ssh_config", "ssh_user": "ops", "_sudo": True}
-    assert _spec("node-1", data) == "ssh://ops@node-1?ssh_config=/x/ssh_config&sudo=true"
+    spec = urlparse(_spec("node-1", data))
+    assert (spec.netloc, parse_qs(spec.query)["sudo"]) == ("ops@node-1", ["true"])

@@ -4,7 +4,9 @@
 
 Connections follow the inventory: its user (the operator) and sudo, with the lab's
 ssh_config or production's address and pinned known_hosts (StrictHostKeyChecking yes). The
-key comes from the ssh agent or the user's default identity, as for pyinfra.
+key comes from the ssh agent or the user's default identity, as for pyinfra. testinfra's
+commands to a host share one connection (its ControlMaster=auto, our ControlPath): one login
+per host and run instead of one per command.
 """
 
 from __future__ import annotations
@@ -39,13 +41,22 @@ def hosts(group: str | None = None) -> list[str]:
     return [_spec(name, inventory()[name].data) for name in names(group)]
 
 
+@cache
+def _control_dir() -> str:
+    return tempfile.mkdtemp(prefix="verify-ssh-")  # short: a socket path has 108 bytes
+
+
 def _spec(name: str, data: dict[str, Any]) -> str:
     """As pyinfra connects: the inventory's user (the operator) with sudo when it says so."""
     sudo = "&sudo=true" if data.get("_sudo") else ""
-    if data.get("ssh_config_file"):
+    # Included first: a ControlPath of the operator's own wins over ours.
+    own = data.get("ssh_config_file")
+    lines = [f"Include {os.path.abspath(own)}"] if own else []  # relative: from ~/.ssh
+    lines += ["Host *", f"  ControlPath {_control_dir()}/%C"]
+    if own:
         user = f"{data['ssh_user']}@" if data.get("ssh_user") else ""
-        return f"ssh://{user}{name}?ssh_config={data['ssh_config_file']}{sudo}"
-    lines = [
+        return f"ssh://{user}{name}?ssh_config={_write_config(lines)}{sudo}"
+    lines += [
         f"Host {name}",
         f"  HostName {data.get('ssh_hostname', data['address'])}",
         f"  User {data.get('ssh_user', 'root')}",
@@ -53,6 +64,10 @@ def _spec(name: str, data: dict[str, Any]) -> str:
         "  StrictHostKeyChecking yes",
         "  BatchMode yes",
     ]
+    return f"ssh://{name}?ssh_config={_write_config(lines)}{sudo}"
+
+
+def _write_config(lines: list[str]) -> str:
     with tempfile.NamedTemporaryFile("w", prefix="verify-ssh-", delete=False) as config:
         config.write("\n".join(lines) + "\n")
-    return f"ssh://{name}?ssh_config={config.name}{sudo}"
+    return config.name
