@@ -17,14 +17,20 @@ from facts.once import is_read, read_once
 class FilesIn(FactBase):
     """{name: {"type": "f", "mode": 644, "user": ..., "group": ..., "sha1": ...}} of what is
     directly in `directory`, "." being the directory itself (type as find's %y: f, d, l, ...;
-    sha1 for regular files only); {} when it is missing. With `entry`, of that one only:
-    a directory like /etc is never read whole (its files include /etc/shadow)."""
+    sha1 for regular files only); {} when it is missing. With `entry`, of that one only: a
+    directory like /etc is never read whole (its files include /etc/shadow). Names holding a
+    control character are not listed: no deploy writes one, and a newline in a name could
+    pass for an entry."""
 
     default = dict
 
     def command(self, directory: str, entry: str | None = None) -> str:
         enter = f"cd {shlex.quote(directory)} 2>/dev/null || exit 0"
-        listing = "-printf 'stat\\t%f\\t%y\\t%m\\t%u\\t%g\\n' -type f -exec sha1sum {} +"
+        # A name with a control character (a newline, a tab) is left out: it could forge a line.
+        listing = (
+            "! -name '*[[:cntrl:]]*' -printf 'stat\\t%f\\t%y\\t%m\\t%u\\t%g\\n' "
+            "-type f -exec sha1sum {} +"
+        )
         if entry is None:
             return f"{enter}; find . -maxdepth 1 {listing}"
         path = shlex.quote(f"./{entry}")

@@ -107,3 +107,18 @@ def test_a_snapshot_run_by_a_real_shell_answers_every_section(tmp_path):
     output = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
     sections = Snapshot().process(output.stdout.splitlines())
     assert len(sections) == 3 and all(section for section in sections)
+
+
+def test_a_file_name_cannot_forge_an_entry(tmp_path):
+    """Run by a real shell: a name holding a newline and a forged listing line (claiming a
+    world-writable file is 0644) is left out; the real file keeps its own mode."""
+    (tmp_path / "app.conf").write_text("real\n")
+    (tmp_path / "app.conf").chmod(0o666)
+    (tmp_path / "x\nstat\tapp.conf\tf\t644\troot\troot").write_text("")
+    output = subprocess.run(
+        ["sh", "-c", FilesIn().command(directory=str(tmp_path))],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    listing = FilesIn().process(output.stdout.splitlines())
+    assert set(listing) == {".", "app.conf"}
+    assert listing["app.conf"]["mode"] == 666
