@@ -43,16 +43,18 @@ def hosts(group: str | None = None) -> list[str]:
 
 @cache
 def _control_dir() -> str:
-    return tempfile.mkdtemp(prefix="verify-ssh-")  # short: a socket path has 108 bytes
+    # Under /tmp itself, whatever TMPDIR says: a socket path must fit in 108 bytes.
+    return tempfile.mkdtemp(prefix="verify-ssh-", dir="/tmp")
 
 
 def _spec(name: str, data: dict[str, Any]) -> str:
     """As pyinfra connects: the inventory's user (the operator) with sudo when it says so."""
     sudo = "&sudo=true" if data.get("_sudo") else ""
-    # Included first: a ControlPath of the operator's own wins over ours.
     own = data.get("ssh_config_file")
-    lines = [f"Include {os.path.abspath(own)}"] if own else []  # relative: from ~/.ssh
+    lines = [f'Include "{_existing(own)}"'] if own else []
+    # After the inventory's own config, whose values win (ssh takes the first it reads).
     lines += ["Host *", f"  ControlPath {_control_dir()}/%C"]
+    lines += ["  StrictHostKeyChecking yes", "  BatchMode yes"] if own else []
     if own:
         user = f"{data['ssh_user']}@" if data.get("ssh_user") else ""
         return f"ssh://{user}{name}?ssh_config={_write_config(lines)}{sudo}"
@@ -65,6 +67,15 @@ def _spec(name: str, data: dict[str, Any]) -> str:
         "  BatchMode yes",
     ]
     return f"ssh://{name}?ssh_config={_write_config(lines)}{sudo}"
+
+
+def _existing(path: str) -> str:
+    """`path` made absolute (ssh would read a relative one from ~/.ssh); refused when it is
+    not a file, which ssh's Include would skip without a word."""
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isfile(absolute):
+        raise SystemExit(f"{INVENTORY}: ssh_config_file: no such file")
+    return absolute
 
 
 def _write_config(lines: list[str]) -> str:
