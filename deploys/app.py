@@ -312,29 +312,35 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
 
 def _switch(name: str, service: Service, state: dict, migrate: bool, changed: dict) -> None:
     """Switch when the link or any instance is not on the version; else only when its unit or
-    the environment file changed (then a health-gated restart)."""
+    the environment file changed (then a health-gated restart).
+
+    Hosts that serve the service switch host by host, so the others keep serving; hosts where
+    none of its instances runs yet (a new host, a new environment) serve nothing to lose and
+    start it all at once, before those (so they add capacity while the others restart), and
+    after the migrating host's switch (so no host runs a release before its migration)."""
     running = state.get("running", {})
     behind = state.get("current") != service.version or any(
         running.get(port) != service.version for port in service.ports
     )
+    serving = bool(state.get("active"))
     arguments = {
         "service": name,
         "version": service.version,
         "ports": list(service.ports),
         "migrate": migrate,
-        "_serial": True,  # host by host: never all app hosts at once
     }
     # pyinfra runs an operation's hosts in no fixed order, so the migrating host's core switch
-    # is an operation of its own: it finishes on every host before the others' begins.
+    # is an operation of its own: it finishes on every host before the others' begin. An
+    # operation is serial or not for all its hosts, hence one for each kind of host.
     if name == CORE and migrate:
         arguments["name"] = f"Migrate and switch {name} to {service.version}"
-        run_if_changed(changed, switch_release, needed=behind, **arguments)
-    elif name == CORE:
-        arguments["name"] = f"Switch {name} to {service.version} (health-gated)"
+        run_if_changed(changed, switch_release, needed=behind, _serial=True, **arguments)
+    elif not serving:
+        arguments["name"] = f"Start {name} {service.version} (health-gated, not serving yet)"
         run_if_changed(changed, switch_release, needed=behind, **arguments)
     else:
         arguments["name"] = f"Switch {name} to {service.version} (health-gated)"
-        run_if_changed(changed, switch_release, needed=behind, **arguments)
+        run_if_changed(changed, switch_release, needed=behind, _serial=True, **arguments)
 
 
 def _prune(name: str, service: Service, state: dict, keep: int, base_dir: str) -> None:

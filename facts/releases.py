@@ -17,8 +17,9 @@ _RELEASE = re.compile(r"/releases/[^/]+/([^/]+)/bin/")
 
 class Releases(FactBase):
     """{service: {"current": version|None, "installed": [versions, oldest first],
-    "live": [versions switched to, oldest first], "running": {port: version|None}}}
-    for the given (service, ports) pairs."""
+    "live": [versions switched to, oldest first], "running": {port: version|None},
+    "active": [ports with a process, whether or not from a release]}} for the given
+    (service, ports) pairs."""
 
     default = dict
 
@@ -52,7 +53,7 @@ def parse(lines: list[str]) -> dict:
     for line in lines:
         kind, service, value = [*line.split(" ", 2), "", ""][:3]
         entry = services.setdefault(
-            service, {"current": None, "installed": [], "live": [], "running": {}}
+            service, {"current": None, "installed": [], "live": [], "running": {}, "active": []}
         )
         value = value.strip()
         if kind == "current" and value:
@@ -65,4 +66,6 @@ def parse(lines: list[str]) -> dict:
             port, _, cmdline = value.partition(" ")
             found = _RELEASE.search(cmdline)
             entry["running"][int(port)] = found.group(1) if found else None
+            if cmdline != "-":  # a main PID, even one whose command line could not be read
+                entry["active"].append(int(port))
     return services

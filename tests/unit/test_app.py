@@ -65,6 +65,7 @@ def test_releases_fact_reads_links_installs_and_running_venvs():
         "installed": ["1.0.0", "1.1.0"],
         "live": ["1.0.0", "1.1.0"],
         "running": {8001: "1.0.0", 8011: None},
+        "active": [8001],
     }
     assert state["frontend"]["current"] is None
 
