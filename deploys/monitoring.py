@@ -23,7 +23,7 @@ from pyinfra.operations import files, server, systemd
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.zabbix import ZabbixDatabase
 from infra.hostdata import settings
-from infra.operations import checked_file, ensure_service, run_if_changed
+from infra.operations import checked_file, ensure_directory, ensure_service, run_if_changed
 from infra.templating import render
 
 PACKAGES = [
@@ -44,12 +44,16 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 @deploy("Zabbix server")
 def apply() -> None:
+    # pg_createcluster makes it postgres's; root must not write through it.
+    ensure_directory(
+        name=f"Directory {PG_CONF}", path=PG_CONF, user="root", group="postgres", mode=755
+    )
     access = {
         name: checked_file(
             name=f"{PG_CONF}/{name}: local peer connections only",
             dest=f"{PG_CONF}/{name}",
             content=render(f"{PG_CONF}/{name}", template=f"monitoring{PG_CONF}/{name}"),
-            user="postgres",
+            user="root",
             group="postgres",
             mode=640,
         )

@@ -29,6 +29,7 @@ from infra.hostdata import address, peer_addresses, settings
 from infra.operations import (
     PSQL,
     checked_file,
+    ensure_directory,
     ensure_service,
     extension,
     role_password,
@@ -118,6 +119,11 @@ def apply() -> None:
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
+    # pg_createcluster makes them postgres's; root must not write through them.
+    for path in host.loop([CONF_DIR, f"{CONF_DIR}/conf.d"]):
+        ensure_directory(
+            name=f"Directory {path}", path=path, user="root", group="postgres", mode=755
+        )
     runtime = read_once(PostgresqlRuntime)
     drop_in_text = render(
         DROP_IN,
@@ -140,7 +146,7 @@ def apply() -> None:
         dest=DROP_IN,
         content=drop_in_text,
         check=server_accepts(wanted),
-        user="postgres",
+        user="root",
         group="postgres",
         mode=644,
     )
@@ -151,7 +157,7 @@ def apply() -> None:
             "databases": ",".join(pg.databases),
             "app_addresses": app_addresses,
         },
-        user="postgres",
+        user="root",
         group="postgres",
         mode=640,
     )

@@ -22,25 +22,31 @@ from facts.kernel import Sysctl
 from facts.once import read_once
 from facts.resources import EffectiveResources
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import checked_file, ensure_service, run_if_changed
+from infra.operations import checked_file, ensure_directory, ensure_service, run_if_changed
 from infra.settings import size_bytes
 from infra.templating import put_rendered, render
 from infra.tuning import redis_maxmemory
 from infra.zabbix_items import redis_monitor_password
 
-CONFIG_FILE = "/etc/redis/redis.conf"
-ACL_FILE = "/etc/redis/users.acl"
+CONFIG_DIR = "/etc/redis"
+CONFIG_FILE = f"{CONFIG_DIR}/redis.conf"
+ACL_FILE = f"{CONFIG_DIR}/users.acl"
 UNIT = "redis-server"
 SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf"
 
 
-def server_accepts(config: str, *options: str) -> str:
-    """A check: a throwaway redis-server loads `config` (plus `options`), listening only on a
-    socket in a private temporary directory; it must still run after 2 s (timeout's 124).
-    On failure Redis' own message is printed."""
-    extra = " ".join(options)
+def server_accepts(staged: str) -> str:
+    """A check: a throwaway redis-server loads the staged file (`staged` "config": as its
+    configuration; "aclfile": as the ACL file beside the live configuration), listening only on
+    a socket in a private temporary directory; it must still run after 2 s (timeout's 124).
+    The staged copy is root's: Redis reads a copy in that directory. On failure Redis' own
+    message is printed."""
+    config, extra = (
+        ('"$d/staged"', "") if staged == "config" else (CONFIG_FILE, '--aclfile "$d/staged"')
+    )
     return (
-        'd=$(mktemp -d) && chown redis: "$d" && { runuser -u redis -- timeout 2 redis-server '
+        'd=$(mktemp -d) && cp {path} "$d/staged" && chown -R redis: "$d" && '
+        "{ runuser -u redis -- timeout 2 redis-server "
         f'{config} --port 0 --unixsocket "$d/sock" --supervised no --daemonize no '
         f'--pidfile "$d/pid" --logfile "" --dir "$d" --save "" --appendonly no {extra} '
         '>"$d/log" 2>&1; rc=$?; [ $rc = 124 ] || cat "$d/log" >&2; rm -rf "$d"; [ $rc = 124 ]; }'
@@ -66,6 +72,10 @@ def apply() -> None:
     bind = ["127.0.0.1", "-::1"] + ([address(host)] if peer_addresses("app") else [])
 
     _overcommit_memory()
+    # Debian makes it redis:redis 2770; root must not write through a directory Redis controls.
+    ensure_directory(
+        name=f"Directory {CONFIG_DIR}", path=CONFIG_DIR, user="root", group="redis", mode=750
+    )
     # The ACL file first: the configuration names it, and its check loads it.
     acl = checked_file(
         name=f"ACL users {ACL_FILE}",
@@ -77,8 +87,8 @@ def apply() -> None:
             admin_digest=acl_digest(own.secrets["redis_admin_password"]),
             monitor_digest=acl_digest(redis_monitor_password(own.secrets["redis_admin_password"])),
         ),
-        check=server_accepts(CONFIG_FILE, "--aclfile {path}"),
-        user="redis",
+        check=server_accepts("aclfile"),
+        user="root",
         group="redis",
         mode=640,
         sensitive=True,
@@ -95,8 +105,8 @@ def apply() -> None:
                 f"capped at {redis.maxmemory_cap or 'nothing'}"
             ),
         },
-        check=server_accepts("{path}"),
-        user="redis",
+        check=server_accepts("config"),
+        user="root",
         group="redis",
         mode=640,
     )

@@ -25,7 +25,6 @@ from pyinfra.api.exceptions import OperationValueError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util.files import chmod, chown, ensure_mode_int
 
 from facts.accounts import group_exists, user_matches
 from facts.files import file_state, path_state, regular_files
@@ -75,15 +74,16 @@ def checked_file(
     + sensitive: the content holds secrets (or hashes of them): ``--diff`` never shows it
 
     Whether the live file is as wanted comes from the snapshot's listing of its directory, or
-    from reading that one entry (facts/files.py). The staged copy sits next to ``dest`` (same
-    filesystem) as ``<dest>.pyinfra-new``, created root-only before any content reaches it;
-    under sudo the upload passes through the SSH user's private directory (facts/uploads.py),
-    never /tmp. It is renamed over ``dest`` atomically once the check passes. When the check
-    fails the staged copy is removed, the live file is untouched and the operation fails with
-    the check's output.
+    from reading that one entry (facts/files.py). The staged copy sits in a root-only directory
+    on the same file system as ``dest`` (`staging_path`), so no other account can plant a link
+    where root writes, changes ownership or checks; under sudo the upload passes through the
+    SSH user's private directory (facts/uploads.py), never /tmp. One `mv -T` (a rename, which
+    replaces a link at ``dest`` rather than following it) makes it live once the check passes.
+    When the check fails the staged copy is removed, the live file is untouched and the
+    operation fails with the check's output.
     """
     wanted = {
-        "mode": ensure_mode_int(mode),
+        "mode": mode_int(mode),
         "user": user,
         "group": group,
         "sha1": hashlib.sha1(content.encode()).hexdigest(),
@@ -96,8 +96,15 @@ def checked_file(
     if not state.is_executing and (state.config.DIFF or os.environ.get(PLAN_RECORD)):
         _show_diff(dest, bool(remote), content, sensitive)
 
-    staged = f"{dest}.pyinfra-new"
-    quoted = shlex.quote(staged)
+    staged = staging_path(dest)
+    quoted, directory = shlex.quote(staged), shlex.quote(staged.rsplit("/", 1)[0])
+    parent = shlex.quote(dest.rsplit("/", 1)[0] or "/")
+    # rename(2) only within one file system; mv would silently fall back to copying.
+    yield StringCommand(
+        f"install -d -o root -g root -m 700 {directory} && "
+        f'[ "$(stat -c %d {directory})" = "$(stat -c %d {parent})" ] || '
+        f"{{ echo {shlex.quote(f'{dest}: staged on another file system')} >&2; exit 1; }}"
+    )
     # Under sudo the upload waits in a directory only the SSH user can enter, then sudo copies
     # it over a staged file made root-only first (cp keeps an existing file's mode).
     private = host.get_fact(PrivateUploadDir, _sudo=False)
@@ -107,12 +114,28 @@ def checked_file(
         staged,
         remote_temp_filename=f"{private}/{hashlib.sha1(dest.encode()).hexdigest()}",
     )
-    yield chown(staged, user, group)
-    yield chmod(staged, wanted["mode"])
+    yield StringCommand(f"chown {shlex.quote(f'{user}:{group}')} {quoted}")
+    yield StringCommand(f"chmod {wanted['mode']} {quoted}")
     if check:
         command = check.replace("{path}", quoted)  # not str.format: a check may hold braces
         yield StringCommand(f"{command} || {{ rm -f {quoted}; exit 1; }}")
     yield StringCommand(f"mv -fT {quoted} {shlex.quote(dest)}")
+
+
+STAGING_DIR = ".aktienanalyse-staging"
+
+
+def mode_int(mode: int | str) -> int:
+    """A mode as the listings give it: 644 for 644, "644" or "0644"."""
+    return int(str(mode).lstrip("0") or "0")
+
+
+def staging_path(dest: str) -> str:
+    """Where `checked_file` stages ``dest``: ``/<top>/.aktienanalyse-staging/<sha1 of dest>``,
+    ``<top>`` being dest's top-level directory (/etc, /opt, /usr): root's, and on dest's file
+    system in any usual layout (the operation refuses otherwise)."""
+    top = dest.lstrip("/").split("/", 1)[0]
+    return f"/{top}/{STAGING_DIR}/{hashlib.sha1(dest.encode()).hexdigest()}"
 
 
 @operation()
@@ -137,14 +160,20 @@ def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
             "sha1": _sha1_of(entry.path, entry.stat().st_mtime_ns),
         }
         for entry in sorted(os.scandir(src), key=lambda e: e.name)
-        if entry.is_file() and entry.name not in exclude
+        if entry.is_file(follow_symlinks=False) and entry.name not in exclude
     }
-    for name, state_wanted in wanted.items():
-        if present.get(name) != state_wanted:
-            target = f"{dest}/{name}"
-            yield FileUploadCommand(f"{src}/{name}", target)
-            yield chown(target, "root", "root")
-            yield chmod(target, 644)
+    changed = [name for name, file in wanted.items() if present.get(name) != file]
+    # Under sudo an upload waits in the SSH user's private directory, not in /tmp.
+    private = host.get_fact(PrivateUploadDir, _sudo=False) if changed else None
+    for name in changed:
+        target = f"{dest}/{name}"
+        yield FileUploadCommand(
+            f"{src}/{name}",
+            target,
+            remote_temp_filename=f"{private}/{hashlib.sha1(target.encode()).hexdigest()}",
+        )
+        yield StringCommand(f"chown root:root {shlex.quote(target)}")
+        yield StringCommand(f"chmod 644 {shlex.quote(target)}")
     stale = sorted(set(present) - set(wanted))
     if stale:
         yield "rm -f -- " + shlex.join(f"{dest}/{name}" for name in stale)
@@ -253,7 +282,7 @@ def ensure_file(name: str, path: str, user: str, group: str, mode: int | str):
 
 
 def _is(found: dict | None, kind: str, user: str, group: str, mode: int | str) -> bool:
-    wanted = (kind, user, group, ensure_mode_int(mode))
+    wanted = (kind, user, group, mode_int(mode))
     return (
         found is not None
         and (found["type"], found["user"], found["group"], found["mode"]) == wanted

@@ -3,6 +3,7 @@
 import pytest
 
 from deploys.base import APT_PROXY_FILE, SUDOERS_FILE
+from infra.operations import staging_path
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
@@ -85,7 +86,7 @@ def test_sudoers_passes_visudo(host):
 
 
 def test_no_staged_sudoers_left_behind(host):
-    assert not host.file(SUDOERS_FILE + ".pyinfra-new").exists
+    assert not host.file(staging_path(SUDOERS_FILE)).exists
 
 
 def test_operator_logs_in_with_key_and_uses_sudo(host):

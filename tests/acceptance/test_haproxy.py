@@ -7,6 +7,7 @@ import pytest
 import testinfra
 
 from deploys.haproxy import CERTIFICATE, CONFIG
+from infra.operations import staging_path
 from infra.services import route
 from infra.settings import DEFAULT_SERVICES, SERVICES, HAProxy
 from tests.acceptance import lab
@@ -152,7 +153,7 @@ def test_old_configuration_keeps_serving(host, broken_setting):
 
 @pytest.mark.journey("single")
 def test_no_staged_configuration_is_left(host, broken_setting):
-    assert not host.file(CONFIG + ".pyinfra-new").exists
+    assert not host.file(staging_path(CONFIG)).exists
 
 
 @pytest.mark.skipif(len(APP_HOSTS) < 2, reason="the admin port is only opened for remote app hosts")

@@ -77,7 +77,7 @@ def test_pg_stat_statements_extension_exists(host):
 @pytest.mark.parametrize(("path", "mode"), [(DROP_IN, 0o644), (HBA_FILE, 0o640)])
 def test_config_file_owner_and_mode(host, path, mode):
     config = host.file(path)
-    assert (config.user, config.group, config.mode) == ("postgres", "postgres", mode)
+    assert (config.user, config.group, config.mode) == ("root", "postgres", mode)
 
 
 def test_hba_rejects_everything_not_listed(host):

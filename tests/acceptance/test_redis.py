@@ -47,9 +47,9 @@ def test_default_user_is_disabled(host):
 
 
 @pytest.mark.parametrize("path", [CONFIG_FILE, ACL_FILE])
-def test_file_is_redis_only(host, path):
+def test_file_is_roots_readable_by_redis_only(host, path):
     config = host.file(path)
-    assert (config.user, config.group, config.mode) == ("redis", "redis", 0o640)
+    assert (config.user, config.group, config.mode) == ("root", "redis", 0o640)
 
 
 def test_acl_file_holds_no_password(host):

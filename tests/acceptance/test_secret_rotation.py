@@ -20,8 +20,7 @@ APP_HOST = lab.names("app")[0]
 WATCHED = [
     "/tmp/* /tmp/.[!.]*",
     f"/home/{lab.MANIFEST['operator']}/.aktienanalyse-upload/*",
-    "/etc/aktienanalyse/*.pyinfra-new",
-    "/etc/redis/*.pyinfra-new",
+    "/etc/.aktienanalyse-staging/*",
 ]
 # As `nobody`, read whatever it can of every watched path, over and over, for `seconds`.
 WATCH = (

@@ -132,9 +132,9 @@ def test_the_hostile_values_reach_commands_and_files(records):
 
 
 def test_the_hostile_service_secret_reaches_its_file(records):
-    files = [
-        e["content"] for e in records["hostile"] if "frontend.secrets.env" in e.get("upload", "")
-    ]
+    # Staged uploads are named by a digest of their destination: find the file by its header.
+    header = "frontend's own secrets"
+    files = [e["content"] for e in records["hostile"] if header in e.get("content", "")]
     assert files and all(f"jwt-{MARKER}" in content for content in files)
 
 
