@@ -45,9 +45,10 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 @deploy("Zabbix server")
 def apply() -> None:
     # pg_createcluster makes it postgres's; root must not write through it.
-    ensure_directory(
-        name=f"Directory {PG_CONF}", path=PG_CONF, user="root", group="postgres", mode=755
-    )
+    for path in host.loop(["/etc/postgresql", "/etc/postgresql/15", PG_CONF]):
+        ensure_directory(
+            name=f"Directory {path}", path=path, user="root", group="postgres", mode=755
+        )
     access = {
         name: checked_file(
             name=f"{PG_CONF}/{name}: local peer connections only",

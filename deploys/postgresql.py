@@ -44,6 +44,7 @@ POSTGRES = "/usr/lib/postgresql/15/bin/postgres"
 STANZA = "aktienanalyse"  # pgBackRest's name for this cluster (deploys/backup.py)
 DATA_DIR = "/var/lib/postgresql/15/main"
 CONF_DIR = "/etc/postgresql/15/main"
+CONF_DIRS = ["/etc/postgresql", "/etc/postgresql/15", CONF_DIR, f"{CONF_DIR}/conf.d"]
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
 MONITORING_ROLE = "zabbix"  # the agent's OS user, for peer authentication
@@ -120,7 +121,7 @@ def apply() -> None:
     ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
     # pg_createcluster makes them postgres's; root must not write through them.
-    for path in host.loop([CONF_DIR, f"{CONF_DIR}/conf.d"]):
+    for path in host.loop(CONF_DIRS):
         ensure_directory(
             name=f"Directory {path}", path=path, user="root", group="postgres", mode=755
         )

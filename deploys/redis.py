@@ -22,7 +22,12 @@ from facts.kernel import Sysctl
 from facts.once import read_once
 from facts.resources import EffectiveResources
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import checked_file, ensure_directory, ensure_service, run_if_changed
+from infra.operations import (
+    checked_file,
+    ensure_service,
+    ensure_stat_override,
+    run_if_changed,
+)
 from infra.settings import size_bytes
 from infra.templating import put_rendered, render
 from infra.tuning import redis_maxmemory
@@ -72,10 +77,12 @@ def apply() -> None:
     bind = ["127.0.0.1", "-::1"] + ([address(host)] if peer_addresses("app") else [])
 
     _overcommit_memory()
-    # Debian makes it redis:redis 2770; root must not write through a directory Redis controls.
-    ensure_directory(
-        name=f"Directory {CONFIG_DIR}", path=CONFIG_DIR, user="root", group="redis", mode=750
-    )
+    # Debian makes them redis's; root must not write through a path Redis controls. dpkg's
+    # stat overrides keep them root's through upgrades of the package.
+    for path, mode, kind in host.loop([(CONFIG_DIR, 2750, "d"), (CONFIG_FILE, 640, "f")]):
+        ensure_stat_override(
+            name=f"Owner of {path}", path=path, user="root", group="redis", mode=mode, kind=kind
+        )
     # The ACL file first: the configuration names it, and its check loads it.
     acl = checked_file(
         name=f"ACL users {ACL_FILE}",

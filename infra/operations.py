@@ -264,6 +264,17 @@ def ensure_directory(name: str, path: str, user: str, group: str, mode: int | st
     return files.directory(name=name, path=path, user=user, group=group, mode=mode)
 
 
+def ensure_stat_override(name: str, path: str, user: str, group: str, mode: int | str, kind: str):
+    """Owner and mode of a path a Debian package installs (kind "d" or "f", as the listings
+    give it), set through a dpkg stat override so that upgrades of the package keep them;
+    called only when the path is not yet so."""
+    if _is(path_state(path), kind, user, group, mode):
+        return None
+    words = ["dpkg-statoverride", "--force-statoverride-add", "--update", "--add"]
+    command = shlex.join([*words, user, group, str(mode_int(mode)), path])
+    return server.shell(name=name, commands=[command])
+
+
 def ensure_absent(name: str, path: str) -> OperationMeta | None:
     """files.file (absent), called only when something is at `path` (its parent's listing,
     read once per run: facts/files.py). Not for a path a package installed in the same run
