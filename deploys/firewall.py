@@ -1,5 +1,7 @@
 """Firewall (every host): ports only the app hosts may use, closed to others; on app hosts,
-other hosts' HAProxy admin sockets for root only. A host in no such group gets an empty table.
+the service instances' ports open to the lb hosts only, and other hosts' HAProxy admin
+sockets for root only; on lb hosts, the own admin socket over loopback for root only. A host
+in no such group gets an empty table.
 
 PostgreSQL's pg_hba already refuses other hosts, but Redis has no notion of client
 addresses, and HAProxy's internal entry (the services calling each other) and TCP admin
@@ -29,7 +31,7 @@ from infra.operations import (
     run_if_changed,
     unit_check,
 )
-from infra.services import UNIT_DIR
+from infra.services import UNIT_DIR, deployed
 from infra.templating import put_rendered, render
 
 RULES_FILE = "/etc/nftables.d/aktienanalyse.nft"
@@ -48,6 +50,11 @@ def apply() -> None:
     ports = [port for group, group_ports in by_group.items() if group in host.groups
              for port in group_ports]  # fmt: skip
     admin_sockets = remote_lb_admin() if "app" in host.groups else []
+    instance_ports = (
+        [port for _, service in deployed(settings()) for port in service.ports]
+        if "app" in host.groups
+        else []
+    )
     ensure_directory(
         name="/etc/nftables.d", path="/etc/nftables.d", user="root", group="root", mode=755
     )
@@ -59,6 +66,9 @@ def apply() -> None:
             ports=ports,
             app_addresses=peer_addresses("app"),
             admin_sockets=admin_sockets,
+            instance_ports=instance_ports,
+            lb_addresses=peer_addresses("lb"),
+            local_admin_port=settings().haproxy.admin_port if "lb" in host.groups else None,
         ),
         check="nft -c -f {path}",
         mode=644,

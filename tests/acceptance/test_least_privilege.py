@@ -4,12 +4,14 @@ writes our configuration on the next converge, and fails."""
 from __future__ import annotations
 
 import shlex
+import socket
 
 import pytest
 
 from deploys.postgresql import DROP_IN, HBA_FILE
 from deploys.redis import ACL_FILE, CONFIG_FILE
 from infra.operations import staging_path
+from infra.settings import HAProxy
 from tests.acceptance import lab
 
 # (group whose host has the file, the account that runs the daemon reading it, the file)
@@ -53,3 +55,48 @@ def test_daemon_cannot_replace_anything_beside_the_live_file(group, user, path):
 def test_daemon_cannot_rename_the_live_file(group, user, path):
     result = as_user(group, user, f"mv {shlex.quote(path)} {shlex.quote(path + '.old')}")
     assert result.returncode != 0
+
+
+# --- The service instances' ports: only the lb hosts (and the app host itself) reach them ---
+
+APP = lab.names("app")[0]
+APP_ADDRESS = lab.host_info(APP)["address"]
+INSTANCE_PORT = lab.PORTS["intelligent-core"]
+
+
+def test_the_bridge_cannot_reach_an_instance_port():
+    with pytest.raises(OSError):
+        socket.create_connection((APP_ADDRESS, INSTANCE_PORT), timeout=5).close()
+
+
+@pytest.mark.parametrize(
+    "client", [name for name in lab.names() if name != APP and name not in lab.names("lb")]
+)
+def test_a_host_outside_the_lb_group_cannot_reach_an_instance_port(client):
+    assert lab.tcp_connect(client, APP_ADDRESS, INSTANCE_PORT).returncode != 0
+
+
+@pytest.mark.parametrize("lb", [name for name in lab.names("lb") if name != APP])
+def test_the_lb_reaches_an_instance_port(lb):
+    assert lab.tcp_connect(lb, APP_ADDRESS, INSTANCE_PORT).returncode == 0
+
+
+def admin_connect(lb: str, user: str):
+    """Connect to the lb's TCP admin socket from the lb itself (over loopback) as `user`."""
+    address, port = lab.host_info(lb)["address"], HAProxy().admin_port
+    command = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port}'"
+    return lab.ssh(lb, f"runuser -u {user} -- {command}")
+
+
+# The TCP admin socket exists where other app hosts drain through it.
+LBS_WITH_ADMIN_PORT = lab.names("lb") if len(lab.names("app")) > 1 else []
+
+
+@pytest.mark.parametrize("lb", LBS_WITH_ADMIN_PORT)
+def test_root_on_the_lb_reaches_its_admin_socket(lb):
+    assert admin_connect(lb, "root").returncode == 0
+
+
+@pytest.mark.parametrize("lb", LBS_WITH_ADMIN_PORT)
+def test_another_user_on_the_lb_cannot_reach_its_admin_socket_over_loopback(lb):
+    assert admin_connect(lb, "nobody").returncode != 0

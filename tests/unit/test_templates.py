@@ -36,16 +36,31 @@ def test_redis_acl_disables_default_and_holds_only_hashes():
     assert users["aktienanalyse"][-1] == "-@dangerous"
 
 
+def firewall(**variables) -> str:
+    """The firewall rules: no ports, peers or sockets unless given."""
+    defaults = {"ports": [], "app_addresses": [], "admin_sockets": [], "instance_ports": [],
+                "lb_addresses": [], "local_admin_port": None}  # fmt: skip
+    return render("/etc/nftables.d/aktienanalyse.nft", **(defaults | variables))
+
+
+def test_instance_ports_admit_only_the_lb_hosts():
+    text = firewall(instance_ports=[8001, 8011], lb_addresses=["10.0.0.10"])
+    assert "tcp dport { 8001, 8011 } ip saddr @lb_hosts accept" in text
+    assert "tcp dport { 8001, 8011 } reject with tcp reset" in text
+
+
+def test_an_lb_lets_only_root_reach_its_admin_socket_over_loopback():
+    text = firewall(local_admin_port=9999)
+    assert 'oif "lo" tcp dport 9999 meta skuid != 0 reject with tcp reset' in text
+
+
 def test_firewall_without_remote_app_hosts_only_rejects():
-    text = render(
-        "/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[], admin_sockets=[]
-    )
+    text = firewall(ports=[5432], app_addresses=[], admin_sockets=[])
     assert "@app_hosts" not in text and "tcp dport { 5432 } reject with tcp reset" in text
 
 
 def test_firewall_admits_app_hosts_to_the_data_ports():
-    text = render(
-        "/etc/nftables.d/aktienanalyse.nft",
+    text = firewall(
         ports=[5432, 6379],
         app_addresses=["10.0.0.21"],
         admin_sockets=[],
@@ -55,16 +70,13 @@ def test_firewall_admits_app_hosts_to_the_data_ports():
 
 
 def test_firewall_replaces_only_its_own_table():
-    text = render(
-        "/etc/nftables.d/aktienanalyse.nft", ports=[5432], app_addresses=[], admin_sockets=[]
-    )
+    text = firewall(ports=[5432], app_addresses=[], admin_sockets=[])
     assert "flush" not in text
     assert "table inet aktienanalyse\ndelete table inet aktienanalyse\n" in text
 
 
 def test_an_app_host_lets_only_root_reach_the_lb_admin_socket():
-    text = render(
-        "/etc/nftables.d/aktienanalyse.nft",
+    text = firewall(
         ports=[],
         app_addresses=["10.0.0.22"],
         admin_sockets=[("10.0.0.10", 9999)],
