@@ -6,15 +6,12 @@ directories), `operators` (accounts, SSH keys, sudo). See README.md, "Settings".
 
 from __future__ import annotations
 
-import hashlib
-
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Timezone
 from pyinfra.operations import server
 
 from facts.accounts import Accounts, user_matches
-from facts.files import file_state, path_state
 from facts.once import read_once
 from infra.hostdata import settings
 from infra.operations import (
@@ -91,39 +88,33 @@ def _platform_user(settings: Settings) -> None:
     )
 
 
-def _operator_as_wanted(name: str, keys: list[str]) -> bool:
-    """Whether an operator's account, home and authorized_keys are what server.user below would
-    make of them (from the snapshot: facts/snapshot.py), so it need not be called."""
-    home = f"/home/{name}"
-    keys_file = {
-        "mode": 600,
-        "user": name,
-        "group": name,
-        "sha1": hashlib.sha1(("\n".join(keys) + "\n").encode()).hexdigest(),
-    }
-    ssh_dir = path_state(f"{home}/.ssh") or {}  # it exists, so the home does
-    return (
-        user_matches(name, home=home, shell="/bin/bash", groups=[OPERATORS_GROUP])
-        and (ssh_dir.get("type"), ssh_dir.get("mode"), ssh_dir.get("user")) == ("d", 700, name)
-        and file_state(f"{home}/.ssh/authorized_keys") == keys_file
-    )
-
-
 def _operators(settings: Settings) -> None:
+    """Operators' accounts (group `operators`, sudo), their keys as their only way in. The keys
+    file is staged like every file root writes (checked_file), never through /tmp."""
     ensure_group(name=f"Group {OPERATORS_GROUP}", group=OPERATORS_GROUP)
     wanted = {op.name for op in settings.operators}
     for op in settings.operators:
-        if _operator_as_wanted(op.name, op.ssh_keys):
-            continue
-        server.user(
-            name=f"Operator {op.name}",
+        home = f"/home/{op.name}"
+        if not user_matches(op.name, home=home, shell="/bin/bash", groups=[OPERATORS_GROUP]):
+            server.user(
+                name=f"Operator {op.name}",
+                user=op.name,
+                shell="/bin/bash",
+                home=home,
+                groups=[OPERATORS_GROUP],
+                ensure_home=True,
+            )
+        ensure_directory(
+            name=f"Directory {home}/.ssh", path=f"{home}/.ssh", user=op.name, group=op.name,
+            mode=700,
+        )  # fmt: skip
+        checked_file(
+            name=f"SSH keys of {op.name}",
+            dest=f"{home}/.ssh/authorized_keys",
+            content="".join(f"{key}\n" for key in op.ssh_keys),
             user=op.name,
-            shell="/bin/bash",
-            home=f"/home/{op.name}",
-            groups=[OPERATORS_GROUP],
-            public_keys=op.ssh_keys,
-            delete_keys=True,
-            ensure_home=True,
+            group=op.name,
+            mode=600,
         )
     # Operators dropped from group data lose their account (their home stays for audit).
     former = read_once(Accounts)["groups"].get(OPERATORS_GROUP, [])
