@@ -40,7 +40,7 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
         (f"{p.base_dir}/current", "root", "root", 755),
         (f"{p.base_dir}/wheelhouse", "root", "root", 755),
         (p.config_dir, "root", user, 750),  # holds production.env (secrets)
-        (p.log_dir, user, LOG_READERS, 750),  # adm: log readers (the Zabbix agent)
+        (p.log_dir, user, LOG_READERS, 750),  # the Zabbix agent reads it
         (p.state_dir, user, user, 750),
     ]
 
@@ -54,6 +54,7 @@ def apply(packages: list[str]) -> None:
     if read_once(Timezone) != own.system.timezone:
         server.timezone(name="Set the time zone", timezone=own.system.timezone)
     _platform_user(own)
+    ensure_group(name=f"Group {LOG_READERS} (reads the logs)", group=LOG_READERS, system=True)
     for path, owner, group, mode in host.loop(directory_layout(own)):
         ensure_directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
     _operators(own)

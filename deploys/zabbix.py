@@ -21,6 +21,7 @@ from infra.operations import checked_file, ensure_service, ensure_user, run_if_c
 from infra.services import LOG_READERS, migrates
 from infra.templating import render
 from infra.zabbix_items import (
+    ALLOWED_KEYS,
     REDIS_PASSWORD_FILE,
     backups_discovery,
     daemons_discovery,
@@ -46,10 +47,9 @@ PACKAGES = ["zabbix-agent2", "curl"]
 def apply() -> None:
     own = settings()
     reader = ensure_user(
-        name=f"The agent reads the platform's logs (group {LOG_READERS})",
+        name=f"The agent reads the platform's logs (group {LOG_READERS}) and no other",
         user="zabbix",
         groups=[LOG_READERS],
-        append=True,
         system=True,
         ensure_home=False,
     )
@@ -68,7 +68,13 @@ def apply() -> None:
     config = checked_file(
         name=f"Agent configuration {CONFIG} (checked by zabbix_agent2 -t agent.ping)",
         dest=CONFIG,
-        content=render(CONFIG, zabbix=own.zabbix, hostname=host.name, psk_file=PSK_FILE),
+        content=render(
+            CONFIG,
+            zabbix=own.zabbix,
+            hostname=host.name,
+            psk_file=PSK_FILE,
+            allowed_keys=ALLOWED_KEYS,
+        ),
         # -t loads all of it (parameters, user parameters, plugins) and answers one item;
         # -p answered every item, ~9 s a check.
         check="zabbix_agent2 -c {path} -t agent.ping >/dev/null",

@@ -16,7 +16,9 @@ SWITCH = "/usr/local/sbin/aktienanalyse-switch"
 UNIT_DIR = "/etc/systemd/system"
 MIGRATION_UNIT = "aktienanalyse-migration.service"
 TARGET = "aktienanalyse.target"
-LOG_READERS = "adm"  # Debian's group for reading logs (the Zabbix agent is in it)
+# Reads the platform's logs (the Zabbix agent is in it); not Debian's adm, which reads every
+# log on the host (auth.log's sudo command lines, PostgreSQL's).
+LOG_READERS = "aktienanalyse-logs"
 
 
 def deployed(services: dict[str, Service] | Settings) -> list[tuple[str, Service]]:

@@ -116,6 +116,7 @@ SYSTEM_ACCOUNTS = frozenset(
             "utmp",
         ],
         *["netdev", "input", "render", "tape", "crontab", "systemd-journal-remote"],
+        "aktienanalyse-logs",  # the platform's log readers (infra/services.py LOG_READERS)
     ]
 )
 

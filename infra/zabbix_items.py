@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import SecretStr
 
-from infra.jobs import host_jobs, stamp
+from infra.jobs import STATUS_DIR, host_jobs, stamp
 from infra.services import deployed, instance_units
 from infra.settings import Settings
 
@@ -33,6 +33,23 @@ _ONLY_IDENTIFIER = 'case "$1" in ""|*[!a-z0-9_]*) exit 1 ;; esac; '
 _REDIS_INFO = (f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
                '--no-auth-warning --user zabbix -p "$1" INFO')  # fmt: skip
 MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged by its result
+
+# The keys the agent answers (AllowKey, first match wins; then DenyKey=*): ours and the stock
+# "Linux by Zabbix agent" template's. Not vfs.file.contents, vfs.dir, log[] or system.run:
+# whoever controls the Zabbix server must not read this host's files or run commands. A
+# pattern without brackets matches a key without parameters only, hence both forms.
+_ALLOWED_NAMES = [
+    "agent.*", "aktienanalyse.*", "kernel.*", "net.if.*", "proc.num", "system.boottime",
+    "system.cpu.*", "system.hostname", "system.localtime", "system.sw.*", "system.swap.*",
+    "system.uname", "system.uptime", "system.users.num", "systemd.unit.*", "vfs.dev.*",
+    "vfs.fs.*", "vm.memory.*",
+]  # fmt: skip
+ALLOWED_KEYS = [
+    *(key for name in _ALLOWED_NAMES for key in (name, f"{name}[*]")),
+    "vfs.file.cksum[/etc/passwd,sha256]",
+    f"vfs.file.time[{STATUS_DIR}/*,modify]",
+    "web.certificate.get[localhost,*]",
+]
 
 # key -> (command, item name, Zabbix value type). `$1` is the key's first parameter.
 USER_PARAMETERS: dict[str, tuple[str, str, str]] = {

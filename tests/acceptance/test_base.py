@@ -4,6 +4,7 @@ import pytest
 
 from deploys.base import APT_PROXY_FILE, SUDOERS_FILE
 from infra.operations import staging_path
+from infra.services import LOG_READERS
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
@@ -15,7 +16,7 @@ LAYOUT = [
     ("/opt/aktienanalyse/current", "root", "root", 0o755),
     ("/opt/aktienanalyse/wheelhouse", "root", "root", 0o755),
     ("/etc/aktienanalyse", "root", SETTINGS_USER, 0o750),
-    ("/var/log/aktienanalyse", SETTINGS_USER, "adm", 0o750),
+    ("/var/log/aktienanalyse", SETTINGS_USER, LOG_READERS, 0o750),
     ("/var/lib/aktienanalyse", SETTINGS_USER, SETTINGS_USER, 0o750),
 ]
 

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from deploys.logrotate import CONFIG
+from infra.services import LOG_READERS
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts("app")
@@ -27,7 +28,7 @@ def test_instance_writes_its_own_log(host):
 
 def test_log_belongs_to_the_service_and_the_log_readers(host):
     log = host.file(LOG)
-    assert (log.user, log.group, log.mode) == ("aktienanalyse", "adm", 0o640)
+    assert (log.user, log.group, log.mode) == ("aktienanalyse", LOG_READERS, 0o640)
 
 
 @pytest.mark.journey

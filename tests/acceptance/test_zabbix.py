@@ -6,14 +6,20 @@ import subprocess
 import pytest
 
 from deploys.zabbix import PSK_FILE
-from infra.services import instance_units
+from infra.services import LOG_READERS, instance_units
 from infra.settings import DEFAULT_SERVICES, SERVICES
 from infra.zabbix_items import DAEMONS, USER_PARAMETERS
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
 
-ZBX_PING = b"ZBXD\x01" + len(b"agent.ping").to_bytes(8, "little") + b"agent.ping"
+
+def zabbix_packet(key: str) -> bytes:
+    """A passive check's request in the Zabbix protocol: header, length, key."""
+    return b"ZBXD\x01" + len(key.encode()).to_bytes(8, "little") + key.encode()
+
+
+ZBX_PING = zabbix_packet("agent.ping")
 
 
 def expected_units(name: str) -> set[str]:
@@ -82,15 +88,15 @@ def client_for(target: str) -> str | None:
     return next((name for name in lab.names() if name != target), None)
 
 
-def zabbix_request(target: str, psk: str | None) -> bytes:
-    """agent.ping from another lab host: PSK-encrypted (openssl s_client) or in the clear."""
+def zabbix_request(target: str, psk: str | None, key: str = "agent.ping") -> bytes:
+    """`key` from another lab host: PSK-encrypted (openssl s_client) or in the clear."""
     address = lab.host_info(target)["address"]
     if psk is None:
         connect = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/10050; cat >&3; cat <&3'"
     else:
         connect = (f"read -r psk; timeout 10 openssl s_client -quiet -tls1_2 -connect "
                    f"{address}:10050 -psk_identity 'PSK {target}' -psk \"$psk\"")  # fmt: skip
-    request = (psk + "\n").encode() + ZBX_PING if psk else ZBX_PING
+    request = (psk + "\n").encode() + zabbix_packet(key) if psk else zabbix_packet(key)
     client = client_for(target)
     command = (["ssh", "-F", lab.SSH_CONFIG, client, connect] if client
                else ["bash", "-c", connect])  # fmt: skip
@@ -101,6 +107,23 @@ def test_psk_encrypted_request_answers(host):
     psk = host.check_output(f"cat {PSK_FILE}")
     reply = zabbix_request(host.backend.hostname, psk)
     assert reply.startswith(b"ZBXD") and reply.endswith(b"1")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [f"vfs.file.contents[{PSK_FILE}]", "vfs.file.contents[/etc/shadow]",
+     "log[/var/log/auth.log]", "system.run[id]", "vfs.dir.get[/etc]"],
+)  # fmt: skip
+def test_the_server_cannot_read_files_or_run_commands(host, key):
+    psk = host.check_output(f"cat {PSK_FILE}")
+    reply = zabbix_request(host.backend.hostname, psk, key)
+    assert reply.startswith(b"ZBXD") and b"ZBX_NOTSUPPORTED" in reply
+    assert psk.encode() not in reply
+
+
+def test_the_agent_reads_no_log_but_the_platforms(host):
+    groups = host.user("zabbix").groups
+    assert "adm" not in groups and LOG_READERS in groups
 
 
 def test_unencrypted_request_is_refused(host):
