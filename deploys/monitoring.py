@@ -17,13 +17,19 @@ from __future__ import annotations
 import bcrypt
 from pydantic import SecretStr
 from pyinfra import host
-from pyinfra.api import HiddenValue, StringCommand, deploy, operation
+from pyinfra.api import deploy, operation
 from pyinfra.operations import files, server, systemd
 
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.zabbix import ZabbixDatabase
 from infra.hostdata import settings
-from infra.operations import checked_file, ensure_directory, ensure_service, run_if_changed
+from infra.operations import (
+    checked_file,
+    ensure_directory,
+    ensure_service,
+    run_if_changed,
+    with_secret_input,
+)
 from infra.templating import render
 
 PACKAGES = [
@@ -153,10 +159,6 @@ def admin_password(password: SecretStr, current_hash: str | None):
         host.noop("the Admin password is up to date")
         return
     hashed = frontend_hash(password)
-    # Dollar-quoted inside single shell quotes: a bcrypt hash holds '$' but never '$hash$'.
-    yield StringCommand(
-        f"{AS_ZABBIX_PSQL} -c 'UPDATE users SET passwd = $hash$",
-        HiddenValue(hashed),
-        "$hash$ WHERE username = $$Admin$$'",
-        _separator="",
-    )
+    # Dollar-quoted: a bcrypt hash holds '$' but never '$hash$'.
+    sql = f"UPDATE users SET passwd = $hash${hashed}$hash$ WHERE username = 'Admin';\n"
+    yield from with_secret_input("zabbix-admin-password.sql", sql, AS_ZABBIX_PSQL)

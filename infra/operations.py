@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from pyinfra import host, logger, state
-from pyinfra.api import FileUploadCommand, HiddenValue, StringCommand, operation
+from pyinfra.api import FileUploadCommand, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
@@ -123,6 +123,24 @@ def checked_file(
 
 
 STAGING_DIR = ".aktienanalyse-staging"
+
+
+def with_secret_input(name: str, content: str, command: str):
+    """Commands that run `command` (a shell command) with ``content`` on its standard input:
+    the content goes up as a file in root's staging directory (/etc's; under sudo through the
+    SSH user's private directory), never on a command line, where `ps`, sudo's log and
+    pyinfra's -vvv would show it; it is removed whether or not the command succeeds.
+    ``name`` tells the staged files apart."""
+    staged = staging_path(f"/etc/{name}")
+    quoted = shlex.quote(staged)
+    directory = shlex.quote(staged.rsplit("/", 1)[0])
+    yield StringCommand(f"install -d -o root -g root -m 700 {directory}")
+    yield StringCommand(f"install -m 600 /dev/null {quoted}")
+    private = host.get_fact(PrivateUploadDir, _sudo=False)
+    yield FileUploadCommand(
+        StringIO(content), staged, remote_temp_filename=f"{private}/{staged.rsplit('/', 1)[1]}"
+    )
+    yield StringCommand(f"{command} < {quoted}; rc=$?; rm -f {quoted}; exit $rc")
 
 
 def mode_int(mode: int | str) -> int:
@@ -339,13 +357,9 @@ def role_password(role: str, password: SecretStr):
         host.noop(f"password of {role} is up to date")
         return
     verifier = make_verifier(password.get_secret_value())
-    # Dollar-quoted inside single shell quotes: a verifier holds '$' but never '$verifier$'.
-    yield StringCommand(
-        f'{PSQL} -c \'ALTER ROLE "{role}" PASSWORD $verifier$',
-        HiddenValue(verifier),
-        "$verifier$'",
-        _separator="",
-    )
+    # Dollar-quoted: a verifier holds '$' but never '$verifier$'.
+    sql = f'ALTER ROLE "{role}" PASSWORD $verifier${verifier}$verifier$;\n'
+    yield from with_secret_input(f"role-password-{role}.sql", sql, PSQL)
 
 
 @operation()

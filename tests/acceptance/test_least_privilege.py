@@ -100,3 +100,19 @@ def test_root_on_the_lb_reaches_its_admin_socket(lb):
 @pytest.mark.parametrize("lb", LBS_WITH_ADMIN_PORT)
 def test_another_user_on_the_lb_cannot_reach_its_admin_socket_over_loopback(lb):
     assert admin_connect(lb, "nobody").returncode != 0
+
+
+# --- Secrets never on a command line: sudo logs every command pyinfra runs ---
+
+
+@pytest.mark.parametrize(
+    ("group", "marker"),
+    [("db", "SCRAM-SHA-256$"), ("monitoring", "$2y$")],  # a verifier, a bcrypt hash
+    ids=["db", "monitoring"],
+)
+def test_no_password_or_hash_reached_sudos_log(group, marker):
+    if not lab.names(group):
+        pytest.skip(f"no {group} host in this topology")
+    logged = lab.ssh(lab.names(group)[0], "journalctl -q -o cat _COMM=sudo").stdout
+    assert "COMMAND=" in logged  # sudo does log the converge's commands
+    assert marker not in logged

@@ -232,22 +232,27 @@ def test_secrets_are_never_shown(run, path):
     assert [secret for secret in secrets_of(load(path)) if secret in shown] == []
 
 
-VERIFIER = re.compile(r"PASSWORD \$verifier\$(.*)\$verifier\$'$")
+VERIFIER = re.compile(r"PASSWORD \$verifier\$(.*)\$verifier\$;")
 
 
 @pytest.mark.parametrize(
     "path", cases_where(lambda case: "password" in case["args"] and "commands" in case)
 )
-def test_role_password_sends_a_fresh_verifier_of_the_password_only_to_the_shell(run, path):
-    (command,) = run(path).commands
-    verifier = VERIFIER.search(command.get_raw_value()).group(1)
+def test_role_password_sends_a_fresh_verifier_of_the_password_only_on_stdin(run, path):
+    commands = run(path).commands
+    (upload,) = [c for c in commands if isinstance(c, FileUploadCommand)]
+    verifier = VERIFIER.search(upload.src.getvalue()).group(1)
     (stored,) = load(path)["facts"]["PostgresqlRoleVerifier"].values()
+    command_lines = [as_shell(c) for c in commands if not isinstance(c, FileUploadCommand)]
     assert (
         matches(load(path)["args"]["password"], verifier),
         verifier != stored,
-        verifier in command.get_masked_value(),
-        load(path)["args"]["password"] in command.get_raw_value(),
-    ) == (True, True, False, False)
+        any(verifier in line for line in command_lines),
+        load(path)["args"]["password"] in upload.src.getvalue(),
+        upload.remote_temp_filename.startswith(
+            load(path)["facts"]["PrivateUploadDir"]["_sudo=false"]
+        ),
+    ) == (True, True, False, False, True)
 
 
 @pytest.mark.parametrize(
