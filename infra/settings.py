@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import unicodedata
 from collections.abc import Iterator, Mapping
 from ipaddress import ip_address
@@ -598,12 +599,50 @@ PG_PARAMETER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)?$")
 PG_MANAGED = {"listen_addresses", "port", "password_encryption", "hba_file", "data_directory",
               "config_file", "ident_file", "include", "include_dir", "shared_preload_libraries",
               "max_connections"}  # fmt: skip
-# Parameters that run commands, load code, read files or switch off security: not settable.
-PG_UNSAFE = re.compile(
-    r".*(_command|_library|_libraries|_file|_directory|_keyfile)|dynamic_library_path|ssl.*|"
-    r"unix_socket.*|"
-    r"include.*|archive_.*|krb_.*|db_user_namespace|allow_system_table_mods|"
-    r"ignore_system_indexes|zero_damaged_pages|fsync|full_page_writes"
+
+
+def _names(*lines: str) -> frozenset[str]:
+    return frozenset(" ".join(lines).split())
+
+
+# What `postgresql.overrides` may set: tuning, timeouts, logging to the journal, statistics.
+# An allow-list: anything else (loading code, running commands, files, security switches,
+# replication, features a container lacks such as huge pages) is refused. Not log_statement:
+# it would log the SQL that sets passwords.
+PG_OVERRIDABLE = _names(
+    # memory and planner
+    "shared_buffers work_mem maintenance_work_mem autovacuum_work_mem logical_decoding_work_mem",
+    "temp_buffers effective_cache_size hash_mem_multiplier wal_buffers temp_file_limit",
+    "random_page_cost seq_page_cost cpu_tuple_cost cpu_index_tuple_cost cpu_operator_cost",
+    "effective_io_concurrency maintenance_io_concurrency default_statistics_target jit",
+    "jit_above_cost jit_inline_above_cost jit_optimize_above_cost from_collapse_limit",
+    "join_collapse_limit geqo geqo_threshold plan_cache_mode",
+    # parallelism
+    "max_worker_processes max_parallel_workers max_parallel_workers_per_gather",
+    "max_parallel_maintenance_workers parallel_leader_participation",
+    # WAL, checkpoints, background writer, vacuum
+    "min_wal_size max_wal_size checkpoint_timeout checkpoint_completion_target",
+    "checkpoint_warning wal_compression wal_writer_delay wal_writer_flush_after commit_delay",
+    "commit_siblings wal_keep_size bgwriter_delay bgwriter_lru_maxpages bgwriter_lru_multiplier",
+    "bgwriter_flush_after vacuum_cost_delay vacuum_cost_limit vacuum_cost_page_hit",
+    "vacuum_cost_page_miss vacuum_cost_page_dirty vacuum_freeze_min_age vacuum_freeze_table_age",
+    "autovacuum autovacuum_max_workers autovacuum_naptime autovacuum_vacuum_threshold",
+    "autovacuum_vacuum_insert_threshold autovacuum_analyze_threshold",
+    "autovacuum_vacuum_scale_factor autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_analyze_scale_factor autovacuum_freeze_max_age autovacuum_vacuum_cost_delay",
+    "autovacuum_vacuum_cost_limit",
+    # timeouts and locks
+    "statement_timeout lock_timeout idle_in_transaction_session_timeout idle_session_timeout",
+    "deadlock_timeout max_locks_per_transaction tcp_keepalives_idle tcp_keepalives_interval",
+    "tcp_keepalives_count",
+    # logging (to the journal, as Debian's cluster does) and statistics
+    "log_min_duration_statement log_checkpoints log_connections log_disconnections",
+    "log_lock_waits log_temp_files log_autovacuum_min_duration log_min_messages",
+    "log_min_error_statement log_line_prefix track_io_timing track_functions",
+    "track_activity_query_size pg_stat_statements.max pg_stat_statements.track",
+    "pg_stat_statements.track_utility",
+    # session defaults
+    "default_transaction_isolation timezone datestyle intervalstyle default_text_search_config",
 )
 # Roles and databases the cluster itself owns (zabbix: the agent's read-only monitoring role).
 PG_RESERVED = frozenset({"postgres", "template0", "template1", "zabbix"})
@@ -637,8 +676,12 @@ class PostgreSQL(Strict):
                 raise ValueError(
                     f"{name} is set by the deploy (or its own setting), not overridable"
                 )
-            if PG_UNSAFE.fullmatch(name):
-                raise ValueError(f"{name} runs commands, loads code or weakens security")
+            if name not in PG_OVERRIDABLE:
+                raise ValueError(
+                    f"{name} is not among the parameters an override may set (tuning, "
+                    "timeouts, logging, statistics: infra/settings.py PG_OVERRIDABLE); others "
+                    "run commands, load code or weaken security"
+                )
         return value
 
     @field_validator("app_role", "databases", "extensions")
@@ -824,16 +867,35 @@ class Zabbix(Strict):
         return value
 
 
-WEAK_CIPHERS = frozenset({"aNULL", "eNULL", "NULL", "EXPORT", "LOW", "RC4", "MD5", "DES", "3DES",
-                          "ADH", "AECDH", "ALL", "COMPLEMENTOFALL"})  # fmt: skip
+MIN_SECLEVEL = 2  # OpenSSL's security level: 112-bit keys, no SHA-1 signatures
 
 
 def _strong_ciphers(value: str) -> str:
+    """OpenSSL's own parser (the control machine's, as Debian's HAProxy's) expands the list;
+    every TLS 1.2 cipher it yields must be forward secret, authenticated, AEAD, 128 bits or
+    more, and the list may not lower the security level."""
     if not re.fullmatch(r"[A-Za-z0-9:+!@_=.-]+", value):
         raise ValueError("not an OpenSSL cipher list (letters, digits and :+!@_=.-)")
-    for token in value.split(":"):
-        if token in WEAK_CIPHERS or token.startswith("@SECLEVEL=0"):
-            raise ValueError("allows ciphers without encryption or authentication")
+    levels = [int(level) for level in re.findall(r"@SECLEVEL=(\d+)", value)]
+    if any(level < MIN_SECLEVEL for level in levels):
+        raise ValueError(f"lowers OpenSSL's security level below {MIN_SECLEVEL}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.set_ciphers(value if levels else f"{value}:@SECLEVEL={MIN_SECLEVEL}")
+    except ssl.SSLError:
+        raise ValueError("OpenSSL selects no cipher from it") from None
+    weak = [
+        cipher
+        for cipher in context.get_ciphers()
+        if cipher["protocol"] != "TLSv1.3"
+        and (cipher["kea"] not in ("kx-ecdhe", "kx-dhe") or cipher["auth"] == "auth-null"
+             or not cipher["aead"] or cipher["strength_bits"] < 128)
+    ]  # fmt: skip
+    if weak:
+        raise ValueError(
+            "allows ciphers without encryption, authentication or forward secrecy "
+            f"({len(weak)} of them, e.g. {weak[0]['name']})"
+        )
     return value
 
 

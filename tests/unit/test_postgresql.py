@@ -25,7 +25,7 @@ def test_overrides_win_over_the_computed_values():
 
 
 def test_rendered_drop_in_parses_back_to_its_parameters():
-    wanted = parameters(settings(overrides={"search_path": "'$user', public"}), RESOURCES, "x")
+    wanted = parameters(settings(overrides={"log_line_prefix": "'%m' [%p] \\"}), RESOURCES, "x")
     text = render(
         "/etc/postgresql/15/main/conf.d/50-aktienanalyse.conf",
         parameters=wanted, memory_mib=2048, memory_source="cgroup", cpus=1,
