@@ -29,6 +29,7 @@ from deploys import (
 from facts.accounts import Accounts
 from facts.files import FilesIn
 from facts.kernel import MountPoints, Sysctl
+from facts.once import read_once
 from facts.packages import InstalledPackages
 from facts.postgresql import (
     PostgresqlExtensions,
@@ -42,7 +43,8 @@ from facts.snapshot import read_snapshot
 from facts.systemd import UNIT_FILES, Units
 from infra.hostdata import settings
 from infra.jobs import STANZA, STATUS_DIR, redis_copies, repository
-from infra.settings import Settings
+from infra.settings import Settings, size_bytes
+from infra.tuning import memory_overcommit, pg_memory_bytes, redis_maxmemory
 
 
 def packages(own: Settings, groups: set[str]) -> list[str]:
@@ -115,10 +117,30 @@ def snapshot(own: Settings, groups: set[str], wanted: list[str]) -> list[tuple[t
     return facts
 
 
+def check_memory_budget(own: Settings, groups: set[str]) -> None:
+    """Stop the run, naming the host, before any operation runs when what PostgreSQL and Redis
+    reserve outright (with the overrides) does not fit the host's effective memory."""
+    if not groups & {"db", "cache"}:
+        return
+    resources = read_once(EffectiveResources)
+    memory = resources["memory_bytes"]
+    reserved = {}
+    if "db" in groups:
+        values = postgresql.parameters(own, resources, "localhost")
+        reserved["PostgreSQL shared_buffers"] = pg_memory_bytes(values["shared_buffers"])
+    if "cache" in groups:
+        cap = size_bytes(own.redis.maxmemory_cap) if own.redis.maxmemory_cap else None
+        reserved["Redis maxmemory"] = redis_maxmemory(memory, own.redis.maxmemory_fraction, cap)
+    problem = memory_overcommit(memory, reserved)
+    if problem:
+        raise SystemExit(f"{host.name}: memory budget: {problem}; nothing was changed")
+
+
 own = settings()  # every host's settings valid, or the run stops before any command
 groups = set(host.groups)
 wanted = sorted(set(own.system.packages) | set(packages(own, groups)))
 read_snapshot(snapshot(own, groups, wanted))
+check_memory_budget(own, groups)
 base.apply(wanted)
 updates.apply()
 logrotate.apply()

@@ -9,6 +9,7 @@ machine's RAM that /proc/meminfo shows inside an LXC container.
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
 KB = 1
@@ -62,3 +63,29 @@ def redis_maxmemory(memory_bytes: int, fraction: float, cap_bytes: int | None) -
     """Bytes Redis may use for data: a fraction of effective memory, at most `cap_bytes`."""
     wanted = int(memory_bytes * fraction)
     return min(wanted, cap_bytes) if cap_bytes else wanted
+
+
+PG_UNITS = {"kB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def pg_memory_bytes(value: str) -> int:
+    """Bytes in a PostgreSQL memory value like 512MB, 1GB or 65536 (a bare number counts
+    8 kB pages, as shared_buffers does)."""
+    found = re.fullmatch(r"\s*(\d+)\s*([kMGT]B)?\s*", value)
+    if not found:
+        return 0  # not a size: PostgreSQL's own check refuses it (deploys/postgresql.py)
+    number, unit = found.groups()
+    return int(number) * (PG_UNITS[unit] if unit else 8192)
+
+
+def memory_overcommit(memory_bytes: int, reserved: dict[str, int]) -> str | None:
+    """Why what the roles on one host reserve outright (PostgreSQL's shared_buffers, Redis'
+    maxmemory) does not fit its effective memory; None when it does."""
+    total = sum(reserved.values())
+    if total <= memory_bytes:
+        return None
+    parts = ", ".join(f"{name} {size // 2**20} MiB" for name, size in sorted(reserved.items()))
+    return (
+        f"{parts} add up to {total // 2**20} MiB, more than the host's "
+        f"{memory_bytes // 2**20} MiB of effective memory"
+    )
