@@ -17,7 +17,7 @@ SYSTEM_PACKAGES := python3-venv shellcheck openssh-client
 LAB_PACKAGES := lxc debootstrap apt-cacher-ng openssl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps lab-deps lab lab-down lab-status test lint actionlint unit templates \
+.PHONY: help deps dev-deps lab-deps lab lab-down lab-status test lint actionlint unit templates \
 	acceptance bench docs lock plan plan-comment apply restore verify verify-summary ssh-key \
 	zabbix-register
 
@@ -51,14 +51,23 @@ $(VENV)/.system-packages:
 $(VENV)/.lab-packages:
 	$(call apt_install,$(LAB_PACKAGES))
 
+# Runtime dependencies only (plan, apply, verify: the jobs that hold production's secrets),
+# or with the development tools (lint, unit tests, the lab); every file checked by its hash.
+PIP_INSTALL := $(VENV)/bin/pip install -q --disable-pip-version-check --require-hashes
 $(VENV)/.installed: $(VENV)/.system-packages pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	$(PIP_INSTALL) -r requirements.lock
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
+	$(PIP_INSTALL) -r requirements-dev.lock
 	touch $@
 
 deps: $(VENV)/.installed
 
-lab-deps: deps $(VENV)/.lab-packages
+dev-deps: $(VENV)/.installed-dev
+
+lab-deps: dev-deps $(VENV)/.lab-packages
 
 lab: lab-deps
 	$(PY) -m tests.fixtures.build
@@ -72,18 +81,19 @@ lab-down:
 lab-status:
 	$(PYTHON) -m lab status
 
-lint: deps
+lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 
-actionlint: deps
+actionlint: dev-deps
 	$(VENV)/bin/actionlint -color=false
 
-unit: deps
+unit: dev-deps
 	$(PY) -m pytest tests/unit -q -n 2 --ignore=tests/unit/test_templates.py
 
 # Every template rendered with the example settings (no host needed).
-templates: deps
+templates: dev-deps
 	$(PY) -m pytest tests/unit/test_templates.py -q
 
 # One topology: converge, converge again (must change nothing), then testinfra: the read-only
@@ -126,7 +136,7 @@ bench: lab-deps
 	$(PY) -m tests.bench $(BENCH_TOPOLOGIES) $(BENCH_ARGS)
 
 # The README's settings table and the Zabbix template, from the code that declares them.
-docs: deps
+docs: dev-deps
 	$(PY) -m tools.settings_doc --write README.md
 	$(PY) -m tools.zabbix_template
 
@@ -174,7 +184,14 @@ ssh-key:
 	install -d -m 700 ~/.ssh
 	umask 077 && printf '%s\n' "$$AKTIENANALYSE_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
 
-# Re-pin every transitive dependency after changing the pins in pyproject.toml.
-lock: deps
-	$(VENV)/bin/pip install -q $$($(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(p["dependencies"] + p["optional-dependencies"]["dev"]))')
-	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
+# Re-pin every transitive dependency, with the hashes of every file PyPI has for it, after
+# changing the pins in pyproject.toml (pip-tools, in a venv of its own: never in the jobs).
+LOCK_VENV := .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/pip install -q pip-tools==7.7.0; }
+	for extra in "" dev; do \
+	  $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	    --no-header --no-emit-index-url --no-emit-find-links $${extra:+--extra $$extra} \
+	    -o requirements$${extra:+-$$extra}.lock pyproject.toml; \
+	done
