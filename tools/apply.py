@@ -5,8 +5,8 @@
     python -m tools.apply inventories/prod.py --summary apply.md # what `make apply` runs
 
 The settings are validated first (nothing is contacted when they are invalid). pyinfra's
-progress goes to stderr as usual; its JSON results (stdout) are read here, never scraped
-from text, and kept where --results says.
+progress goes to stderr, every secret of the inventory redacted; its JSON results (stdout)
+are read here, never scraped from text, and kept where --results says.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from infra.hostdata import SettingsError, load_inventory, refusal
+from tools.redact import Redactor, inventory_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 PYINFRA = [sys.executable, "-m", "pyinfra"]
@@ -31,28 +34,41 @@ def run_pyinfra(
     extra: tuple = (),
     env: dict[str, str] | None = None,
     capture_stderr: bool = False,
+    redact: Callable[[str], str] | None = None,
 ) -> dict:
     """Run pyinfra with --json; return its parsed output (exit if it produced none).
 
     `env` adds environment variables, e.g. AKTIENANALYSE_LAB_SETTINGS for inventories/lab.py.
-    With `capture_stderr`, pyinfra's progress output is kept in the result's "stderr".
+    With `capture_stderr`, pyinfra's progress output is kept in the result's "stderr"; with
+    `redact`, it is printed line by line as it comes, passed through `redact` first.
     """
     command = [*PYINFRA, inventory, deploy, "-y", "--json", *extra]
-    result = subprocess.run(
+    with subprocess.Popen(
         command,
         cwd=REPO,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE if capture_stderr else None,
+        stderr=subprocess.PIPE if capture_stderr or redact else None,
         text=True,
         env={**os.environ, **(env or {})},
-    )
+    ) as process:
+        if redact:  # the JSON (stdout) is read meanwhile: it may outgrow a pipe's buffer
+            output: list[str] = []
+            reader = threading.Thread(target=lambda: output.append(process.stdout.read()))
+            reader.start()
+            for line in process.stderr:
+                print(redact(line), end="", file=sys.stderr, flush=True)
+            reader.join()
+            process.wait()
+            stdout, stderr = output[0], ""
+        else:
+            stdout, stderr = process.communicate()
     try:
-        payload = json.loads(result.stdout)
+        payload = json.loads(stdout)
     except json.JSONDecodeError:
         # pyinfra prints no results when every host failed ("No hosts remaining!").
         payload = {"results": None}
-    payload["exit_code"] = result.returncode
-    payload["stderr"] = result.stderr or ""
+    payload["exit_code"] = process.returncode
+    payload["stderr"] = stderr or ""
     return payload
 
 
@@ -94,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        load_inventory(args.inventory)
+        hosts = load_inventory(args.inventory)
     except SettingsError as invalid:
         print(refusal(invalid), file=sys.stderr)
         return 1
     started = time.monotonic()
-    payload = run_pyinfra(args.inventory)
+    payload = run_pyinfra(args.inventory, redact=Redactor(inventory_secrets(hosts)))
     elapsed = time.monotonic() - started
     if args.results:
         Path(args.results).write_text(json.dumps(payload, indent=1))

@@ -18,7 +18,6 @@ replaced by `[secret NAME]` before anything is printed or written.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -32,49 +31,11 @@ from pathlib import Path
 
 from infra.hostdata import SettingsError, load_inventory, refusal
 from infra.operations import PLAN_RECORD
+from tools.redact import Redactor, inventory_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = "deploys/all.py"
 MARKER = "<!-- aktienanalyse-plan -->"  # lets the PR comment be found and updated
-
-
-class Redactor:
-    """Replaces every secret value (and derived form) in a text by `[secret NAME]`."""
-
-    def __init__(self, secrets: Mapping[str, str]):
-        tokens: dict[str, str] = {}
-        for name, value in secrets.items():
-            if not value:
-                continue
-            label = f"[secret {name}]"
-            tokens[value] = label
-            tokens[hashlib.sha256(value.encode()).hexdigest()] = label
-            for line in value.splitlines():  # a PEM's lines, should a diff split it
-                line = line.strip()
-                if len(line) >= 16 and not line.startswith("-----"):
-                    tokens[line] = label
-        # Longest first, so a secret that contains another is replaced whole.
-        self._tokens = sorted(tokens.items(), key=lambda item: -len(item[0]))
-
-    def __call__(self, text: str) -> str:
-        for token, label in self._tokens:
-            text = text.replace(token, label)
-        return text
-
-
-def inventory_secrets(hosts: Mapping) -> dict[str, str]:
-    """name → value of every secret the hosts have; one per value where hosts differ."""
-    secrets: dict[str, str] = {}
-    for host in hosts.values():
-        own = {**host.settings.secrets}
-        for service, settings in host.settings.services.items():
-            own |= {f"services.{service}.secrets.{k}": v for k, v in settings.secrets.items()}
-        for name, value in own.items():
-            value = value.get_secret_value()
-            if not value:  # a service secret another group's host does not resolve
-                continue
-            secrets[name if secrets.get(name, value) == value else f"{name} ({host.name})"] = value
-    return secrets
 
 
 @dataclass

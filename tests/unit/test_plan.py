@@ -129,3 +129,19 @@ def test_without_a_plan_comment_a_new_one_is_made():
 def test_a_plan_too_long_for_a_comment_is_cut_and_says_so():
     body = fit("x" * 70000)
     assert (len(body), body.endswith("in the job summary.\n")) == (LIMIT, True)
+
+
+def test_the_redactor_knows_the_derived_redis_monitor_password():
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from infra.settings import Settings
+    from infra.zabbix_items import redis_monitor_password
+    from tools.redact import inventory_secrets
+
+    admin = SecretStr("admin-password-0123456789")
+    own = Settings.model_construct(secrets={"redis_admin_password": admin}, services={})
+    redact = Redactor(inventory_secrets({"cache-1": SimpleNamespace(settings=own, name="c")}))
+    derived = redis_monitor_password(admin).get_secret_value()
+    assert derived not in redact(f"AUTH zabbix {derived}")

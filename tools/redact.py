@@ -1,0 +1,53 @@
+"""Secrets out of what the tools print: every secret value of an inventory, and forms derived
+from it, replaced by `[secret NAME]` (tools/plan.py, tools/apply.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from infra.zabbix_items import redis_monitor_password
+
+
+class Redactor:
+    """Replaces every secret value (and derived form) in a text by `[secret NAME]`."""
+
+    def __init__(self, secrets: Mapping[str, str]):
+        tokens: dict[str, str] = {}
+        for name, value in secrets.items():
+            if not value:
+                continue
+            label = f"[secret {name}]"
+            tokens[value] = label
+            tokens[hashlib.sha256(value.encode()).hexdigest()] = label
+            for line in value.splitlines():  # a PEM's lines, should a diff split it
+                line = line.strip()
+                if len(line) >= 16 and not line.startswith("-----"):
+                    tokens[line] = label
+        # Longest first, so a secret that contains another is replaced whole.
+        self._tokens = sorted(tokens.items(), key=lambda item: -len(item[0]))
+
+    def __call__(self, text: str) -> str:
+        for token, label in self._tokens:
+            text = text.replace(token, label)
+        return text
+
+
+def inventory_secrets(hosts: Mapping) -> dict[str, str]:
+    """name → value of every secret the hosts have; one per value where hosts differ."""
+    secrets: dict[str, str] = {}
+    for host in hosts.values():
+        own = {**host.settings.secrets}
+        for service, settings in host.settings.services.items():
+            own |= {f"services.{service}.secrets.{k}": v for k, v in settings.secrets.items()}
+        for name, value in own.items():
+            value = value.get_secret_value()
+            if not value:  # a service secret another group's host does not resolve
+                continue
+            secrets[name if secrets.get(name, value) == value else f"{name} ({host.name})"] = value
+        admin = host.settings.secrets.get("redis_admin_password")
+        if admin and admin.get_secret_value():  # the agent's, derived from it (infra/zabbix_items)
+            secrets["redis monitor password (derived)"] = redis_monitor_password(
+                admin
+            ).get_secret_value()
+    return secrets
