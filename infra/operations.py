@@ -181,6 +181,10 @@ def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
         if entry.is_file(follow_symlinks=False) and entry.name not in exclude
     }
     changed = [name for name, file in wanted.items() if present.get(name) != file]
+    stale = sorted(set(present) - set(wanted))
+    if not (changed or stale):
+        host.noop(f"{dest} holds the {len(wanted)} files")
+        return
     # Under sudo an upload waits in the SSH user's private directory, not in /tmp.
     private = host.get_fact(PrivateUploadDir, _sudo=False) if changed else None
     for name in changed:
@@ -192,7 +196,6 @@ def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
         )
         yield StringCommand(f"chown root:root {shlex.quote(target)}")
         yield StringCommand(f"chmod 644 {shlex.quote(target)}")
-    stale = sorted(set(present) - set(wanted))
     if stale:
         yield "rm -f -- " + shlex.join(f"{dest}/{name}" for name in stale)
 
@@ -260,17 +263,23 @@ def debian_packages(packages: list[str]):
     A host that has them all costs one dpkg-query, none when facts/snapshot.py read it. apt's
     index is refreshed only when something is to be installed, right before it; conffiles a
     package ships over ours are kept as they are (`--force-confold`), the deploys write them
-    afterwards anyway.
+    afterwards anyway. The security updates pending then are installed too, so a new host
+    starts patched (later ones come with unattended-upgrades, in the window).
     """
-    missing = sorted(set(packages) - read_once(InstalledPackages, packages=sorted(packages)))
+    missing = sorted(set(packages) - set(read_once(InstalledPackages, packages=sorted(packages))))
     if not missing:
         host.noop(f"{len(packages)} Debian packages are installed")
         return
-    yield "apt-get update -qq"
-    yield (
+    apt = (
         "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-        "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
-        + shlex.join(missing)
+        "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+    )
+    yield "apt-get update -qq"
+    yield f"{apt} {shlex.join(missing)}"
+    # A new host starts patched: the security updates pending now, not in the next window.
+    yield (
+        "pending=$(apt-get -s dist-upgrade | awk '/^Inst .*Debian-Security/ {print $2}'); "
+        f'[ -z "$pending" ] || {apt} --only-upgrade $pending'
     )
 
 

@@ -29,3 +29,11 @@ def test_upgrades_run_in_the_maintenance_window(host):
     timer = host.check_output("systemctl cat apt-daily-upgrade.timer")
     assert "OnCalendar=*-*-* 04:00" in timer
     assert host.service("apt-daily-upgrade.timer").is_enabled
+
+
+def test_a_converged_host_has_no_security_update_pending(host):
+    count = host.check_output(
+        "apt-get -s -o Debug::NoLocking=true dist-upgrade 2>/dev/null"
+        " | awk '/^Inst .*Debian-Security/ {n++} END {print n+0}'"
+    )
+    assert count == "0"

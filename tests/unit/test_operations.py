@@ -40,7 +40,12 @@ from infra.operations import PLAN_RECORD
 from infra.scram import matches
 
 HERE = Path(__file__).parent / "operations"
-OPERATIONS = ("checked_file", "role_password", "extension", "install_release", "switch_release")
+# Every operation infra/operations.py defines (pyinfra's decorator leaves `_inner`).
+OPERATIONS = sorted(
+    name
+    for name, value in vars(operations).items()
+    if hasattr(value, "_inner") and value.__module__ == operations.__name__
+)
 CASES = sorted(HERE.glob("*/*.json"))
 
 
