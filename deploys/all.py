@@ -36,11 +36,13 @@ from facts.postgresql import (
     PostgresqlMonitoringRole,
     PostgresqlRoleVerifier,
     PostgresqlRuntime,
+    PostgresqlServiceAccess,
 )
 from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.snapshot import read_snapshot
 from facts.systemd import UNIT_FILES, Units
+from infra.credentials import database_roles
 from infra.hostdata import settings
 from infra.jobs import STANZA, STATUS_DIR, redis_copies, repository
 from infra.settings import Settings, size_bytes
@@ -105,8 +107,15 @@ def snapshot(own: Settings, groups: set[str], wanted: list[str]) -> list[tuple[t
         facts += [
             (PostgresqlRuntime, {}),
             (PostgresqlMonitoringRole, {"role": monitor}),
-            (PostgresqlRoleVerifier, {"role": pg.app_role}),
+            *(
+                (PostgresqlRoleVerifier, {"role": role})
+                for role in database_roles(pg.app_role).values()
+            ),
             *((PostgresqlExtensions, {"database": name}) for name in pg.databases),
+            *(
+                (PostgresqlServiceAccess, postgresql.service_access_arguments(own, name))
+                for name in pg.databases
+            ),
         ]
     if groups & {"db", "cache"}:
         facts.append((EffectiveResources, {}))  # tuning

@@ -3,8 +3,9 @@ switch.
 
 Settings: `services` (version, sha256, instances, port, memory_max, cpu_quota, environment),
 `releases` (wheelhouse or index_url, keep, health_timeout), `platform`, `haproxy.admin_port`;
-the environment file also carries `postgresql.app_role`/`databases[0]`, `redis.app_user`,
-their two passwords and every service's URL through the lb (`haproxy.internal_port`).
+the environment file also carries where PostgreSQL (`postgresql.databases[0]`) and Redis are
+and every service's URL through the lb (`haproxy.internal_port`); each service's own secrets
+file its own database role and Redis user with their passwords (infra/credentials.py).
 
 A service is deployed when it has a `version`. Its wheels are uploaded from the wheelhouse
 (only changed files) or downloaded from the index, installed offline into
@@ -27,6 +28,7 @@ from pyinfra.operations import server, systemd
 from facts.once import read_once
 from facts.releases import Releases
 from facts.systemd import platform_instances, unit_state
+from infra.credentials import database_role, redis_user, service_password
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     checked_file,
@@ -66,28 +68,35 @@ SERVICE_SECRETS = "/etc/aktienanalyse/service.secrets.env"  # the template
 SWITCH_LOCK_TIMEOUT = 600
 
 
-def environment(
-    postgresql: PostgreSQL,
-    redis: Redis,
-    passwords: tuple[SecretStr, SecretStr],
-    db_host: str,
-    redis_host: str,
-) -> dict[str, str]:
-    """The variables every unit gets from production.env (the wheel contract, README), from
-    the db host's `postgresql` and the cache host's `redis`.
-
-    Holds the two app passwords in clear: only for the sensitive environment file."""
-    db_password, redis_password = passwords
+def environment(postgresql: PostgreSQL, db_host: str, redis_host: str) -> dict[str, str]:
+    """The variables every unit gets from production.env (the wheel contract, README): where
+    the databases and Redis are. No credentials: each service's are in its own secrets file
+    (`credentials`)."""
     return {
         "AKTIENANALYSE_DB_HOST": db_host,
         "AKTIENANALYSE_DB_PORT": "5432",
         "AKTIENANALYSE_DB_NAME": postgresql.databases[0],
-        "AKTIENANALYSE_DB_USER": postgresql.app_role,
-        "AKTIENANALYSE_DB_PASSWORD": db_password.get_secret_value(),
         "AKTIENANALYSE_REDIS_HOST": redis_host,
         "AKTIENANALYSE_REDIS_PORT": "6379",
-        "AKTIENANALYSE_REDIS_USER": redis.app_user,
-        "AKTIENANALYSE_REDIS_PASSWORD": redis_password.get_secret_value(),
+    }
+
+
+def credentials(
+    service: str, postgresql: PostgreSQL, redis: Redis, secrets: tuple[SecretStr, SecretStr]
+) -> dict[str, str]:
+    """`service`'s own database role and Redis user with their passwords (infra/credentials.py),
+    derived from the secrets `postgresql_app_password` and `redis_app_password`: only for its
+    own secrets file."""
+    db_secret, redis_secret = secrets
+    return {
+        "AKTIENANALYSE_DB_USER": database_role(postgresql.app_role, service),
+        "AKTIENANALYSE_DB_PASSWORD": service_password(
+            db_secret, "postgresql", service
+        ).get_secret_value(),
+        "AKTIENANALYSE_REDIS_USER": redis_user(redis.app_user, service),
+        "AKTIENANALYSE_REDIS_PASSWORD": service_password(
+            redis_secret, "redis", service
+        ).get_secret_value(),
     }
 
 
@@ -169,12 +178,12 @@ def _upload_wheelhouse(settings: Settings) -> None:
 
 def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     p = settings.platform
-    passwords = (secret("postgresql_app_password"), secret("redis_app_password"))
+    master_secrets = (secret("postgresql_app_password"), secret("redis_app_password"))
     variables = environment(
-        shared("postgresql"), shared("redis"), passwords, _address_of("db"), _address_of("cache")
+        shared("postgresql"), _address_of("db"), _address_of("cache")
     ) | service_urls(_address_of("lb"), shared("haproxy").internal_port)
     env_file = checked_file(
-        name=f"Environment {p.config_dir}/production.env (secrets)",
+        name=f"Environment {p.config_dir}/production.env",
         dest=f"{p.config_dir}/production.env",
         content=render("/etc/aktienanalyse/production.env", variables=variables),
         user="root",
@@ -213,6 +222,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
             mode=700,
         )
         secrets = {k: v.get_secret_value() for k, v in service.secrets.items()}
+        secrets |= credentials(name, shared("postgresql"), shared("redis"), master_secrets)
         secret_files[name] = checked_file(
             name=f"Secrets of {name} {secrets_file(p.config_dir, name)}",
             dest=secrets_file(p.config_dir, name),
@@ -292,7 +302,12 @@ def _units(settings: Settings, services, migrates: bool) -> dict:
     if migrates:
         written["migration"] = put_rendered(
             f"{UNIT_DIR}/{MIGRATION_UNIT}",
-            {"platform": p, "run_as": service_user(p.user, CORE), "before": wanted},
+            {
+                "platform": p,
+                "run_as": service_user(p.user, CORE),
+                "secrets_file": secrets_file(p.config_dir, CORE),
+                "before": wanted,
+            },
             mode=644,
             check=unit_check(MIGRATION_UNIT),
         )

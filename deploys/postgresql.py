@@ -1,7 +1,8 @@
 """PostgreSQL 15 (group `db`): tuned from effective memory, scram-only, open to app hosts only.
 
 Settings: `postgresql` (max_connections, storage, overrides, app_role, databases, extensions),
-`backup.enabled` (WAL archiving to pgBackRest) and the secret `postgresql_app_password`.
+`backup.enabled` (WAL archiving to pgBackRest) and the secret `postgresql_app_password`, from
+which each service's own role password is derived (infra/credentials.py).
 Who may connect comes from the inventory: the `address` of every other host in group `app`;
 with none, PostgreSQL listens on localhost only.
 
@@ -22,9 +23,15 @@ from pyinfra.operations import postgres, server, systemd
 
 from facts.files import file_state
 from facts.once import read_once
-from facts.postgresql import UNIT, PostgresqlMonitoringRole, PostgresqlRuntime
+from facts.postgresql import (
+    UNIT,
+    PostgresqlMonitoringRole,
+    PostgresqlRuntime,
+    PostgresqlServiceAccess,
+)
 from facts.resources import EffectiveResources
 from infra import tuning
+from infra.credentials import database_roles, service_password
 from infra.hostdata import address, peer_addresses, settings
 from infra.operations import (
     PSQL,
@@ -35,6 +42,7 @@ from infra.operations import (
     role_password,
     run_if_changed,
 )
+from infra.services import CORE
 from infra.settings import Settings
 from infra.templating import put_rendered, render
 
@@ -154,7 +162,7 @@ def apply() -> None:
     hba = put_rendered(
         HBA_FILE,
         {
-            "role": pg.app_role,
+            "role": ",".join(database_roles(pg.app_role).values()),
             "databases": ",".join(pg.databases),
             "app_addresses": app_addresses,
         },
@@ -176,23 +184,81 @@ def apply() -> None:
         )
 
     as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
-    postgres.role(name=f"Role {pg.app_role}", role=pg.app_role, login=True, **as_postgres)
-    role_password(
-        name=f"Password of role {pg.app_role}",
-        role=pg.app_role,
-        password=own.secrets["postgresql_app_password"],
-    )
+    missing = _service_roles(own)
     _monitoring_role()
     for database in pg.databases:
         postgres.database(
             name=f"Database {database}", database=database, owner=pg.app_role, **as_postgres
         )
+        if missing[database]:
+            _service_access(own, database)
         for extension_name in pg.extensions:
             extension(
                 name=f"Extension {extension_name} in {database}",
                 database=database,
                 extension=extension_name,
             )
+
+
+def service_access_arguments(settings: Settings, database: str) -> dict:
+    """The PostgresqlServiceAccess fact's arguments (facts/snapshot.py reads it too)."""
+    roles = database_roles(settings.postgresql.app_role)
+    others = [role for name, role in roles.items() if name != CORE]
+    owner = settings.postgresql.app_role
+    return {"database": database, "owner": owner, "core": roles[CORE], "others": others}
+
+
+def _service_roles(own: Settings) -> dict[str, list[str]]:
+    """Each service's login role with its own password; the databases' owner logs in no more
+    and the core's role is a member of it (infra/credentials.py). Returns what is missing in
+    each database."""
+    pg = own.postgresql
+    missing = {
+        database: read_once(PostgresqlServiceAccess, **service_access_arguments(own, database))
+        for database in pg.databases
+    }
+    roles = database_roles(pg.app_role)
+    if any(missing.values()):
+        create = " ".join(
+            f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+            f'CREATE ROLE "{role}" {"NOLOGIN" if role == pg.app_role else "LOGIN"}; END IF;'
+            for role in [pg.app_role, *roles.values()]
+        )
+        sql = (f"DO $$BEGIN {create} END$$; "
+               f'ALTER ROLE "{pg.app_role}" NOLOGIN PASSWORD NULL; '
+               f'GRANT "{pg.app_role}" TO "{roles[CORE]}"')  # fmt: skip
+        server.shell(name="Service roles (the owner logs in no more)",
+                     commands=[f"{PSQL} -c {shlex.quote(sql)}"])  # fmt: skip
+    master = own.secrets["postgresql_app_password"]
+    for service, role in host.loop(roles.items()):
+        role_password(
+            name=f"Password of role {role}",
+            role=role,
+            password=service_password(master, "postgresql", service),
+        )
+    return missing
+
+
+def _service_access(own: Settings, database: str) -> None:
+    """Data access for the services other than the core, on what exists and what the core's
+    migrations (or the owner) will create."""
+    arguments = service_access_arguments(own, database)
+    others = ", ".join(f'"{role}"' for role in arguments["others"])
+    grantors = f'"{arguments["owner"]}", "{arguments["core"]}"'
+    dml = "SELECT, INSERT, UPDATE, DELETE"
+    sql = (f"GRANT USAGE ON SCHEMA public TO {others}; "
+           # Tables only: ON ALL TABLES would take the extensions' views too.
+           "DO $$DECLARE t regclass; BEGIN FOR t IN SELECT c.oid FROM pg_class c "
+           "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+           f"AND c.relkind IN ('r', 'p') LOOP EXECUTE format('GRANT {dml} ON %s TO {others}', "
+           "t); END LOOP; END$$; "
+           f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {others}; "
+           f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantors} IN SCHEMA public "
+           f"GRANT {dml} ON TABLES TO {others}; "
+           f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantors} IN SCHEMA public "
+           f"GRANT USAGE, SELECT ON SEQUENCES TO {others}")  # fmt: skip
+    server.shell(name=f"Data access of the services in {database}",
+                 commands=[f"{PSQL} -d {shlex.quote(database)} -c {shlex.quote(sql)}"])  # fmt: skip
 
 
 def _monitoring_role() -> None:

@@ -2,7 +2,8 @@
 
 Settings: `redis` (maxmemory_fraction, maxmemory_cap, maxmemory_policy, save, appendonly, the
 app user's key/channel patterns and commands, admin_user) and the secrets
-`redis_app_password` and `redis_admin_password`. Redis listens on localhost, plus the host's
+`redis_app_password` (each service's own ACL user's password is derived from it:
+infra/credentials.py) and `redis_admin_password`. Redis listens on localhost, plus the host's
 own address when app hosts are elsewhere (the inventory's `app` group).
 
 Config and ACL file are owned by redis, mode 0640; the ACL file holds SHA-256 hashes, never
@@ -21,6 +22,7 @@ from pyinfra.operations import server, systemd
 from facts.kernel import Sysctl
 from facts.once import read_once
 from facts.resources import EffectiveResources
+from infra.credentials import redis_users, service_password
 from infra.hostdata import address, peer_addresses, settings
 from infra.operations import (
     checked_file,
@@ -90,7 +92,10 @@ def apply() -> None:
         content=render(
             ACL_FILE,
             redis=redis,
-            app_digest=acl_digest(own.secrets["redis_app_password"]),
+            service_digests={
+                user: acl_digest(service_password(own.secrets["redis_app_password"], "redis", name))
+                for name, user in redis_users(redis.app_user).items()
+            },
             admin_digest=acl_digest(own.secrets["redis_admin_password"]),
             monitor_digest=acl_digest(redis_monitor_password(own.secrets["redis_admin_password"])),
         ),

@@ -83,3 +83,51 @@ class PostgresqlMonitoringRole(FactBase):
         if not rows:
             return None
         return "member" if rows[0][1] == "t" else "role"
+
+
+class PostgresqlServiceAccess(FactBase):
+    """What is missing for the services' roles in `database` (infra/credentials.py): lines
+    like "role X", "owner logs in", "core not a member of the owner", "table X events",
+    "default X r SELECT"; empty when everything is granted, ["database"] when it does not exist.
+
+    + owner: the role that owns the database, logs in no more
+    + core: the migrating service's role, a member of `owner`
+    + others: the other services' roles: data access only
+    """
+
+    default = list
+
+    def command(self, database: str, owner: str, core: str, others: list[str]) -> str:
+        roles = ", ".join(f"({sql_literal(r)})" for r in [core, *others])
+        rest = ", ".join(f"({sql_literal(r)})" for r in others)
+        o, c = sql_literal(owner), sql_literal(core)
+        sql = f"""
+WITH wanted(r) AS (VALUES {roles}),
+     others AS (SELECT rolname AS r, oid FROM pg_roles WHERE rolname IN (VALUES {rest})),
+     grantors AS (SELECT rolname AS r, oid FROM pg_roles WHERE rolname IN ({o}, {c})),
+     privileges(kind, p) AS (VALUES ('r', 'SELECT'), ('r', 'INSERT'), ('r', 'UPDATE'),
+                                    ('r', 'DELETE'), ('S', 'USAGE'), ('S', 'SELECT'))
+SELECT 'role ' || r FROM wanted WHERE r NOT IN (SELECT rolname FROM pg_roles)
+UNION ALL SELECT 'owner missing' WHERE {o} NOT IN (SELECT rolname FROM pg_roles)
+UNION ALL SELECT 'owner logs in' FROM pg_roles WHERE rolname = {o} AND rolcanlogin
+UNION ALL SELECT 'core not a member of the owner' FROM pg_roles c, pg_roles w
+  WHERE c.rolname = {c} AND w.rolname = {o} AND NOT pg_has_role(c.oid, w.oid, 'MEMBER')
+UNION ALL SELECT 'usage ' || r FROM others WHERE NOT has_schema_privilege(oid, 'public', 'USAGE')
+UNION ALL SELECT 'table ' || o.r || ' ' || t.relname
+  FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public',
+       others o, privileges p
+  WHERE t.relkind IN ('r', 'p', 'S') AND p.kind = CASE t.relkind WHEN 'S' THEN 'S' ELSE 'r' END
+    AND NOT (CASE t.relkind WHEN 'S' THEN has_sequence_privilege(o.oid, t.oid, p.p)
+             ELSE has_table_privilege(o.oid, t.oid, p.p) END)
+UNION ALL SELECT 'default ' || g.r || ' ' || o.r || ' ' || p.kind || ' ' || p.p
+  FROM grantors g, others o, privileges p
+  WHERE NOT EXISTS (SELECT FROM pg_default_acl a, aclexplode(a.defaclacl) x
+    WHERE a.defaclrole = g.oid AND a.defaclnamespace = 'public'::regnamespace
+      AND a.defaclobjtype = p.kind::"char" AND x.grantee = o.oid AND x.privilege_type = p.p)
+"""
+        exists = psql(f"SELECT 1 FROM pg_database WHERE datname = {sql_literal(database)}")
+        missing = psql(" ".join(sql.split()), database)
+        return f'if [ "$({exists})" = 1 ]; then {missing}; else echo database; fi'
+
+    def process(self, output: list[str]) -> list[str]:
+        return sorted(line for line in output if line)

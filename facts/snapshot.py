@@ -28,6 +28,7 @@ from facts.postgresql import (
     PostgresqlMonitoringRole,
     PostgresqlRoleVerifier,
     PostgresqlRuntime,
+    PostgresqlServiceAccess,
 )
 from facts.releases import Releases
 from facts.resources import EffectiveResources
@@ -39,7 +40,7 @@ FACTS: dict[str, type[FactBase]] = {
     for fact in (
         Accounts, Units, FilesIn, InstalledPackages, Timezone, EffectiveResources, Sysctl,
         MountPoints, PostgresqlRuntime, PostgresqlMonitoringRole, PostgresqlRoleVerifier,
-        PostgresqlExtensions, Releases,
+        PostgresqlExtensions, PostgresqlServiceAccess, Releases,
     )
 }  # fmt: skip
 _MARK = "##aktienanalyse-snapshot"

@@ -11,7 +11,8 @@ import pytest
 from deploys.postgresql import DROP_IN, HBA_FILE
 from deploys.redis import ACL_FILE, CONFIG_FILE
 from infra.operations import staging_path
-from infra.settings import HAProxy
+from infra.services import secrets_file, service_user
+from infra.settings import HAProxy, Platform
 from tests.acceptance import lab
 
 # (group whose host has the file, the account that runs the daemon reading it, the file)
@@ -116,3 +117,23 @@ def test_no_password_or_hash_reached_sudos_log(group, marker):
     logged = lab.ssh(lab.names(group)[0], "journalctl -q -o cat _COMM=sudo").stdout
     assert "COMMAND=" in logged  # sudo does log the converge's commands
     assert marker not in logged
+
+
+# --- One service cannot use another's credentials ---
+
+CONFIG_DIR = Platform().config_dir
+
+
+@pytest.mark.parametrize("app_host", lab.names("app"))
+def test_the_frontends_user_cannot_read_the_brokers_credentials(app_host):
+    frontend = service_user(Platform().user, "frontend")
+    broker_file = secrets_file(CONFIG_DIR, "broker-gateway")
+    result = lab.ssh(app_host, f"runuser -u {frontend} -- cat {broker_file}")
+    assert result.returncode != 0 and "Permission denied" in result.stderr
+
+
+@pytest.mark.parametrize("app_host", lab.names("app"))
+def test_the_shared_environment_file_holds_no_credentials(app_host):
+    shared = lab.ssh(app_host, f"cat {CONFIG_DIR}/production.env").stdout
+    assert "AKTIENANALYSE_DB_HOST" in shared
+    assert "PASSWORD" not in shared and "_USER=" not in shared

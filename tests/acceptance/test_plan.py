@@ -68,7 +68,7 @@ def test_plan_restarts_redis_for_the_rotated_secret(changed_plan):
 
 
 def test_plan_shows_the_rotated_secret_reaching_the_services(changed_plan):
-    assert "Environment /etc/aktienanalyse/production.env (secrets)" in changed_plan["markdown"]
+    assert "Secrets of frontend /etc/aktienanalyse/frontend.secrets.env" in changed_plan["markdown"]
 
 
 def test_plan_shows_the_template_change_as_a_diff(changed_plan):
@@ -89,9 +89,9 @@ def test_plan_says_why_redis_restarts(changed_plan):
 
 
 def test_a_secret_in_a_non_secret_setting_fails_the_plan_without_showing_it(tmp_path):
-    """As a careless change would: the lab's PostgreSQL password as application_name."""
+    """As a careless change would: the lab's PostgreSQL password as log_line_prefix."""
     wanted = {
-        "postgresql": {"overrides": {"application_name": lab.secret("postgresql_app_password")}}
+        "postgresql": {"overrides": {"log_line_prefix": lab.secret("postgresql_app_password")}}
     }
     output = tmp_path / "plan.md"
     run = subprocess.run(
@@ -101,7 +101,7 @@ def test_a_secret_in_a_non_secret_setting_fails_the_plan_without_showing_it(tmp_
     )  # fmt: skip
     shown = output.read_text() + run.stdout + run.stderr
     assert run.returncode == 1
-    assert "postgresql.overrides.application_name: holds a secret's value" in shown
+    assert "postgresql.overrides.log_line_prefix: holds a secret's value" in shown
     assert leaked(shown, "") == []
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from deploys.postgresql import DROP_IN, HBA_FILE
 from infra import tuning
+from infra.credentials import database_roles
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts("db")
@@ -55,9 +56,17 @@ def test_listens_where_the_app_hosts_are(host):
     assert show(host, "listen_addresses") == wanted
 
 
-def test_app_role_has_a_scram_verifier(host):
-    verifier = query(host, "SELECT rolpassword FROM pg_authid WHERE rolname = 'stock_analysis'")
+@pytest.mark.parametrize("role", database_roles("stock_analysis").values())
+def test_each_service_role_has_a_scram_verifier(host, role):
+    verifier = query(host, f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")
     assert verifier.startswith("SCRAM-SHA-256$4096:")
+
+
+def test_the_owner_role_has_no_password(host):
+    assert (
+        query(host, "SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'stock_analysis'")
+        == "t"
+    )
 
 
 def test_event_store_is_owned_by_the_app_role(host):

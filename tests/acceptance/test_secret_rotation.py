@@ -1,5 +1,6 @@
 """Rotating a secret as the lab's operator (pyinfra over SSH as `ops`, sudo): while the new
-Redis password travels to the app host's production.env, another local user, watching every
+Redis password travels to the app host (each service's own, derived from it, in its secrets
+file), another local user, watching every
 place an upload passes (/tmp, the operator's upload directory, the staged copies), never reads
 it. Afterwards the services run with it and the lab's own password is put back."""
 
@@ -10,7 +11,9 @@ import secrets
 import subprocess
 
 import pytest
+from pydantic import SecretStr
 
+from infra.credentials import service_password
 from tests.acceptance import lab
 from tools.apply import changed_operations, failed_operations, run_pyinfra
 
@@ -54,7 +57,7 @@ def rotation(tmp_path_factory):
     hosts = sorted(set(lab.names("app") + lab.names("cache")))
     try:
         converge(hosts, {"secrets": {"redis_app_password": {"file": str(rotated)}}})
-        environment = lab.ssh(APP_HOST, "cat /etc/aktienanalyse/production.env").stdout
+        environment = lab.ssh(APP_HOST, "cat /etc/aktienanalyse/frontend.secrets.env").stdout
         health = lab.ssh(APP_HOST, "curl -s -o /dev/null -w '%{http_code}' "
                                    "http://127.0.0.1:8005/health").stdout  # fmt: skip
     finally:
@@ -63,7 +66,10 @@ def rotation(tmp_path_factory):
         watcher.terminate()
         seen, _ = watcher.communicate(timeout=30)
         converge(hosts, {})  # the lab's own password again
-    return {"password": rotated.read_text(), "seen": seen.decode(errors="replace"),
+    # What travels: the frontend's own Redis password, derived from the rotated secret.
+    derived = service_password(SecretStr(rotated.read_text()), "redis", "frontend")
+    return {"password": derived.get_secret_value(), "master": rotated.read_text(),
+            "seen": seen.decode(errors="replace"),
             "sentinel": sentinel, "environment": environment, "health": health}  # fmt: skip
 
 
@@ -77,3 +83,4 @@ def test_the_new_password_reaches_the_services(rotation):
 
 def test_another_local_user_never_reads_it_on_its_way(rotation):
     assert rotation["password"] not in rotation["seen"]
+    assert rotation["master"] not in rotation["seen"]

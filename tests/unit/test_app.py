@@ -111,14 +111,26 @@ def test_unit_is_sandboxed_and_ordered_after_earlier_services():
             'Environment="LOG_LEVEL=info"'} <= set(text.splitlines())  # fmt: skip
 
 
-def test_environment_carries_the_wheel_contract():
-    from pydantic import SecretStr
-
-    passwords = (SecretStr("db-password"), SecretStr("redis-password"))
-    env = environment(PostgreSQL(), Redis(), passwords, "10.0.0.31", "127.0.0.1")
+def test_environment_carries_the_wheel_contract_but_no_credentials():
+    env = environment(PostgreSQL(), "10.0.0.31", "127.0.0.1")
     assert env["AKTIENANALYSE_DB_HOST"] == "10.0.0.31"
     assert env["AKTIENANALYSE_DB_NAME"] == "aktienanalyse_event_store"
-    assert env["AKTIENANALYSE_REDIS_USER"] == "aktienanalyse"
+    assert not any("USER" in name or "PASSWORD" in name for name in env)
+
+
+def test_each_service_gets_its_own_credentials():
+    from pydantic import SecretStr
+
+    from deploys.app import credentials
+
+    secrets = (SecretStr("db-secret-0123456789"), SecretStr("redis-secret-0123456789"))
+    core = credentials("intelligent-core", PostgreSQL(), Redis(), secrets)
+    frontend = credentials("frontend", PostgreSQL(), Redis(), secrets)
+    assert core["AKTIENANALYSE_DB_USER"] == "stock_analysis_intelligent_core"
+    assert frontend["AKTIENANALYSE_REDIS_USER"] == "aktienanalyse-frontend"
+    assert core["AKTIENANALYSE_DB_PASSWORD"] != frontend["AKTIENANALYSE_DB_PASSWORD"]
+    assert "db-secret" not in core["AKTIENANALYSE_DB_PASSWORD"]
+    assert core["AKTIENANALYSE_REDIS_PASSWORD"] != core["AKTIENANALYSE_DB_PASSWORD"]
 
 
 def test_every_service_gets_every_url_through_the_lb_internal_entry():

@@ -27,7 +27,12 @@ from facts.accounts import Accounts
 from facts.files import FilesIn
 from facts.kernel import MountPoints, Sysctl
 from facts.packages import InstalledPackages
-from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier, PostgresqlRuntime
+from facts.postgresql import (
+    PostgresqlExtensions,
+    PostgresqlRoleVerifier,
+    PostgresqlRuntime,
+    PostgresqlServiceAccess,
+)
 from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.snapshot import Snapshot
@@ -41,6 +46,7 @@ FACTS: dict[str, type[FactBase]] = {
         PostgresqlRuntime,
         PostgresqlRoleVerifier,
         PostgresqlExtensions,
+        PostgresqlServiceAccess,
         Releases,
         EffectiveResources,
         PrivateUploadDir,

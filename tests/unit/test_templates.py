@@ -26,14 +26,17 @@ def test_apt_proxy():
 def test_redis_acl_disables_default_and_holds_only_hashes():
     from infra.settings import Redis
 
-    text = render("/etc/redis/users.acl", redis=Redis(), app_digest="a" * 64,
+    text = render("/etc/redis/users.acl", redis=Redis(),
+                  service_digests={"aktienanalyse-frontend": "a" * 64,
+                                   "aktienanalyse-monitoring": "d" * 64},
                   admin_digest="b" * 64, monitor_digest="c" * 64)  # fmt: skip
     users = {line.split()[1]: line.split()[2:] for line in text.splitlines()}
     assert users["default"][0] == "off"
     assert users["zabbix"] == ["on", "#" + "c" * 64, "resetkeys", "resetchannels", "-@all",
                                "+info", "+ping"]  # fmt: skip
-    assert "#" + "a" * 64 in users["aktienanalyse"] and "~market:*" in users["aktienanalyse"]
-    assert users["aktienanalyse"][-1] == "-@dangerous"
+    frontend = users["aktienanalyse-frontend"]
+    assert "#" + "a" * 64 in frontend and "~market:*" in frontend and "#" + "d" * 64 not in frontend
+    assert frontend[-1] == "-@dangerous"
 
 
 def firewall(**variables) -> str:
