@@ -3,8 +3,9 @@
     python -m tests.leak_check .lab/logs/*.log
 
 Looks for each secret under .lab/secrets/ and .lab/service-secrets/, its SHA-256 (the Redis
-ACL form), each long line of the PEM, and the Zabbix agent's Redis password derived from the
-admin password. Names the file and the secret, never the value.
+ACL form), each long line of the PEM, the Zabbix agent's Redis password derived from the
+admin password and each service's own passwords (infra/credentials.py). Names the file and
+the secret, never the value.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from infra.credentials import service_password
+from infra.settings import START_ORDER
 from infra.zabbix_items import redis_monitor_password
 from lab.topology import LAB_DIR
 
@@ -31,6 +34,14 @@ def main(paths: list[str]) -> int:
     if admin.exists():
         derived = redis_monitor_password(SecretStr(admin.read_text().strip()))
         secrets["the agent's Redis password"] = forms(derived.get_secret_value())
+    for store, master in (
+        ("postgresql", "postgresql_app_password"),
+        ("redis", "redis_app_password"),
+    ):
+        source = LAB_DIR / "secrets" / master
+        for service in START_ORDER if source.exists() else ():
+            derived = service_password(SecretStr(source.read_text().strip()), store, service)
+            secrets[f"{service}'s {store} password"] = forms(derived.get_secret_value())
     found = []
     for path in paths:
         text = Path(path).read_text(errors="replace")
