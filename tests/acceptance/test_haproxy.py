@@ -120,7 +120,7 @@ def test_stopped_instance_is_marked_down_and_avoided(host):
 
 @pytest.fixture(scope="module")
 def broken_setting():
-    """Converge the lb with a cipher list HAProxy rejects; the live config must stay."""
+    """Converge the lb with a cipher list OpenSSL rejects; the live config must stay."""
     lb = testinfra.get_host(lab.hosts("lb")[0])
     before = lb.file(CONFIG).sha256sum
     payload = run_pyinfra(
@@ -137,8 +137,12 @@ def test_broken_setting_fails_the_run(broken_setting):
 
 
 @pytest.mark.journey("single")
-def test_broken_setting_failure_shows_haproxys_reason(broken_setting):
-    assert "NOT-A-CIPHER" in broken_setting["payload"]["stderr"]
+def test_broken_setting_is_refused_naming_file_key_and_reason(broken_setting):
+    """OpenSSL's own parser refuses it on the control machine, before HAProxy's check could."""
+    refusal = broken_setting["payload"]["stderr"]
+    assert (
+        "inventories/lab.py" in refusal and "haproxy.ciphers: OpenSSL selects no cipher" in refusal
+    )
 
 
 @pytest.mark.journey("single")
