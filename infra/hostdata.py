@@ -29,15 +29,19 @@ import os
 import re
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.settings import GROUPS, REPO, SECRET_OWNERS, Settings
+from infra.jobs import STATUS_DIR, host_jobs
+from infra.services import LOG_READERS, service_user
+from infra.settings import GROUPS, REPO, SECRET_OWNERS, SERVICES, Settings
 
 SECTIONS = tuple(Settings.model_fields)
 # Which group owns a section that other hosts read.
@@ -48,8 +52,13 @@ CONNECTION_KEYS = frozenset(
     {"address", "ssh_hostname", "ssh_user", "ssh_port", "ssh_key", "ssh_known_hosts_file",
      "ssh_strict_host_key_checking", "ssh_config_file", "ssh_connect_retries", "_sudo"}
 )  # fmt: skip
+# Groups whose hosts the others connect to at their `address` (pg_hba, firewall sets, HAProxy's
+# backends and admin sockets, the services' database and cache).
+REACHED_BY_PEERS = ("lb", "app", "db", "cache")
 HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
-KEYED_REASON = re.compile(r"^(?P<key>[a-z_]+(\.[^\s:]+)*): (?P<reason>.*)$", re.DOTALL)
+KEYED_REASON = re.compile(
+    r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*(\.[^\s:]+)*): (?P<reason>.*)$", re.DOTALL
+)
 
 
 class SettingsError(Exception):
@@ -123,9 +132,10 @@ def _errors(host: HostView, exc: ValidationError) -> list[str]:
         if error["type"] == "extra_forbidden":
             reason = "unknown setting"
         keyed = KEYED_REASON.match(reason)
-        if not loc and keyed:  # a check across sections names its key first
-            loc, reason = tuple(keyed["key"].split(".")), keyed["reason"]
-            key = keyed["key"]
+        if keyed:  # a check across sections, or of a dict's entries, names its key first
+            named = tuple(keyed["key"].split("."))
+            loc = loc if loc[-len(named) :] == named else (*loc, *named)
+            key, reason = ".".join(loc), keyed["reason"]
         where = host.source(loc[0]) if loc else "settings"
         problems.append(f"{host.name}: {where}: {key}: {reason}")
     return problems
@@ -167,6 +177,7 @@ def validate_host(host: HostView) -> Settings:
         problems += _errors(host, exc)
     if settings is not None:
         problems += _connecting_user_problems(host, settings)
+        problems += _generated_name_problems(host, settings)
         for secret, group in SECRET_OWNERS.items():
             needed = secret != "pgbackrest_cipher_pass" or settings.backup.enabled
             if group in host.groups and needed and secret not in settings.secrets:
@@ -189,6 +200,44 @@ def _connecting_user_problems(host: HostView, settings: Settings) -> list[str]:
     return [f"{host.name}: {host.source('operators')}: operators: pyinfra connects as "
             f"{_escaped(str(user))} ({host.source('ssh_user')}: ssh_user), who must be listed "
             "with sudo, or a converge takes away the access it runs on"]  # fmt: skip
+
+
+def generated_names(settings: Settings) -> dict[str, str]:
+    """The names the deploys make themselves (accounts, groups, job units), each with what it
+    names: one namespace, against which every name a setting gives is checked."""
+    user = settings.platform.user
+    names = {user: "the platform's user", LOG_READERS: "the platform's log readers' group"}
+    names |= {service_user(user, s): f"the service user of {s}" for s in SERVICES}
+    defaults = Settings(jobs={})  # every job the deploys make, on a host of every group
+    names |= {job.name: "a job the deploy makes" for job in host_jobs(defaults, set(GROUPS))}
+    return names
+
+
+def _generated_name_problems(host: HostView, settings: Settings) -> list[str]:
+    """A name in settings that is one the deploys make would merge two accounts or overwrite
+    a unit. Directories the platform writes (its four, the backup path, the backups' status
+    stamps) may not contain each other: backups would land in live data, or be pruned with it."""
+    generated = generated_names(settings)
+    given = [(f"operators.{i}.name", "operators", op.name)
+             for i, op in enumerate(settings.operators)]  # fmt: skip
+    given += [(f"jobs.{name}", "jobs", name) for name in settings.jobs]
+    problems = [
+        f"{host.name}: {host.source(section)}: {key}: is {generated[name]}, a name the deploy "
+        "makes itself"
+        for key, section, name in given
+        if name in generated
+    ]
+    p = settings.platform
+    written = {"backup.path": settings.backup.path, "platform.base_dir": p.base_dir,
+               "platform.config_dir": p.config_dir, "platform.log_dir": p.log_dir,
+               "platform.state_dir": p.state_dir, STATUS_DIR: STATUS_DIR}  # fmt: skip
+    pairs = [(a, b) for i, a in enumerate(written) for b in list(written)[i + 1 :]]
+    for a, b in pairs:
+        inner, outer = sorted((f"{written[a]}/", f"{written[b]}/"), key=len, reverse=True)
+        if inner.startswith(outer):
+            problems.append(f"{host.name}: {host.source(a.split('.')[0])}: {a}: holds or is "
+                            f"inside {b}, another directory the platform writes")  # fmt: skip
+    return problems
 
 
 def _address_problems(host: HostView) -> list[str]:
@@ -272,6 +321,36 @@ def cross_host_problems(hosts: list[HostView], settings: Mapping[str, Settings])
             problems.append(f"{addresses[address]} and {h.name} ({h.source('address')}): "
                             "address: two hosts with one address")  # fmt: skip
         addresses[address] = h.name
+        reached = sorted(set(h.groups) & set(REACHED_BY_PEERS))
+        if len(hosts) > 1 and reached and ip_address(address).is_loopback:
+            problems.append(f"{h.name}: {h.source('address')}: address: a loopback address, "
+                            f"which the other hosts cannot reach (they connect to its "
+                            f"{', '.join(reached)})")  # fmt: skip
+    return problems
+
+
+def reused_secrets(hosts: list[HostView], settings: Mapping[str, Settings]) -> list[str]:
+    """One value serving a platform secret and another secret (a platform secret or a
+    service's): whoever may read one holds both, and rotating one leaves the other. Values are
+    compared as the hosts resolved them, across the inventory; services may share a value."""
+    first: dict[str, str] = {}  # value -> the key that holds it first
+    problems = []
+    for host in hosts:
+        validated = settings[host.name]
+        keyed = [(f"secrets.{n}", "secrets", v) for n, v in validated.secrets.items()]
+        keyed += [(f"services.{name}.secrets.{n}", "services", v)
+                  for name, service in validated.services.items()
+                  for n, v in service.secrets.items()]  # fmt: skip
+        for key, section, secret in keyed:
+            value = secret.get_secret_value()
+            if not value:  # a service secret this host does not resolve
+                continue
+            other = first.setdefault(value, key)
+            problem = (f"{host.name}: {host.source(section)}: {key}: must differ from {other} "
+                       "(one value for two secrets)")  # fmt: skip
+            platform = key.startswith("secrets.") or other.startswith("secrets.")
+            if other != key and platform and problem not in problems:
+                problems.append(problem)
     return problems
 
 
@@ -337,7 +416,8 @@ def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, S
         except SettingsError as exc:
             problems += str(exc).splitlines()
     if not problems:
-        problems = cross_host_problems(hosts, settings) + secret_leaks(hosts, settings)
+        problems = [*cross_host_problems(hosts, settings), *secret_leaks(hosts, settings),
+                    *reused_secrets(hosts, settings)]  # fmt: skip
     if problems:
         raise SettingsError("\n".join(problems))
     return settings
@@ -487,17 +567,75 @@ def load_inventory(
 
 
 def _dump_layers(inventory_file: str, cwd: str) -> None:
-    """Print every host's groups and data layers as pyinfra loads them (JSON, to stdout)."""
+    """Print every host's groups and data layers as pyinfra loads them (JSON, to stdout): data
+    JSON cannot carry is left out and named as a problem, and an inventory pyinfra would
+    misread is not loaded at all."""
     from pyinfra.api import State
     from pyinfra.context import ctx_state
     from pyinfra_cli.inventory import make_inventory
+    from pyinfra_cli.util import exec_file
 
     with ctx_state.use(State()):  # pyinfra's loader keeps its bookkeeping on a state
-        inventory = make_inventory(inventory_file, cwd=cwd)
-    views = host_views(inventory, inventory_file)
-    hosts = [{"name": v.name, "groups": v.groups, "layers": v.layers} for v in views]
-    json.dump({"hosts": hosts, "problems": inventory_problems(inventory, inventory_file)},
-              sys.stdout)  # fmt: skip
+        is_file = Path(inventory_file).is_file()
+        names = exec_file(inventory_file, return_locals=True) if is_file else {}
+        problems = inventory_shape_problems(names, _relative(inventory_file))
+        inventory = None if problems else make_inventory(inventory_file, cwd=cwd)
+    hosts = []
+    for view in host_views(inventory, inventory_file) if inventory else []:
+        layers = []
+        for where, data in view.layers:
+            wrong = {key: path for key in data if (path := _not_json(data[key], key))}
+            problems += [f"{view.name}: {where}: {_escaped(path)}: not a setting value (settings "
+                         "are dicts with string keys, lists, strings, numbers, booleans and None)"
+                         for path in wrong.values()]  # fmt: skip
+            layers.append((where, {k: v for k, v in data.items() if k not in wrong}))
+        hosts.append({"name": view.name, "groups": view.groups, "layers": layers})
+    if inventory:
+        problems += inventory_problems(inventory, inventory_file)
+    json.dump({"hosts": hosts, "problems": problems}, sys.stdout)
+
+
+def _not_json(node: Any, path: str) -> str | None:
+    """The dotted key of the first thing under `node` that JSON cannot carry (a set, a Path,
+    a function, a dict key that is no string), if any."""
+    if isinstance(node, Mapping):
+        if not all(isinstance(key, str) for key in node):
+            return path
+        children = [(f"{path}.{key}", value) for key, value in node.items()]
+    elif isinstance(node, list | tuple):
+        children = [(f"{path}.{index}", value) for index, value in enumerate(node)]
+    else:
+        return None if node is None or isinstance(node, str | int | float | bool) else path
+    return next(filter(None, (_not_json(value, where) for where, value in children)), None)
+
+
+def inventory_shape_problems(names: Mapping[str, Any], label: str) -> list[str]:
+    """An inventory module's public names as pyinfra reads them: each (besides imports) is a
+    group, a list of hosts, each host a name or a (name, data dict) pair. pyinfra silently
+    skips a group of another shape, drops data of a host of another shape, and merges a host's
+    entries in group order; a host's data key with two values would depend on that order."""
+    problems = []
+    seen: dict[tuple[str, str], Any] = {}  # (host, key) -> value
+    for group, hosts in names.items():
+        if group.startswith("_") or isinstance(hosts, ModuleType | type) or callable(hosts):
+            continue
+        if not isinstance(hosts, list):
+            problems.append(f"{label}: {_escaped(group)}: a group is a list of hosts (group "
+                            "settings go in group_data/; helpers' names start with _)")  # fmt: skip
+            continue
+        for index, entry in enumerate(hosts):
+            name, data = (entry, {}) if isinstance(entry, str) else (None, None)
+            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+                name, data = entry
+            if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+                problems.append(f"{label}: {_escaped(group)}.{index}: a host is a name or a "
+                                "(name, data) pair, data a dict with string keys")  # fmt: skip
+                continue
+            for key, value in data.items():
+                if seen.setdefault((name, key), value) != value:
+                    problems.append(f"{label}: {_escaped(name)}: {_escaped(key)}: two values in "
+                                    "the host's entries; give its data once")  # fmt: skip
+    return problems
 
 
 def _merged(view: HostView) -> dict[str, Any]:
@@ -508,12 +646,19 @@ def _merged(view: HostView) -> dict[str, Any]:
 
 
 def _one_line(exc: BaseException, inventory_file: str) -> str:
-    """An error loading the inventory or group data, as `file:line: message` or
-    `file: Type: message`. pyinfra's CLI wraps what a file raises (`.exception`)."""
-    exc = getattr(exc, "exception", None) or exc
+    """An error loading the inventory or group data, as `file:line: message` (the file that
+    raised it, and its line), never a traceback. pyinfra's CLI wraps what a file raises
+    (`.exception`, `.filename`)."""
+    inner = getattr(exc, "exception", None)
+    filename = getattr(exc, "filename", None) if inner is not None else None
+    filename = filename or inventory_file
+    exc = inner or exc
     if isinstance(exc, SyntaxError):
-        return f"{_relative(exc.filename or '?')}:{exc.lineno}: {exc.msg}"
-    return f"{inventory_file}: {type(exc).__name__}: {exc}"
+        return f"{_relative(exc.filename or filename)}:{exc.lineno}: {exc.msg}"
+    lines = [line for frame, line in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code.co_filename == filename]  # fmt: skip
+    where = f"{_relative(filename)}:{lines[-1]}" if lines else _relative(filename)
+    return f"{where}: {type(exc).__name__}: {' '.join(str(exc).splitlines())}"
 
 
 if __name__ == "__main__":

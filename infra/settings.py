@@ -29,6 +29,7 @@ from pydantic import (
     AfterValidator,
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -183,9 +184,29 @@ HOSTNAME = re.compile(
 )
 
 
+NOT_ASCII = "non-ASCII, or an internationalised (xn--) host name; write it in ASCII"
+
+
+def _ascii_host(text: str) -> str:
+    """Host names are plain ASCII: an internationalised one (non-ASCII, or its punycode
+    `xn--` form) can hold letters that look like others and lead to another host."""
+    if not text.isascii() or any(label.startswith("xn--") for label in text.lower().split(".")):
+        raise ValueError(NOT_ASCII)
+    return text
+
+
+def _ascii_url(value: Any) -> Any:
+    """A URL as written is ASCII: its parser would turn look-alikes into an ASCII host name
+    (full-width letters into ASCII ones, ä into xn--) before `_http_url` could see them."""
+    if isinstance(value, str) and not value.isascii():
+        raise ValueError(NOT_ASCII)
+    return value
+
+
 def _host(value: str) -> str:
     if "%" in value:
         raise ValueError("a scoped address (with %) is not supported")
+    _ascii_host(value)
     try:
         ip_address(value)
     except ValueError:
@@ -207,7 +228,7 @@ def _http_url(value: AnyHttpUrl) -> AnyHttpUrl:
     return value
 
 
-HttpUrl = Annotated[AnyHttpUrl, AfterValidator(_http_url)]
+HttpUrl = Annotated[AnyHttpUrl, BeforeValidator(_ascii_url), AfterValidator(_http_url)]
 
 
 def _port_of_host(value: str) -> str:
@@ -276,6 +297,14 @@ class SecretRef(Strict):
         None, description="environment variable holding the secret"
     )
     file: Text | None = Field(None, description="path of a file holding the secret")
+
+    @field_validator("file")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        """A relative `file` is most likely the secret itself pasted in: never repeat it."""
+        if value is not None and not value.startswith("/"):
+            raise ValueError("file must be an absolute path")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> SecretRef:
@@ -574,8 +603,13 @@ class Releases(Strict):
                 raise ValueError("the wheelhouse is not a directory")
             if not any(path.glob("*.whl")):
                 raise ValueError("the wheelhouse holds no wheel")
-            if any(f.name != ".stamp" and (f.suffix != ".whl" or not f.is_file())
-                   for f in path.iterdir()):  # fmt: skip
+            entries = list(path.iterdir())
+            if any(f.resolve().parent != path or not f.resolve().is_file() for f in entries):
+                raise ValueError(
+                    "holds a link leading out of the wheelhouse, or something other than a "
+                    "regular file (it is uploaded whole, what links point at included)"
+                )
+            if any(f.name != ".stamp" and f.suffix != ".whl" for f in entries):
                 raise ValueError("the wheelhouse holds more than wheels (it is uploaded whole)")
             return str(path)
         return value
@@ -835,7 +869,9 @@ SecretName = Literal[
     "redis_admin_password",
     "haproxy_tls_pem",
     "zabbix_admin_password",
+    "zabbix_tls_pem",
 ]
+PEM_SECRETS = ("haproxy_tls_pem", "zabbix_tls_pem")  # certificate and key, checked as such
 # The group whose hosts use (and so need) each secret; others read it from them.
 SECRET_OWNERS = {
     "postgresql_app_password": "db",
@@ -844,6 +880,7 @@ SECRET_OWNERS = {
     "redis_admin_password": "cache",
     "haproxy_tls_pem": "lb",
     "zabbix_admin_password": "monitoring",
+    "zabbix_tls_pem": "monitoring",  # the frontend's and API's HTTPS certificate and key
 }
 
 
@@ -1138,20 +1175,13 @@ class Settings(Strict):
             )
         if self.redis.app_user == self.redis.admin_user:
             raise ValueError("redis.admin_user: must differ from redis.app_user")
-        pem = self.secrets.get("haproxy_tls_pem")
-        problem = pem and pem_problem(pem.get_secret_value(), self.haproxy.certificate_min_days)
-        if problem:
-            raise ValueError(f"secrets.haproxy_tls_pem: {problem}")
-        redis_passwords = [
-            self.secrets.get(n) for n in ("redis_app_password", "redis_admin_password")
-        ]
-        if (
-            None not in redis_passwords
-            and len({p.get_secret_value() for p in redis_passwords}) == 1
-        ):
-            raise ValueError("secrets.redis_admin_password: must differ from redis_app_password")
+        for name in PEM_SECRETS:
+            pem = self.secrets.get(name)
+            problem = pem and pem_problem(pem.get_secret_value(), self.haproxy.certificate_min_days)
+            if problem:
+                raise ValueError(f"secrets.{name}: {problem}")
         for name, secret in self.secrets.items():
-            if name == "haproxy_tls_pem":
+            if name in PEM_SECRETS:
                 continue
             if len(secret.get_secret_value()) < MIN_PASSWORD:
                 raise ValueError(f"secrets.{name}: shorter than {MIN_PASSWORD} characters")
@@ -1174,8 +1204,6 @@ class Settings(Strict):
         if problem:
             raise ValueError(f"secrets.postgresql_app_password: {problem}")
         names = [op.name for op in self.operators]
-        if self.platform.user in names:
-            raise ValueError("operators: an operator may not be the platform's user")
         if len(names) != len(set(names)):
             raise ValueError("operators: operator names must be unique")
         return self

@@ -30,6 +30,7 @@ GOOD_SECRETS = textwrap.dedent(
         "redis_app_password": {"env": "T_REDIS"},
         "redis_admin_password": {"env": "T_REDIS_ADMIN"},
         "haproxy_tls_pem": {"env": "T_PEM"},
+        "zabbix_tls_pem": {"env": "T_ZABBIX_PEM"},
     }
     """
 )
@@ -47,6 +48,7 @@ def _pem() -> str:
 
 
 PEM = _pem()
+ZABBIX_PEM = _pem()
 
 
 @pytest.fixture
@@ -55,6 +57,7 @@ def tree(tmp_path, monkeypatch):
     for name in ("T_PG", "T_REDIS", "T_REDIS_ADMIN", "T_CIPHER"):
         monkeypatch.setenv(name, f"s3cret-{name}-long-enough")
     monkeypatch.setenv("T_PEM", PEM)
+    monkeypatch.setenv("T_ZABBIX_PEM", ZABBIX_PEM)
     (tmp_path / "group_data").mkdir()
     (tmp_path / "group_data" / "all.py").write_text(GOOD_SECRETS)
     return tmp_path
@@ -98,6 +101,7 @@ def test_secret_values_never_print(tree):
     assert "s3cret" not in repr(settings) + str(settings.model_dump(mode="json"))
 
 
+INDEX = 'releases = {"index_url": "https://pypi.example/simple"}\n'
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh1eKf0C9hdLnn4G0DdJ4bVMQjCNbwGhJ5S/7y7LxHd x@y"
 PAYLOAD = "PWNED"  # every hostile value carries it; no message may repeat it
 
@@ -279,13 +283,54 @@ BAD_INPUTS = [
     ("adversarial", "app.py", 'services = {"frontend": {"environment": {"A": "x\u2028ExecStartPre=PWNED"}}}', "app", ["services.frontend.environment.A", "control or invisible"]),
     ("adversarial", "db.py", 'postgresql = {"overrides": {"work_mem\u200b": "8MB"}}', "db", ["postgresql.overrides", "control or invisible"]),
     ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_SHORT"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_app_password", "shorter than 16"]),
-    ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_REDIS_ADMIN"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_admin_password", "must differ"]),
+    ("adversarial", "cache.py", 'secrets = {"redis_app_password": {"env": "T_REDIS_ADMIN"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_admin_password: must differ from secrets.redis_app_password"]),
     ("adversarial", "all.py", 'secrets = {"redis_pasword": {"env": "T_REDIS"}}', "app", ["secrets", "unknown secret"]),
     ("adversarial", "all.py", 'zabbix = {"server_active": "10.1.1.103:\uff11\uff10\uff10\uff15\uff11"}', "app", ["zabbix.server_active", "not host:port"]),
     ("adversarial", "app.py", 'services = {"frontend": {"version": "1.0.0", "sha256": {"requests-2.0-py3-none-any.whl": "' + "0" * 64 + '"}}}', "app", ["services.frontend.sha256", "no wheel of the service itself"]),
+    # -- a secret's value pasted where its reference goes: refused naming the key, never the value
+    ("pasted", "cache.py", 'secrets = {"redis_app_password": {"env": "hunter2-PWNED-password"}}', "cache", ["secrets.redis_app_password: ", "should match pattern"]),
+    ("pasted", "cache.py", 'secrets = {"redis_app_password": {"file": "s3cr3t-PWNED"}}', "cache", ["secrets.redis_app_password: file must be an absolute path"]),
+    ("pasted", "cache.py", 'secrets = {"redis_app_password": {"file": "~/PWNED"}}', "cache", ["secrets.redis_app_password: file must be an absolute path"]),
+    ("pasted", "cache.py", 'secrets = {"redis_app_password": {"env": "T_TWO_LINES"}, "redis_admin_password": {"env": "T_REDIS_ADMIN"}}', "cache", ["secrets.redis_app_password: a password is one line"]),
+    ("pasted", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": {"file": "PWNED-api-key"}}}}', "app", ["services.broker-gateway.secrets.API_KEY: file must be an absolute path"]),
+    ("pasted", "app.py", 'services = {"broker-gateway": {"secrets": {"API_KEY": {"env": "sk_live PWNED"}}}}', "app", ["services.broker-gateway.secrets.API_KEY: ", "should match pattern"]),
+    # -- one value for two secrets (compared resolved, never shown)
+    ("reused", "all.py", GOOD_SECRETS.replace("T_PG", "T_REDIS"), ("db", "cache"), ["secrets.redis_app_password: must differ from secrets.postgresql_app_password"]),
+    ("reused", "all.py", GOOD_SECRETS.replace("T_CIPHER", "T_PG"), "db", ["secrets.pgbackrest_cipher_pass: must differ from secrets.postgresql_app_password"]),
+    ("reused", "app.py", INDEX + 'services = {"broker-gateway": {"version": "1.0.0", "secrets": {"API_KEY": {"env": "T_REDIS_ADMIN"}}}}', ("app", "cache"), ["services.broker-gateway.secrets.API_KEY: must differ from secrets.redis_admin_password"]),
+    ("reused", "app.py", 'secrets = {"zabbix_admin_password": {"env": "T_PG"}, "zabbix_tls_pem": {"env": "T_ZABBIX_PEM"}}\n' + INDEX + 'services = {"monitoring": {"version": "1.0.0", "secrets": {"TOKEN": {"env": "T_PG"}}}}', ("app", "monitoring"), ["services.monitoring.secrets.TOKEN: must differ from secrets.zabbix_admin_password"]),
+    # -- look-alike (non-ASCII, IDN) host names
+    ("idn", "all.py", 'system = {"apt_proxy": "http://\u0430pt.example:3142/PWNED"}', "app", ["system.apt_proxy", "non-ASCII"]),
+    ("idn", "app.py", 'releases = {"index_url": "https://xn--pyp-tma.example/PWNED"}', "app", ["releases.index_url", "internationalised (xn--) host name"]),
+    ("idn", "app.py", 'releases = {"index_url": "https://\uff50ypi.example/PWNED"}', "app", ["releases.index_url", "non-ASCII"]),
+    ("idn", "all.py", 'zabbix = {"server_active": "z\u0430bbix.example:10051"}', "app", ["zabbix.server_active", "non-ASCII"]),
+    ("idn", "all.py", 'zabbix = {"server_active": "XN--zbbix-gra.example"}', "app", ["zabbix.server_active", "internationalised"]),
+    # -- names the deploys make themselves (accounts, job units, directories)
+    ("namespace", "db.py", 'jobs = {"postgresql-backup-full": {"schedule": "daily", "run_as": "postgres", "command": ["vacuumdb"]}}', "db", ["jobs.postgresql-backup-full: is a job the deploy makes"]),
+    ("namespace", "cache.py", 'jobs = {"redis-snapshot-copy": {"schedule": "daily", "run_as": "postgres", "command": ["id"]}}', "cache", ["jobs.redis-snapshot-copy: is a job the deploy makes"]),
+    ("namespace", "all.py", 'operators = [{"name": "aktienanalyse-frontend"}]', "app", ["operators.0.name: is the service user of frontend"]),
+    ("namespace", "all.py", 'platform = {"user": "ops"}\noperators = [{"name": "alice"}, {"name": "ops-broker-gateway"}]', "app", ["operators.1.name: is the service user of broker-gateway"]),
+    ("namespace", "all.py", 'operators = [{"name": "aktienanalyse-logs"}]', "app", ["operators.0.name", "system account"]),
+    ("namespace", "db.py", 'platform = {"base_dir": "/srv/aktienanalyse"}\nbackup = {"path": "/srv/aktienanalyse/backup"}', "db", ["backup.path: holds or is inside platform.base_dir"]),
+    ("namespace", "db.py", 'platform = {"base_dir": "/srv/aktienanalyse/base"}\nbackup = {"path": "/srv/aktienanalyse"}', "db", ["backup.path: holds or is inside platform.base_dir"]),
+    ("namespace", "db.py", 'platform = {"state_dir": "/srv/aktienanalyse-state"}\nbackup = {"path": "/srv/aktienanalyse-state"}', "db", ["backup.path: holds or is inside platform.state_dir"]),
+    ("namespace", "all.py", 'platform = {"state_dir": "/var/lib/aktienanalyse-backup"}', "db", ["platform.state_dir: holds or is inside /var/lib/aktienanalyse-backup"]),
+    # -- Python mistakes in group data: the file (and line), one line, no traceback
+    ("python", "app.py", 'services = {"frontend": frontend_settings}', "app", ["group_data/app.py:1: NameError"]),
+    ("python", "app.py", 'x = 1\nservices = {"frontend": {"port": 8005 + "1"}}', "app", ["group_data/app.py:2: TypeError"]),
+    ("python", "app.py", 'def _port():\n    return 8005 // 0\nservices = {"frontend": {"port": _port()}}', "app", ["group_data/app.py:2: ZeroDivisionError"]),
+    ("python", "app.py", 'services = {"frontend": {"port": 8005}', "app", ["group_data/app.py:1: ", "never closed"]),
+    ("python", "cache.py", 'secrets = ["redis_app_password"]', "cache", ["secrets: Input should be a valid dictionary"]),
+    ("python", "all.py", 'system = {"packages": {"curl", "less"}}', "app", ["system.packages: not a setting value"]),
+    ("python", "app.py", 'from pathlib import Path\nreleases = {"wheelhouse": Path("/srv/wheels")}', "app", ["releases.wheelhouse: not a setting value"]),
+    ("python", "app.py", 'services = {"frontend": {"environment": {("A", "B"): "x"}}}', "app", ["services.frontend.environment: not a setting value"]),
+    ("python", "app.py", '_helper = lambda: 1', "app", ["_helper: not a setting value"]),
 ]
 # fmt: on
-BAD_INPUTS = [(c, f, t, (g,), [f"group_data/{f}", *x]) for c, f, t, g, x in BAD_INPUTS]
+BAD_INPUTS = [
+    (c, f, t, g if isinstance(g, tuple) else (g,), [f"group_data/{f}", *x])
+    for c, f, t, g, x in BAD_INPUTS
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("kind", "file_name", "content", "groups", "fragments"), BAD_INPUTS,
@@ -301,6 +346,7 @@ def test_bad_input_is_refused_naming_file_key_and_reason(tree, kind, file_name, 
     for fragment in fragments:
         assert fragment in message, message
     assert PAYLOAD not in message and "s3cret" not in message, message
+    assert "Traceback" not in message and "input_value" not in message, message
 
 
 def test_a_zabbix_server_may_not_share_a_host_with_the_database(tree):
@@ -360,7 +406,7 @@ def test_a_secret_no_group_of_the_host_needs_is_not_resolved(tree, monkeypatch):
 
 def test_lb_hosts_need_the_tls_certificate(tree, monkeypatch):
     monkeypatch.delenv("T_PEM")
-    assert "secrets: haproxy_tls_pem: environment variable T_PEM is not set" in problem(
+    assert "secrets.haproxy_tls_pem: environment variable T_PEM is not set" in problem(
         tree, None, "", groups=("lb",)
     )
 
@@ -569,3 +615,125 @@ def test_an_undeployed_service_secret_is_not_resolved():
     data = {"services": {"broker-gateway": {"secrets": {"API_KEY": {"env": "T_UNSET_VARIABLE"}}}}}
     settings = Settings.model_validate(data, context={"groups": ("app",)})
     assert settings.services["broker-gateway"].secrets["API_KEY"].get_secret_value() == ""
+
+
+def test_a_secret_pasted_as_its_reference_is_refused_without_showing_it(tree):
+    """pydantic's own rendering would repeat the input (input_value=...); a refusal never."""
+    for ref in ('{"env": "hunter2-this-is-the-password"}', '{"file": "s3cr3t-value"}'):
+        message = problem(tree, "cache.py", f'secrets = {{"redis_app_password": {ref}}}',
+                          ("cache",))  # fmt: skip
+        assert "group_data/cache.py: secrets.redis_app_password: " in message, message
+        assert "hunter2" not in message and "s3cr3t" not in message, message
+
+
+def test_a_platform_secret_reused_on_another_host_is_refused_without_showing_it(tree):
+    """db-1 resolves the PostgreSQL password, cache-1 the Redis ones: compared across hosts."""
+    (tree / "group_data" / "all.py").write_text(GOOD_SECRETS.replace("T_PG", "T_REDIS_ADMIN"))
+    message = problem(tree, None, "", hosts={"db-1": ["db"], "cache-1": ["cache"]})
+    assert ("cache-1: group_data/all.py: secrets.redis_admin_password: must differ from "
+            "secrets.postgresql_app_password") in message, message  # fmt: skip
+    assert "s3cret" not in message
+
+
+def test_services_may_share_a_value_of_their_own(tree, monkeypatch):
+    monkeypatch.setenv("T_JWT", "a-jwt-secret-both-services-verify")
+    services = {name: {"version": "1.0.0", "secrets": {"JWT_SECRET": {"env": "T_JWT"}}}
+                for name in ("frontend", "broker-gateway")}  # fmt: skip
+    (tree / "group_data" / "app.py").write_text(f"{INDEX}services = {services!r}")
+    load(tree, ("app",))
+
+
+@pytest.mark.parametrize("group", ["db", "cache", "lb", "app"])
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.8.0.1"])
+def test_a_loopback_address_other_hosts_must_reach_is_refused(tree, group, address):
+    hosts = {"peer-1": ["app", "db", "cache", "lb"], "host-1": [group]}
+    if group == "lb":
+        hosts = {"peer-1": ["app"], "host-1": ["lb"]}
+    message = problem(tree, None, "", hosts=hosts, data={"host-1": {"address": address}})
+    assert "t.py (host host-1): address: a loopback address" in message, message
+    assert address not in message
+
+
+def test_a_loopback_address_of_a_single_host_is_accepted(tree):
+    load(tree, data={"host-1": {"address": "127.0.0.1"}})
+
+
+def _wheelhouse(tree: Path) -> Path:
+    wheels = tree / "wheels"
+    wheels.mkdir()
+    (wheels / "aktienanalyse_frontend-1.0.0-py3-none-any.whl").write_text("")
+    return wheels
+
+
+def _link_out(wheels: Path) -> None:
+    (wheels / "x-1.0-py3-none-any.whl").symlink_to("/etc/passwd")
+
+
+def _link_to_a_wheel_elsewhere(wheels: Path) -> None:
+    (wheels.parent / "elsewhere.whl").write_text("")
+    (wheels / "y-1.0-py3-none-any.whl").symlink_to(wheels.parent / "elsewhere.whl")
+
+
+def _directory(wheels: Path) -> None:
+    (wheels / "z-1.0-py3-none-any.whl").mkdir()
+
+
+def _fifo(wheels: Path) -> None:
+    import os
+
+    os.mkfifo(wheels / "f-1.0-py3-none-any.whl")
+
+
+def _stamp_link(wheels: Path) -> None:
+    (wheels / ".stamp").symlink_to("/etc/hostname")
+
+
+@pytest.mark.parametrize("make", [_link_out, _link_to_a_wheel_elsewhere, _directory, _fifo,
+                                  _stamp_link])  # fmt: skip
+def test_a_wheelhouse_entry_that_is_no_file_of_its_own_is_refused(tree, make):
+    wheels = _wheelhouse(tree)
+    make(wheels)
+    message = problem(tree, "app.py", f'releases = {{"wheelhouse": "{wheels}"}}', ("app",))
+    assert "group_data/app.py: releases.wheelhouse: holds a link leading out" in message, message
+    assert "-1.0-py3" not in message and "/etc/" not in message
+
+
+def test_a_link_inside_the_wheelhouse_is_accepted(tree):
+    wheels = _wheelhouse(tree)
+    (wheels / "aktienanalyse_frontend-1.0.0-py3-none-any.whl").rename(wheels / "real.whl")
+    (wheels / "aktienanalyse_frontend-1.0.0-py3-none-any.whl").symlink_to("real.whl")
+    (tree / "group_data" / "app.py").write_text(f'releases = {{"wheelhouse": "{wheels}"}}')
+    load(tree, ("app",))
+
+
+HOST = '("host-1", {"address": "10.0.0.10", "ssh_strict_host_key_checking": "yes"})'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('app = [("host-1", {"address": "10.0.0.10"}, 3)]', "t.py: app.0: a host is a name or"),
+        ('app = [("host-1",)]', "t.py: app.0: a host is a name or"),
+        ('app = [("host-1", "10.0.0.10")]', "t.py: app.0: a host is a name or"),
+        ('app = [["host-1", {"address": "10.0.0.10"}]]', "t.py: app.0: a host is a name or"),
+        ('app = [("host-1", {3: 4})]', "t.py: app.0: a host is a name or"),
+        ("app = [1]", "t.py: app.0: a host is a name or"),
+        ('app = "host-1"', "t.py: app: a group is a list of hosts"),
+        (f'app = ([{HOST}], {{"system": {{}}}})', "t.py: app: a group is a list of hosts"),
+        ("app = None", "t.py: app: a group is a list of hosts"),
+        (f'app = [{HOST}]\ndb = [("host-1", {{"address": "10.0.0.11"}})]',
+         "t.py: host-1: address: two values in the host's entries"),
+        (f"app = [{HOST}]\ncache = undefined_group", "t.py:2: NameError"),
+        (f"app = [{HOST}]\ndb = app[3]", "t.py:2: IndexError"),
+        ('app = [("host-1", {"address": "10.0.0.10", "ssh_strict_host_key_checking": "yes", '
+         '"system": {"packages": {"curl"}}})]',
+         "t.py (host host-1): system.packages: not a setting value"),
+    ],
+)  # fmt: skip
+def test_an_inventory_pyinfra_would_misread_is_refused_naming_the_file(tree, text, expected):
+    (tree / "t.py").write_text(text + "\n")
+    with pytest.raises(SettingsError) as exc:
+        load_inventory(tree / "t.py", cwd=tree)
+    message = str(exc.value)
+    assert expected in message and "Traceback" not in message, message
+    assert "10.0.0.1" not in message
