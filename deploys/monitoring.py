@@ -8,8 +8,9 @@ Debian's packages throughout: zabbix-server-pgsql, zabbix-frontend-php under Apa
 mod_php, PostgreSQL 15 in its stock configuration. The database is local and reached over the
 Unix socket with peer authentication (the server runs as zabbix; the frontend as www-data,
 mapped to the zabbix role in pg_ident.conf), so no database password exists. The schema is
-imported once, in one transaction. Settings: the secret `zabbix_admin_password`, the
-frontend's Admin password, stored as a bcrypt hash made on the control machine.
+imported once, in one transaction. Apache serves it over HTTPS only (port 443). Settings: the
+secrets `zabbix_admin_password`, the frontend's Admin password, stored as a bcrypt hash made
+on the control machine, and `zabbix_tls_pem`, the HTTPS certificate and key.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pyinfra import host
 from pyinfra.api import deploy, operation
 from pyinfra.operations import files, server, systemd
 
+from facts.files import path_state
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.zabbix import ZabbixDatabase
 from infra.hostdata import settings
@@ -30,7 +32,7 @@ from infra.operations import (
     run_if_changed,
     with_secret_input,
 )
-from infra.templating import render
+from infra.templating import put_rendered, render
 
 PACKAGES = [
     "postgresql-15",
@@ -44,7 +46,11 @@ PG_CONF = "/etc/postgresql/15/main"
 SERVER_CONFIG = "/etc/zabbix/zabbix_server.conf"
 FRONTEND_CONFIG = "/etc/zabbix/zabbix.conf.php"
 SCHEMA = [f"/usr/share/zabbix-server-pgsql/{part}.sql.gz" for part in ("schema", "images", "data")]
+APACHE = "/etc/apache2"
 APACHE_CONF = "zabbix-frontend-php.conf"
+SITE = "aktienanalyse-zabbix.conf"
+TLS_DIR = f"{APACHE}/aktienanalyse"
+CERTIFICATE = f"{TLS_DIR}/zabbix.pem"
 AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 
@@ -122,20 +128,46 @@ def apply() -> None:
         group="www-data",
         mode=640,
     )
-    frontend = files.link(
-        name="Apache serves the frontend and API at /zabbix",
-        path=f"/etc/apache2/conf-enabled/{APACHE_CONF}",
-        target=f"../conf-available/{APACHE_CONF}",
-    )
+    apache = _apache_https()
     ensure_service(name="Zabbix server running", service="zabbix-server", running=True,
                    enabled=True)  # fmt: skip
     ensure_service(name="Apache running", service="apache2", running=True, enabled=True)
     run_if_changed({"server configuration": server_config}, systemd.service,
                    name="Restart the Zabbix server (configuration changed)",
                    service="zabbix-server", restarted=True)  # fmt: skip
-    run_if_changed({"frontend enabled": frontend}, systemd.service,
-                   name="Reload Apache (frontend enabled)", service="apache2",
-                   reloaded=True)  # fmt: skip
+    run_if_changed(apache, systemd.service, name="Reload Apache (HTTPS or frontend changed)",
+                   service="apache2", reloaded=True)  # fmt: skip
+
+
+def _apache_https() -> dict:
+    """Apache serves the frontend and API at /zabbix over TLS on 443 only (the API carries the
+        Admin password, the session token and the PSKs), with the certificate of the secret
+        zabbix_tls_pem; nothing listens on port 80 (ports.conf: the package's default site on *:80
+    stays enabled and is never reached). Returns what changed, for the reload."""
+    changed = {}
+    ensure_directory(name=f"Directory {TLS_DIR}", path=TLS_DIR, user="root", group="root",
+                     mode=700)  # fmt: skip
+    changed["certificate"] = checked_file(
+        name=f"TLS certificate and key {CERTIFICATE} (secret zabbix_tls_pem)",
+        dest=CERTIFICATE,
+        content=settings().secrets["zabbix_tls_pem"].get_secret_value().strip() + "\n",
+        check="openssl x509 -noout -in {path} && openssl pkey -noout -in {path}",
+        mode=600,
+        sensitive=True,
+    )
+    changed["ports"] = put_rendered(f"{APACHE}/ports.conf", {}, mode=644)
+    changed["site"] = put_rendered(f"{APACHE}/sites-available/{SITE}", {"certificate": CERTIFICATE},
+                                   mode=644)  # fmt: skip
+    modules = ("ssl.load", "ssl.conf", "socache_shmcb.load")
+    links = [("conf", APACHE_CONF), ("sites", SITE), *(("mods", name) for name in modules)]
+    for kind, name in host.loop(links):
+        if (path_state(f"{APACHE}/{kind}-enabled/{name}") or {}).get("type") != "l":
+            changed[f"{kind} {name}"] = files.link(
+                name=f"Apache: enable {kind} {name}",
+                path=f"{APACHE}/{kind}-enabled/{name}",
+                target=f"../{kind}-available/{name}",
+            )
+    return changed
 
 
 def frontend_hash(password: SecretStr) -> str:

@@ -1,5 +1,5 @@
-"""The TLS certificate and key HAProxy serves, checked on the control machine before any host
-is contacted: both present, matching, and valid for long enough.
+"""TLS certificates and keys (HAProxy's, the Zabbix frontend's), checked on the control machine
+before any host is contacted: both present, matching, and valid for long enough.
 
 Uses `cryptography` (pyinfra's SSH stack already depends on it).
 """
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pydantic import SecretStr
 
 
 def pem_problem(pem: str, min_days: int, now: datetime | None = None) -> str | None:
@@ -52,3 +53,11 @@ def _key_block(pem: str) -> bytes:
         if line.startswith("-----END") and "PRIVATE KEY" in line:
             break
     return "\n".join(lines).encode()
+
+
+def certificate_of(pem: SecretStr) -> str:
+    """The (first) certificate of a certificate-and-key PEM: the trust anchor for the API's
+    TLS, exactly the server's certificate, no CA."""
+    text = pem.get_secret_value()
+    start, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    return text[text.index(start) : text.index(end) + len(end)] + "\n"

@@ -130,7 +130,8 @@ class ZabbixAPI:
         self.timeout = timeout
         self.version = ""
         self._session = requests.Session()
-        self._session.verify = verify
+        # Per request: requests lets REQUESTS_CA_BUNDLE override a session's `verify`.
+        self._verify = verify
         self._ids = itertools.count(1)
         self._auth: str | None = None
 
@@ -161,12 +162,13 @@ class ZabbixAPI:
     def _post(self, body: dict, retry: bool) -> requests.Response:
         """POST once; a read is sent again when the server had closed the kept-alive connection
         just as it was reused (Apache's KeepAliveTimeout: the request never reached the API)."""
+        post = {"json": body, "timeout": self.timeout, "verify": self._verify}
         try:
-            return self._session.post(self.url, json=body, timeout=self.timeout)
+            return self._session.post(self.url, **post)
         except requests.ConnectionError:
             if not retry:
                 raise
-            return self._session.post(self.url, json=body, timeout=self.timeout)
+            return self._session.post(self.url, **post)
 
     def logout(self) -> None:
         """Ends the session (a no-op when not logged in)."""

@@ -83,16 +83,29 @@ def _ensure_secrets() -> None:
         _write(pem, _self_signed_pem(), mode=0o600)
 
 
-def _self_signed_pem() -> str:
-    """A self-signed certificate and its key, one PEM (what HAProxy's `crt` wants)."""
+def _self_signed_pem(name: str = "aktienanalyse-lab", addresses: tuple[str, ...] = ()) -> str:
+    """A self-signed certificate and its key, one PEM (what HAProxy's `crt` wants), for the
+    IP `addresses` if any (what a client checking the server's address needs)."""
+    san = ["-addext", "subjectAltName=" + ",".join(f"IP:{a}" for a in addresses)]
     with tempfile.TemporaryDirectory() as tmp:
         key, cert = Path(tmp) / "key.pem", Path(tmp) / "cert.pem"
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-             "-subj", "/CN=aktienanalyse-lab", "-keyout", key, "-out", cert],
+             "-subj", f"/CN={name}", *(san if addresses else []), "-keyout", key, "-out", cert],
             check=True, capture_output=True,
         )  # fmt: skip
         return cert.read_text() + key.read_text()
+
+
+def _ensure_zabbix_certificate(addresses: list[str]) -> None:
+    """The monitoring host's HTTPS certificate (secret zabbix_tls_pem), for its addresses;
+    made anew when they change. tools/zabbix_register trusts exactly this certificate."""
+    pem = SECRETS_DIR / "zabbix_tls_pem"
+    stamp = SECRETS_DIR.parent / "zabbix_tls_addresses"
+    wanted = ",".join(sorted(addresses))
+    if addresses and not (pem.exists() and stamp.exists() and stamp.read_text() == wanted):
+        _write(pem, _self_signed_pem("aktienanalyse-lab-zabbix", tuple(addresses)), mode=0o600)
+        stamp.write_text(wanted)
 
 
 def ssh_config_text(hosts: list[LabHost]) -> str:
@@ -121,6 +134,7 @@ def up(topology: str, recreate: bool = False) -> None:
     _ensure_secrets()
 
     hosts = hosts_for(topology)
+    _ensure_zabbix_certificate([h.address for h in hosts if "monitoring" in h.groups])
     wanted = {h.container: h for h in hosts}
     for name in containers.existing():
         host = wanted.get(name)

@@ -9,9 +9,12 @@ template and the stock "Linux by Zabbix agent" linked, the thresholds as host ma
 already as wanted are left alone. The stock "Zabbix server" host, which would poll its agent
 without PSK, is disabled. With --wait, waits until every agent is available over PSK.
 
-The server is the inventory's `monitoring` host (http://ADDRESS/zabbix), logged in to as
-Admin with its secret `zabbix_admin_password`; for another server give --url and the
-environment's AKTIENANALYSE_ZABBIX_USER and AKTIENANALYSE_ZABBIX_PASSWORD.
+The server is the inventory's `monitoring` host (https://ADDRESS/zabbix, trusting exactly the
+certificate of its secret `zabbix_tls_pem`), logged in to as Admin with its secret
+`zabbix_admin_password`; for another server give --url (https, checked against the system's
+CAs or --ca-file) and the environment's AKTIENANALYSE_ZABBIX_USER and
+AKTIENANALYSE_ZABBIX_PASSWORD. Plain http is refused (the API carries the password, the
+session token and every PSK) unless --allow-http says otherwise.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyinfra_cli  # noqa: F401  (first: it patches ssl and sockets for gevent, as `pyinfra` does)
 
+from infra.certificates import certificate_of
 from infra.hostdata import REPO, SettingsError, load_inventory, refusal
 from infra.zabbix_api import (
     ZabbixAPI,
@@ -82,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("inventory")
     parser.add_argument("--url", help="the server's API (default: the monitoring host's)")
     parser.add_argument("--wait", type=float, default=0, help="seconds to wait for the agents")
+    parser.add_argument("--ca-file", help="CA certificates to check --url's server against")
+    parser.add_argument(
+        "--allow-http", action="store_true", help="accept a plain-http --url (tests only)"
+    )
     args = parser.parse_args(argv)
     try:
         hosts = load_inventory(args.inventory)
@@ -92,16 +103,23 @@ def main(argv: list[str] | None = None) -> int:
     if len(servers) > 1:
         print(f"{args.inventory}: more than one monitoring host; give --url", file=sys.stderr)
         return 2
+    pinned = None  # the own server's certificate
     if args.url:
-        url = args.url
+        url, verify = args.url, args.ca_file or True
         user = os.environ.get("AKTIENANALYSE_ZABBIX_USER", "Admin")
         password = os.environ.get("AKTIENANALYSE_ZABBIX_PASSWORD")
     elif servers:
-        url = f"http://{servers[0].data['address']}/zabbix/api_jsonrpc.php"
+        url = f"https://{servers[0].data['address']}/zabbix/api_jsonrpc.php"
+        pinned = certificate_of(servers[0].settings.secrets["zabbix_tls_pem"])
+        verify = True
         user = "Admin"
         password = servers[0].settings.secrets["zabbix_admin_password"].get_secret_value()
     else:
         print(f"{args.inventory}: no monitoring host; give --url", file=sys.stderr)
+        return 2
+    if urlsplit(url).scheme != "https" and not args.allow_http:
+        print("refused: the API URL is not https (the password and PSKs would cross the "
+              "network in clear text); --allow-http only for a test", file=sys.stderr)  # fmt: skip
         return 2
     if not password:
         print("no API password: set AKTIENANALYSE_ZABBIX_PASSWORD", file=sys.stderr)
@@ -114,9 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     started = time.monotonic()
     try:
-        with ZabbixAPI(url) as api:
-            api.login(user, password)
-            register(api, hosts, psks, own_server=not args.url, wait=args.wait)
+        with tempfile.TemporaryDirectory() as tmp:
+            if pinned:
+                verify = str(Path(tmp) / "server.pem")
+                Path(verify).write_text(pinned)
+            with ZabbixAPI(url, verify=verify) as api:
+                api.login(user, password)
+                register(api, hosts, psks, own_server=not args.url, wait=args.wait)
     except ZabbixError as failed:
         print(f"Zabbix API at {url}: {failed}", file=sys.stderr)
         return 1

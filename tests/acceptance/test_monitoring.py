@@ -13,7 +13,9 @@ import sys
 import time
 
 import pytest
+from pydantic import SecretStr
 
+from infra.certificates import certificate_of
 from infra.zabbix_api import ZabbixAPI, ZabbixError, check_now, problems
 from infra.zabbix_items import HOST_MACROS, TEMPLATE_NAME, TRIGGERS
 from tests.acceptance import lab
@@ -24,7 +26,8 @@ if not lab.names("monitoring"):
 pytestmark = pytest.mark.journey
 
 SERVER = lab.names("monitoring")[0]
-URL = f"http://{lab.host_info(SERVER)['address']}/zabbix/api_jsonrpc.php"
+ADDRESS = lab.host_info(SERVER)["address"]
+URL = f"https://{ADDRESS}/zabbix/api_jsonrpc.php"
 testinfra_hosts = lab.hosts("monitoring")
 
 
@@ -43,8 +46,16 @@ def registered():
 
 
 @pytest.fixture(scope="module")
-def api(registered):
-    client = ZabbixAPI(URL)
+def server_certificate(tmp_path_factory):
+    """The certificate the lab made for the server (.lab/secrets/zabbix_tls_pem), to trust."""
+    path = tmp_path_factory.mktemp("zabbix") / "server.pem"
+    path.write_text(certificate_of(SecretStr(lab.secret("zabbix_tls_pem"))))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def api(registered, server_certificate):
+    client = ZabbixAPI(URL, verify=server_certificate)
     client.login("Admin", lab.secret("zabbix_admin_password"))
     yield client
     client.logout()
@@ -73,9 +84,24 @@ def test_no_database_password_exists(host):
     assert "DBPassword" not in host.file("/etc/zabbix/zabbix_server.conf").content_string
 
 
-def test_the_frontends_default_admin_password_is_gone(registered):
+def test_the_frontends_default_admin_password_is_gone(registered, server_certificate):
     with pytest.raises(ZabbixError):
-        ZabbixAPI(URL).login("Admin", "zabbix")
+        ZabbixAPI(URL, verify=server_certificate).login("Admin", "zabbix")
+
+
+def test_nothing_answers_plain_http(registered):
+    assert lab.tcp_connect(lab.names("app")[0], ADDRESS, 80).returncode != 0
+
+
+def test_the_tool_refuses_a_plain_http_url():
+    result = register("--url", f"http://{ADDRESS}/zabbix/api_jsonrpc.php")
+    assert result.returncode == 2 and "not https" in result.stderr
+
+
+def test_an_unpinned_certificate_is_refused(registered):
+    """Without the server's own certificate as trust anchor, the API is not believed."""
+    with pytest.raises(ZabbixError, match=r"SSL|certificate"):
+        ZabbixAPI(URL).call("apiinfo.version", [])
 
 
 def test_every_host_is_registered_once(api):
