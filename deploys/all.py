@@ -73,7 +73,10 @@ def directories(own: Settings) -> list[str]:
     platform = [p.base_dir, f"{p.base_dir}/wheelhouse", p.config_dir, p.log_dir, p.state_dir]
     platform += [f"{p.state_dir}/{name}" for name in own.services]
     system = [
-        "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/logrotate.d", "/etc/nftables.d",
+        "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/ssh/sshd_config.d", "/home",
+        "/etc/logrotate.d", "/etc/nftables.d", "/etc/apache2", "/etc/apache2/aktienanalyse",
+        "/etc/apache2/sites-available", "/etc/apache2/sites-enabled", "/etc/apache2/mods-enabled",
+        "/etc/apache2/conf-enabled",
         "/etc/systemd/system", "/etc/systemd/system/apt-daily-upgrade.timer.d", "/etc/zabbix",
         "/etc/zabbix/zabbix_agent2.d", "/usr/local/sbin", "/etc/haproxy", "/etc/haproxy/certs",
         "/etc/redis", "/etc/postgresql", "/etc/postgresql/15", "/etc/postgresql/15/main",

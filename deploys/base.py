@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Timezone
-from pyinfra.operations import server
+from pyinfra.operations import server, systemd
 
 from facts.accounts import Accounts, user_matches
 from facts.once import read_once
@@ -21,6 +21,7 @@ from infra.operations import (
     ensure_directory,
     ensure_group,
     ensure_user,
+    run_if_changed,
 )
 from infra.services import LOG_READERS
 from infra.settings import Settings
@@ -28,6 +29,7 @@ from infra.templating import put_rendered, render
 
 APT_PROXY_FILE = "/etc/apt/apt.conf.d/01aktienanalyse-proxy"
 SUDOERS_FILE = "/etc/sudoers.d/aktienanalyse-operators"
+SSHD_DROP_IN = "/etc/ssh/sshd_config.d/50-aktienanalyse.conf"
 OPERATORS_GROUP = "operators"
 
 
@@ -58,6 +60,7 @@ def apply(packages: list[str]) -> None:
     for path, owner, group, mode in host.loop(directory_layout(own)):
         ensure_directory(name=f"Directory {path}", path=path, user=owner, group=group, mode=mode)
     _operators(own)
+    _ssh()
 
 
 def _apt(settings: Settings, packages: list[str]) -> None:
@@ -89,6 +92,13 @@ def _platform_user(settings: Settings) -> None:
     )
 
 
+def _ssh() -> None:
+    """sshd: keys only, no forwarding, idle sessions end (the drop-in's comments say why)."""
+    config = put_rendered(SSHD_DROP_IN, {}, mode=644, check="sshd -t -f {path}")
+    run_if_changed({"sshd drop-in": config}, systemd.service, name="Reload sshd",
+                   service="ssh", reloaded=True)  # fmt: skip
+
+
 def _operators(settings: Settings) -> None:
     """Operators' accounts (group `operators`, sudo), their keys as their only way in. The keys
     file is staged like every file root writes (checked_file), never through /tmp."""
@@ -105,6 +115,8 @@ def _operators(settings: Settings) -> None:
                 groups=[OPERATORS_GROUP],
                 ensure_home=True,
             )
+        ensure_directory(name=f"Home {home} (its owner's only)", path=home, user=op.name,
+                         group=op.name, mode=750)  # fmt: skip
         ensure_directory(
             name=f"Directory {home}/.ssh", path=f"{home}/.ssh", user=op.name, group=op.name,
             mode=700,
@@ -121,6 +133,8 @@ def _operators(settings: Settings) -> None:
     former = read_once(Accounts)["groups"].get(OPERATORS_GROUP, [])
     for name in sorted(set(former) - wanted):
         server.user(name=f"Remove former operator {name}", user=name, present=False)
+    ensure_directory(name="Directory /etc/sudoers.d (root's only)", path="/etc/sudoers.d",
+                     user="root", group="root", mode=750)  # fmt: skip
     checked_file(
         name=f"Sudoers {SUDOERS_FILE} (checked by visudo)",
         dest=SUDOERS_FILE,
