@@ -18,6 +18,7 @@ from deploys import (
     base,
     firewall,
     haproxy,
+    hardening,
     jobs,
     logrotate,
     monitoring,
@@ -51,7 +52,8 @@ from infra.tuning import memory_overcommit, pg_memory_bytes, redis_maxmemory
 
 def packages(own: Settings, groups: set[str]) -> list[str]:
     """Every Debian package this host's deploys need: base installs them in one transaction."""
-    wanted = [*updates.packages(own), *logrotate.PACKAGES, *firewall.PACKAGES, *zabbix.PACKAGES]
+    wanted = [*updates.packages(own), *logrotate.PACKAGES, *firewall.PACKAGES, *zabbix.PACKAGES,
+              *hardening.PACKAGES]  # fmt: skip
     if "db" in groups:
         wanted += postgresql.packages(own)
     if "cache" in groups:
@@ -74,6 +76,8 @@ def directories(own: Settings) -> list[str]:
     platform += [f"{p.state_dir}/{name}" for name in own.services]
     system = [
         "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/ssh/sshd_config.d", "/home",
+        "/etc/security/limits.d", "/etc/default", *(f"/etc/cron.{kind}" for kind in
+        ("d", "hourly", "daily", "weekly", "monthly")), "/var/lib/postgresql",
         "/etc/logrotate.d", "/etc/nftables.d", "/etc/apache2", "/etc/apache2/aktienanalyse",
         "/etc/apache2/sites-available", "/etc/apache2/sites-enabled", "/etc/apache2/mods-enabled",
         "/etc/apache2/conf-enabled",
@@ -99,6 +103,9 @@ def snapshot(own: Settings, groups: set[str], wanted: list[str]) -> list[tuple[t
         (Timezone, {}),
         *((FilesIn, {"directory": directory}) for directory in directories(own)),
     ]
+    for path in ("/etc/login.defs", "/etc/issue", "/etc/issue.net", "/etc/ssh/sshd_config"):
+        directory, entry = path.rsplit("/", 1)  # in directories never listed whole
+        facts.append((FilesIn, {"directory": directory, "entry": entry}))
     if "db" in groups and own.backup.enabled:  # a file in /etc, which is never listed whole
         directory, entry = backup.CONFIG.rsplit("/", 1)
         facts.append((FilesIn, {"directory": directory, "entry": entry}))
@@ -155,6 +162,7 @@ read_snapshot(snapshot(own, groups, wanted))
 check_memory_budget(own, groups)
 base.apply(wanted)
 updates.apply()
+hardening.apply()
 logrotate.apply()
 firewall.apply()
 if "db" in groups:

@@ -56,6 +56,13 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 @deploy("Zabbix server")
 def apply() -> None:
+    ensure_directory(
+        name="postgres's home /var/lib/postgresql (its own alone)",
+        path="/var/lib/postgresql",
+        user="postgres",
+        group="postgres",
+        mode=750,
+    )
     # pg_createcluster makes it postgres's; root must not write through it.
     for path in host.loop(["/etc/postgresql", "/etc/postgresql/15", PG_CONF]):
         ensure_directory(

@@ -128,6 +128,13 @@ def apply() -> None:
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
+    ensure_directory(
+        name="postgres's home /var/lib/postgresql (its own alone)",
+        path="/var/lib/postgresql",
+        user="postgres",
+        group="postgres",
+        mode=750,
+    )
     # pg_createcluster makes them postgres's; root must not write through them.
     for path in host.loop(CONF_DIRS):
         ensure_directory(
