@@ -32,6 +32,7 @@ from infra.operations import (
     run_if_changed,
     with_secret_input,
 )
+from infra.pgcluster import CONF_DIR, secure_directories
 from infra.templating import put_rendered, render
 
 PACKAGES = [
@@ -42,7 +43,7 @@ PACKAGES = [
     "apache2",
     "libapache2-mod-php8.2",
 ]
-PG_CONF = "/etc/postgresql/15/main"
+PG_CONF = CONF_DIR
 SERVER_CONFIG = "/etc/zabbix/zabbix_server.conf"
 FRONTEND_CONFIG = "/etc/zabbix/zabbix.conf.php"
 SCHEMA = [f"/usr/share/zabbix-server-pgsql/{part}.sql.gz" for part in ("schema", "images", "data")]
@@ -56,18 +57,7 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 @deploy("Zabbix server")
 def apply() -> None:
-    ensure_directory(
-        name="postgres's home /var/lib/postgresql (its own alone)",
-        path="/var/lib/postgresql",
-        user="postgres",
-        group="postgres",
-        mode=750,
-    )
-    # pg_createcluster makes it postgres's; root must not write through it.
-    for path in host.loop(["/etc/postgresql", "/etc/postgresql/15", PG_CONF]):
-        ensure_directory(
-            name=f"Directory {path}", path=path, user="root", group="postgres", mode=755
-        )
+    secure_directories(conf_d=False)
     access = {
         name: checked_file(
             name=f"{PG_CONF}/{name}: local peer connections only",

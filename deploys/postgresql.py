@@ -36,12 +36,12 @@ from infra.hostdata import address, peer_addresses, settings
 from infra.operations import (
     PSQL,
     checked_file,
-    ensure_directory,
     ensure_service,
     extension,
     role_password,
     run_if_changed,
 )
+from infra.pgcluster import CONF_DIR, secure_directories
 from infra.services import CORE
 from infra.settings import Settings
 from infra.templating import put_rendered, render
@@ -51,8 +51,6 @@ BACKUP_PACKAGES = ["pgbackrest"]  # archive_command needs it from the first star
 POSTGRES = "/usr/lib/postgresql/15/bin/postgres"
 STANZA = "aktienanalyse"  # pgBackRest's name for this cluster (deploys/backup.py)
 DATA_DIR = "/var/lib/postgresql/15/main"
-CONF_DIR = "/etc/postgresql/15/main"
-CONF_DIRS = ["/etc/postgresql", "/etc/postgresql/15", CONF_DIR, f"{CONF_DIR}/conf.d"]
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
 MONITORING_ROLE = "zabbix"  # the agent's OS user, for peer authentication
@@ -128,18 +126,7 @@ def apply() -> None:
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
-    ensure_directory(
-        name="postgres's home /var/lib/postgresql (its own alone)",
-        path="/var/lib/postgresql",
-        user="postgres",
-        group="postgres",
-        mode=750,
-    )
-    # pg_createcluster makes them postgres's; root must not write through them.
-    for path in host.loop(CONF_DIRS):
-        ensure_directory(
-            name=f"Directory {path}", path=path, user="root", group="postgres", mode=755
-        )
+    secure_directories(conf_d=True)
     runtime = read_once(PostgresqlRuntime)
     drop_in_text = render(
         DROP_IN,

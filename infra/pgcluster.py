@@ -1,0 +1,23 @@
+"""Debian's PostgreSQL 15 cluster `15/main` as the deploys find it, and the directories of it
+that must not stay the postgres account's (deploys/postgresql.py, deploys/monitoring.py)."""
+
+from __future__ import annotations
+
+from pyinfra import host
+
+from infra.operations import ensure_directory
+
+CONF_DIR = "/etc/postgresql/15/main"
+HOME = "/var/lib/postgresql"
+
+
+def secure_directories(conf_d: bool) -> None:
+    """pg_createcluster makes the configuration directories postgres's: root, which writes our
+    files there, must not write through a path postgres controls, so they become root's
+    (postgres reads them through its group). postgres's home is its own alone (0750)."""
+    ensure_directory(name=f"postgres's home {HOME} (its own alone)", path=HOME, user="postgres",
+                     group="postgres", mode=750)  # fmt: skip
+    paths = ["/etc/postgresql", "/etc/postgresql/15", CONF_DIR]
+    for path in host.loop(paths + ([f"{CONF_DIR}/conf.d"] if conf_d else [])):
+        ensure_directory(name=f"Directory {path}", path=path, user="root", group="postgres",
+                         mode=755)  # fmt: skip
