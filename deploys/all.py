@@ -76,7 +76,7 @@ def directories(own: Settings) -> list[str]:
     platform += [f"{p.state_dir}/{name}" for name in own.services]
     system = [
         "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/ssh/sshd_config.d", "/home",
-        "/etc/security/limits.d", "/etc/default", *(f"/etc/cron.{kind}" for kind in
+        "/etc/security/limits.d", "/etc/default", "/etc/sysctl.d", *(f"/etc/cron.{kind}" for kind in
         ("d", "hourly", "daily", "weekly", "monthly")), "/var/lib/postgresql",
         "/etc/logrotate.d", "/etc/nftables.d", "/etc/apache2", "/etc/apache2/aktienanalyse",
         "/etc/apache2/sites-available", "/etc/apache2/sites-enabled", "/etc/apache2/mods-enabled",

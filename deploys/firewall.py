@@ -14,7 +14,9 @@ hosts'.
 
 The rules are one table of their own (`inet aktienanalyse`), loaded and replaced by
 aktienanalyse-firewall.service: the host's /etc/nftables.conf and any other table stay as
-they are.
+they are. The same unit loads the network namespace's sysctl (no ICMP redirects or source
+routes, strict reverse-path filter, martians logged), which systemd-sysctl skips in a
+container.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from infra.services import UNIT_DIR, deployed
 from infra.templating import put_rendered, render
 
 RULES_FILE = "/etc/nftables.d/aktienanalyse.nft"
+SYSCTL_FILE = "/etc/sysctl.d/60-aktienanalyse-net.conf"
 UNIT = "aktienanalyse-firewall.service"
 
 
@@ -73,17 +76,21 @@ def apply() -> None:
         check="nft -c -f {path}",
         mode=644,
     )
+    network = put_rendered(SYSCTL_FILE, {}, mode=644)
     unit = put_rendered(
-        f"{UNIT_DIR}/{UNIT}", {"rules_file": RULES_FILE}, mode=644, check=unit_check(UNIT)
+        f"{UNIT_DIR}/{UNIT}",
+        {"rules_file": RULES_FILE, "sysctl_file": SYSCTL_FILE},
+        mode=644,
+        check=unit_check(UNIT),
     )
     run_if_changed(
         {"firewall unit": unit}, systemd.daemon_reload, name="Reload systemd (firewall unit)"
     )
     ensure_service(name="Firewall table loaded at boot", service=UNIT, running=True, enabled=True)
     run_if_changed(
-        {"firewall rules": rules},
+        {"firewall rules": rules, "network sysctl": network},
         systemd.service,
-        name="Reload the firewall table (rules changed)",
+        name="Reload the firewall table and network sysctl (rules changed)",
         service=UNIT,
         reloaded=True,
     )

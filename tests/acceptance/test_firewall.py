@@ -30,3 +30,18 @@ def test_other_tables_survive(host, action):
         assert {"table inet operator_rules", "table inet aktienanalyse"} <= set(tables(host))
     finally:
         host.run("nft delete table inet operator_rules")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("net.ipv4.conf.all.accept_redirects", "0"), ("net.ipv4.conf.all.send_redirects", "0"),
+     ("net.ipv4.conf.all.accept_source_route", "0"), ("net.ipv4.conf.all.rp_filter", "1"),
+     ("net.ipv4.conf.all.log_martians", "1")],
+)  # fmt: skip
+def test_the_unit_loads_the_network_sysctl(host, key, value):
+    assert host.check_output(f"sysctl -n {key}") == value
+
+
+def test_the_unit_rates_3_or_lower(host):
+    line = host.check_output(f"systemd-analyze security {UNIT} | tail -1")
+    assert float(line.split(":")[1].split()[0]) <= 3
