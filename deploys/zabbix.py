@@ -83,7 +83,7 @@ def apply() -> None:
     parameters = checked_file(
         name=f"UserParameters {USER_PARAMETERS_FILE}",
         dest=USER_PARAMETERS_FILE,
-        content=user_parameters_text(),
+        content=user_parameters_text(own.platform.log_dir),
         mode=644,
     )
     checked_file(  # read on every poll: no restart needed

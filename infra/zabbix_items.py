@@ -16,10 +16,10 @@ from pydantic import SecretStr
 
 from infra.jobs import STATUS_DIR, host_jobs, stamp
 from infra.services import deployed, instance_units
-from infra.settings import Settings
+from infra.settings import Platform, Settings
 
 TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "zabbix" / "aktienanalyse-template.yaml"
-LOG_DIR = "/var/log/aktienanalyse"
+LOG_DIR = "{log_dir}"  # `platform.log_dir`, filled in by user_parameters_text
 REDIS_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-redis.pass"
 _MONITOR_CONTEXT = b"aktienanalyse: the Zabbix agent's Redis password"
 _PSQL = "psql -XAtq -d postgres -c"
@@ -338,9 +338,12 @@ def _triggers(key: str, prototype: bool) -> dict:
     return {"trigger_prototypes" if prototype else "triggers": triggers}
 
 
-def user_parameters_text() -> str:
+def user_parameters_text(log_dir: str = Platform().log_dir) -> str:
+    """The agent's UserParameter file, the log items reading `log_dir` (`platform.log_dir`;
+    a SafePath, so it needs no quoting)."""
     lines = ["# Managed by deploys/zabbix.py (USER_PARAMETERS); edits are overwritten."]
-    lines += [f"UserParameter={key},{command}" for key, (command, _, _) in USER_PARAMETERS.items()]
+    lines += [f"UserParameter={key},{command.replace(LOG_DIR, log_dir)}"
+              for key, (command, _, _) in USER_PARAMETERS.items()]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -113,6 +113,11 @@ def test_user_parameter_file_lists_every_key():
     assert [line.split("=", 1)[1].split(",", 1)[0] for line in lines] == list(USER_PARAMETERS)
 
 
+def test_the_log_items_read_the_configured_log_directory():
+    text = user_parameters_text("/srv/logs/aktienanalyse")
+    assert "/srv/logs/aktienanalyse/" in text and "{log_dir}" not in text
+
+
 def test_discovery_lists_the_deployed_instances():
     data = discovery(settings_with(frontend="1.0.0"), True)["data"]
     assert [entry["{#UNIT}"] for entry in data] == [
