@@ -105,15 +105,7 @@ def checked_file(
         f'[ "$(stat -c %d {directory})" = "$(stat -c %d {parent})" ] || '
         f"{{ echo {shlex.quote(f'{dest}: staged on another file system')} >&2; exit 1; }}"
     )
-    # Under sudo the upload waits in a directory only the SSH user can enter, then sudo copies
-    # it over a staged file made root-only first (cp keeps an existing file's mode).
-    private = host.get_fact(PrivateUploadDir, _sudo=False)
-    yield StringCommand(f"install -m 600 /dev/null {quoted}")
-    yield FileUploadCommand(
-        StringIO(content),
-        staged,
-        remote_temp_filename=f"{private}/{hashlib.sha1(dest.encode()).hexdigest()}",
-    )
+    yield from _upload_root_only(content, staged)
     yield StringCommand(f"chown {shlex.quote(f'{user}:{group}')} {quoted}")
     yield StringCommand(f"chmod {wanted['mode']} {quoted}")
     if check:
@@ -123,6 +115,17 @@ def checked_file(
 
 
 STAGING_DIR = ".aktienanalyse-staging"
+
+
+def _upload_root_only(content: str, staged: str):
+    """Commands that put ``content`` at ``staged`` (in a staging directory), root's 0600 before
+    any content reaches it. Under sudo the upload waits in a directory only the SSH user can
+    enter, named like the staged file, then sudo copies it over (cp keeps the file's mode)."""
+    private = host.get_fact(PrivateUploadDir, _sudo=False)
+    yield StringCommand(f"install -m 600 /dev/null {shlex.quote(staged)}")
+    yield FileUploadCommand(
+        StringIO(content), staged, remote_temp_filename=f"{private}/{staged.rsplit('/', 1)[1]}"
+    )
 
 
 def with_secret_input(name: str, content: str, command: str):
@@ -135,11 +138,7 @@ def with_secret_input(name: str, content: str, command: str):
     quoted = shlex.quote(staged)
     directory = shlex.quote(staged.rsplit("/", 1)[0])
     yield StringCommand(f"install -d -o root -g root -m 700 {directory}")
-    yield StringCommand(f"install -m 600 /dev/null {quoted}")
-    private = host.get_fact(PrivateUploadDir, _sudo=False)
-    yield FileUploadCommand(
-        StringIO(content), staged, remote_temp_filename=f"{private}/{staged.rsplit('/', 1)[1]}"
-    )
+    yield from _upload_root_only(content, staged)
     yield StringCommand(f"{command} < {quoted}; rc=$?; rm -f {quoted}; exit $rc")
 
 
