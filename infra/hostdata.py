@@ -1,10 +1,10 @@
 """pyinfra's host data, validated: the one path from group_data/ to a deploy's settings.
 
-pyinfra loads the inventory and `group_data/*.py` itself; a host sees each top-level name from
-its host data, else its groups' data, else `group_data/all.py` (a name is replaced whole).
-This module validates what pyinfra loaded into `infra.settings.Settings`, every host once,
-and stops the run before any host is contacted when something is wrong, naming host, file,
-key and reason (never a value). Deploys then read:
+pyinfra loads the inventory and `group_data/*.py`; a host sees each top-level name from its
+host data, else its groups' data, else `group_data/all.py` (a name is replaced whole).
+`infra.validation` checks what was loaded, every host once, and the run stops before any
+host is contacted when something is wrong, naming host, file, key and reason (never a value).
+Deploys then read:
 
 - `settings()`: the current host's validated settings;
 - `shared(section)`: a section another group owns (the app hosts' `services`, the lb's
@@ -12,449 +12,62 @@ key and reason (never a value). Deploys then read:
 - `secret(name)`: a secret, from a host of the group that owns it;
 - `members(group)`, `address(host)`: the inventory's hosts and their addresses.
 
-Hosts must agree on what they share: every host of the owning group, and every other host
-whose data sets the section, must hold the same value, or the run stops naming both hosts.
-
-Inventory modules call `check_before_connecting(__file__)`. pyinfra loads group data after
-the inventory module and offers no hook between loading and connecting; it connects in
-greenlets it spawns after loading, so a greenlet spawned here runs first and stops the run
-before any connection. Every deploy validates again on its first `settings()` (cached), so
-the check never depends on that ordering for running commands.
+One way in, inside a pyinfra run and outside it: `load_inventory()` loads the inventory file
+and its group data in this process (`infra.inventory.load`, into pyinfra's public
+`Inventory`) and validates every host (`infra.validation`). Tools and tests call it; inventory
+modules call `check_before_connecting(__file__)`, which calls it while pyinfra's CLI is still
+loading the inventory. pyinfra's only hook before it connects, a state callback's
+`host_before_connect`, can be registered only after the inventory is loaded (`State.init`
+resets the handlers), and a greenlet spawned earlier races the connections whenever a check
+yields (a check that runs `systemd-analyze`). Validating synchronously, inside the inventory
+module, completes before pyinfra can connect, whatever the checks do. Deploys validate
+pyinfra's own loaded inventory again on their first `settings()` (cached), which also covers
+`--data` overrides.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import ip_address
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from infra.jobs import STATUS_DIR, host_jobs
-from infra.services import LOG_READERS, service_user
-from infra.settings import GROUPS, REPO, SECRET_OWNERS, SERVICES, Settings
-
-SECTIONS = tuple(Settings.model_fields)
-# Which group owns a section that other hosts read.
-OWNERS = {"services": "app", "haproxy": "lb", "postgresql": "db", "redis": "cache"}
-# Host data that is not a setting: how pyinfra connects, and the host's address. Nothing else:
-# pyinfra would read e.g. `_shell_executable` or `_ignore_errors` as every operation's default.
-CONNECTION_KEYS = frozenset(
-    {"address", "ssh_hostname", "ssh_user", "ssh_port", "ssh_key", "ssh_known_hosts_file",
-     "ssh_strict_host_key_checking", "ssh_config_file", "ssh_connect_retries", "_sudo"}
-)  # fmt: skip
-# Groups whose hosts the others connect to at their `address` (pg_hba, firewall sets, HAProxy's
-# backends and admin sockets, the services' database and cache).
-REACHED_BY_PEERS = ("lb", "app", "db", "cache")
-HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
-KEYED_REASON = re.compile(
-    r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*(\.[^\s:]+)*): (?P<reason>.*)$", re.DOTALL
+from infra.inventory import REPO, InventoryError, host_views, load
+from infra.settings import SECRET_OWNERS, Settings
+from infra.validation import (  # SettingsError, refusal: the tools import them from here
+    OWNERS,
+    SettingsError,
+    inventory_problems,
+    refusal,
+    validate,
 )
-
-
-class SettingsError(Exception):
-    """Invalid settings; str() lists every problem as `host: file: key: reason`."""
-
-
-@dataclass(frozen=True)
-class HostView:
-    """One host as pyinfra loaded it: its groups and data layers, highest precedence first."""
-
-    name: str
-    groups: tuple[str, ...]
-    layers: tuple[tuple[str, Mapping[str, Any]], ...]  # (where, data)
-
-    def get(self, key: str) -> Any:
-        return next((data[key] for _, data in self.layers if key in data), None)
-
-    def has(self, key: str) -> bool:
-        return any(key in data for _, data in self.layers)
-
-    def source(self, key: str) -> str:
-        """The file that holds the value this host sees for `key`."""
-        return next((where for where, data in self.layers if key in data), "defaults")
-
-
-def host_views(inventory, inventory_file: str) -> list[HostView]:
-    """Every host of a pyinfra Inventory with its data layers (public Inventory API only)."""
-    label = _relative(inventory_file)
-    ignored = {Path(inventory_file).stem}  # pyinfra's group named after the inventory file
-    views = []
-    for host in inventory:
-        groups = tuple(g for g in host.groups if g not in ignored)
-        layers = [
-            ("--data", inventory.get_override_data() or {}),
-            (f"{label} (host {host.name})", inventory.get_host_data(host.name)),
-            # pyinfra lets the group listed last win; group_conflicts() refuses the ambiguity.
-            *((f"group_data/{g}.py", inventory.get_group_data(g)) for g in reversed(groups)),
-            ("group_data/all.py", inventory.get_data()),
-        ]
-        views.append(HostView(host.name, groups, tuple(layers)))
-    return views
-
-
-def _relative(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Validation
-
-
-def _first_difference(a: Any, b: Any, prefix: str) -> str:
-    """The dotted key where two dumped settings first differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b), key=str):
-            if a.get(key) != b.get(key):
-                return _first_difference(a.get(key), b.get(key), f"{prefix}.{key}")
-    return prefix
-
-
-def _errors(host: HostView, exc: ValidationError) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        loc = tuple(str(part) for part in error["loc"] if not str(part).startswith("function-"))
-        loc = tuple(part.encode("unicode_escape").decode() for part in loc)  # a key's "\n"
-        key = ".".join(loc) or "(settings)"
-        reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            reason = "unknown setting"
-        keyed = KEYED_REASON.match(reason)
-        if keyed:  # a check across sections, or of a dict's entries, names its key first
-            named = tuple(keyed["key"].split("."))
-            loc = loc if loc[-len(named) :] == named else (*loc, *named)
-            key, reason = ".".join(loc), keyed["reason"]
-        where = host.source(loc[0]) if loc else "settings"
-        problems.append(f"{host.name}: {where}: {key}: {reason}")
-    return problems
-
-
-def validate_host(host: HostView) -> Settings:
-    """One host's settings from what pyinfra loaded for it; SettingsError lists problems."""
-    problems = []
-    inventory_file = host.layers[1][0]
-    if not HOST_NAME.fullmatch(host.name):  # it names the host in scripts, HAProxy and Zabbix
-        problems.append(f"{_escaped(host.name)}: {inventory_file}: host name: use letters, "
-                        "digits, '.' and '-' (at most 63)")  # fmt: skip
-    if not host.groups:
-        problems.append(f"{host.name}: {inventory_file}: groups: the host is in no group")
-    if host.get("ssh_strict_host_key_checking") != "yes" and not host.name.startswith("@"):
-        problems.append(f"{host.name}: {host.source('ssh_strict_host_key_checking')}: "
-                        "ssh_strict_host_key_checking: must be \"yes\" (host keys pinned in "
-                        "ssh_known_hosts_file); never accept unknown host keys")  # fmt: skip
-    unknown_groups = sorted(set(host.groups) - set(GROUPS))
-    if unknown_groups:
-        problems.append(f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
-                        f"{', '.join(unknown_groups)} (known: {', '.join(GROUPS)})")  # fmt: skip
-    if "monitoring" in host.groups and "db" in host.groups:
-        problems.append(f"{host.name}: {inventory_file}: groups: monitoring and db on one host "
-                        "(each manages PostgreSQL's pg_hba.conf); give the Zabbix server a host "
-                        "of its own")  # fmt: skip
-    for key in sorted({k for _, data in host.layers for k in data}):
-        if key not in SECTIONS and key not in CONNECTION_KEYS:
-            problems.append(f"{host.name}: {host.source(key)}: {_escaped(key)}: unknown setting "
-                            "(settings are the sections of infra/settings.py; connection data "
-                            f"is {', '.join(sorted(CONNECTION_KEYS))})")  # fmt: skip
-    problems += group_conflicts(host)
-    problems += _address_problems(host)
-    raw = {section: host.get(section) for section in SECTIONS if host.has(section)}
-    settings = None
-    try:
-        settings = Settings.model_validate(raw, context={"groups": host.groups})
-    except ValidationError as exc:
-        problems += _errors(host, exc)
-    if settings is not None:
-        problems += _connecting_user_problems(host, settings)
-        problems += _generated_name_problems(host, settings)
-        for secret, group in SECRET_OWNERS.items():
-            needed = secret != "pgbackrest_cipher_pass" or settings.backup.enabled
-            if group in host.groups and needed and secret not in settings.secrets:
-                problems.append(f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
-                                f"required on {group} hosts")  # fmt: skip
-    if problems:
-        raise SettingsError("\n".join(problems))
-    return settings
-
-
-def _connecting_user_problems(host: HostView, settings: Settings) -> list[str]:
-    """pyinfra's SSH user (`ssh_user`, other than root) must be an operator with sudo: base
-    would otherwise remove its account or its sudo, and the next run could not connect."""
-    user = host.get("ssh_user")
-    if user in (None, "root"):
-        return []
-    operator = next((op for op in settings.operators if op.name == user), None)
-    if operator is not None and operator.sudo:
-        return []
-    return [f"{host.name}: {host.source('operators')}: operators: pyinfra connects as "
-            f"{_escaped(str(user))} ({host.source('ssh_user')}: ssh_user), who must be listed "
-            "with sudo, or a converge takes away the access it runs on"]  # fmt: skip
-
-
-def generated_names(settings: Settings) -> dict[str, str]:
-    """The names the deploys make themselves (accounts, groups, job units), each with what it
-    names: one namespace, against which every name a setting gives is checked."""
-    user = settings.platform.user
-    names = {user: "the platform's user", LOG_READERS: "the platform's log readers' group"}
-    names |= {service_user(user, s): f"the service user of {s}" for s in SERVICES}
-    defaults = Settings(jobs={})  # every job the deploys make, on a host of every group
-    names |= {job.name: "a job the deploy makes" for job in host_jobs(defaults, set(GROUPS))}
-    return names
-
-
-def _generated_name_problems(host: HostView, settings: Settings) -> list[str]:
-    """A name in settings that is one the deploys make would merge two accounts or overwrite
-    a unit. Directories the platform writes (its four, the backup path, the backups' status
-    stamps) may not contain each other: backups would land in live data, or be pruned with it."""
-    generated = generated_names(settings)
-    given = [(f"operators.{i}.name", "operators", op.name)
-             for i, op in enumerate(settings.operators)]  # fmt: skip
-    given += [(f"jobs.{name}", "jobs", name) for name in settings.jobs]
-    problems = [
-        f"{host.name}: {host.source(section)}: {key}: is {generated[name]}, a name the deploy "
-        "makes itself"
-        for key, section, name in given
-        if name in generated
-    ]
-    p = settings.platform
-    written = {"backup.path": settings.backup.path, "platform.base_dir": p.base_dir,
-               "platform.config_dir": p.config_dir, "platform.log_dir": p.log_dir,
-               "platform.state_dir": p.state_dir, STATUS_DIR: STATUS_DIR}  # fmt: skip
-    pairs = [(a, b) for i, a in enumerate(written) for b in list(written)[i + 1 :]]
-    for a, b in pairs:
-        inner, outer = sorted((f"{written[a]}/", f"{written[b]}/"), key=len, reverse=True)
-        if inner.startswith(outer):
-            problems.append(f"{host.name}: {host.source(a.split('.')[0])}: {a}: holds or is "
-                            f"inside {b}, another directory the platform writes")  # fmt: skip
-    return problems
-
-
-def _address_problems(host: HostView) -> list[str]:
-    """`address` is where other hosts reach this one: a plain, unicast IPv4 address (the
-    firewall's sets and pg_hba's /32 rules are IPv4)."""
-    where = f"{host.name}: {host.source('address')}: address"
-    value = host.get("address")
-    try:
-        if not isinstance(value, str) or "%" in value:
-            raise ValueError
-        address = ip_address(value)
-    except ValueError:
-        return [f"{where}: not an IP address"]
-    if address.version != 4 or str(address) != value:
-        return [f"{where}: write an IPv4 address as dotted decimal"]
-    if address.is_unspecified or address.is_multicast or str(address) == "255.255.255.255":
-        return [f"{where}: not a host's address"]
-    return []
-
-
-def _escaped(text: str) -> str:
-    """Text from settings (a key, a host name) as it may appear in a message: one line."""
-    return text.encode("unicode_escape").decode()
-
-
-def group_conflicts(host: HostView) -> list[str]:
-    """Two of a host's groups setting one section differently: pyinfra would pick one by the
-    order of the inventory's groups, so the run refuses to guess."""
-    problems = []
-    group_layers = [(w, d) for w, d in host.layers if w.startswith("group_data/") and
-                    w != "group_data/all.py"]  # fmt: skip
-    for key in SECTIONS:
-        setters = [(where, data[key]) for where, data in group_layers if key in data]
-        if len({repr(value) for _, value in setters}) > 1 and not any(
-            key in data for where, data in host.layers[:2]
-        ):
-            files = " and ".join(where for where, _ in setters)
-            problems.append(f"{host.name}: {files}: {key}: set differently in two of its groups; "
-                            "set it in one place")  # fmt: skip
-    return problems
-
-
-def cross_host_problems(hosts: list[HostView], settings: Mapping[str, Settings]) -> list[str]:
-    """Hosts that must agree on a shared section, or on a secret's reference, but do not."""
-    problems = []
-    by_name = {h.name: h for h in hosts}
-    for section, group in OWNERS.items():
-        participants = [h for h in hosts if group in h.groups or h.has(section)]
-        dumps = {h.name: getattr(settings[h.name], section) for h in participants}
-        dumps = {name: _dump(value) for name, value in dumps.items()}
-        if section == "services":  # only app hosts resolve service secrets: compare names
-            for services in dumps.values():
-                for service in services.values():
-                    service["secrets"] = sorted(service["secrets"])
-        first = next(iter(dumps), None)
-        for name, value in dumps.items():
-            if value != dumps[first]:
-                key = _first_difference(dumps[first], value, section)
-                a, b = by_name[first], by_name[name]
-                problems.append(
-                    f"{first} ({a.source(section)}) and {name} ({b.source(section)}): {key}: "
-                    f"hosts disagree; {section} belongs to group {group} and every host that "
-                    "sets it must hold the same value"
-                )
-                break
-    for secret in SECRET_OWNERS:
-        refs = {h.name: (h.get("secrets") or {}).get(secret) for h in hosts}
-        refs = {name: ref for name, ref in refs.items() if ref is not None}
-        if len({repr(ref) for ref in refs.values()}) > 1:
-            first, *others = refs
-            other = next(n for n in others if refs[n] != refs[first])
-            problems.append(
-                f"{first} ({by_name[first].source('secrets')}) and {other} "
-                f"({by_name[other].source('secrets')}): secrets.{secret}: hosts reference "
-                "different sources for one secret"
-            )
-    addresses: dict[str, str] = {}
-    for h in hosts:
-        address = str(h.get("address"))
-        if address in addresses:
-            problems.append(f"{addresses[address]} and {h.name} ({h.source('address')}): "
-                            "address: two hosts with one address")  # fmt: skip
-        addresses[address] = h.name
-        reached = sorted(set(h.groups) & set(REACHED_BY_PEERS))
-        if len(hosts) > 1 and reached and ip_address(address).is_loopback:
-            problems.append(f"{h.name}: {h.source('address')}: address: a loopback address, "
-                            f"which the other hosts cannot reach (they connect to its "
-                            f"{', '.join(reached)})")  # fmt: skip
-    return problems
-
-
-def reused_secrets(hosts: list[HostView], settings: Mapping[str, Settings]) -> list[str]:
-    """One value serving a platform secret and another secret (a platform secret or a
-    service's): whoever may read one holds both, and rotating one leaves the other. Values are
-    compared as the hosts resolved them, across the inventory; services may share a value."""
-    first: dict[str, str] = {}  # value -> the key that holds it first
-    problems = []
-    for host in hosts:
-        validated = settings[host.name]
-        keyed = [(f"secrets.{n}", "secrets", v) for n, v in validated.secrets.items()]
-        keyed += [(f"services.{name}.secrets.{n}", "services", v)
-                  for name, service in validated.services.items()
-                  for n, v in service.secrets.items()]  # fmt: skip
-        for key, section, secret in keyed:
-            value = secret.get_secret_value()
-            if not value:  # a service secret this host does not resolve
-                continue
-            other = first.setdefault(value, key)
-            problem = (f"{host.name}: {host.source(section)}: {key}: must differ from {other} "
-                       "(one value for two secrets)")  # fmt: skip
-            platform = key.startswith("secrets.") or other.startswith("secrets.")
-            if other != key and platform and problem not in problems:
-                problems.append(problem)
-    return problems
-
-
-def secret_leaks(hosts: list[HostView], settings: Mapping[str, Settings]) -> list[str]:
-    """Settings that hold a secret's value: they land in files anyone may read (unit files,
-    configs) and in plans. Secrets go in `secrets`, referenced."""
-    values = {
-        secret.get_secret_value()
-        for validated in settings.values()
-        for secret in [
-            *validated.secrets.values(),
-            *(s for service in validated.services.values() for s in service.secrets.values()),
-        ]
-        if len(secret.get_secret_value()) >= 8
-    }
-    problems = []
-    for host in hosts:
-        dumped = settings[host.name].model_dump(mode="json", exclude={"secrets"})
-        for key, text in _strings(dumped):
-            if any(value in text for value in values):
-                where = host.source(key.split(".")[0])
-                problems.append(f"{host.name}: {where}: {key}: holds a secret's value; "
-                                "reference secrets in `secrets` only")  # fmt: skip
-    return problems
-
-
-def _strings(node: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, f"{prefix}.{index}")
-    elif isinstance(node, str):
-        yield prefix, node
-
-
-def _dump(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {k: _dump(v) for k, v in value.items()}
-    return value
-
-
-def inventory_problems(inventory, inventory_file: str) -> list[str]:
-    """Group data for a group this project does not have (a typo would be ignored)."""
-    ignored = {Path(inventory_file).stem, "all"}
-    return [
-        f"group_data/{group}.py: {group}: no such group (known: {', '.join(GROUPS)})"
-        for group, data in sorted(inventory.group_data.items())
-        if data and group not in GROUPS and group not in ignored
-    ]
-
-
-def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, Settings]:
-    """Every host's settings, or SettingsError listing every problem of every host."""
-    settings: dict[str, Settings] = {}
-    problems = list(problems)
-    for host in hosts:
-        try:
-            settings[host.name] = validate_host(host)
-        except SettingsError as exc:
-            problems += str(exc).splitlines()
-    if not problems:
-        problems = [*cross_host_problems(hosts, settings), *secret_leaks(hosts, settings),
-                    *reused_secrets(hosts, settings)]  # fmt: skip
-    if problems:
-        raise SettingsError("\n".join(problems))
-    return settings
-
-
-def refusal(error: SettingsError) -> str:
-    return "Invalid settings, no host was contacted:\n  " + str(error).replace("\n", "\n  ")
-
-
-# ---------------------------------------------------------------------------------------------
-# Inside a pyinfra run
 
 _inventory_file: str = "inventory"
 _validated: dict[str, Settings] | None = None
+_loading = False  # the inventory module runs again inside load_inventory
 
 
 def check_before_connecting(inventory_file: str) -> None:
-    """Validate the whole inventory once pyinfra has loaded it, before it connects."""
-    global _inventory_file
+    """Under pyinfra's CLI: validate the whole inventory now, before pyinfra connects to any
+    host; SystemExit naming every problem when it is invalid."""
+    global _inventory_file, _loading
     _inventory_file = inventory_file
 
-    import gevent
-
-    gevent.spawn(_check_loaded_inventory)
-
-
-def _check_loaded_inventory() -> None:
     import pyinfra
-    from pyinfra import state
 
-    # Only under pyinfra's CLI, once it has an inventory: tools load inventories themselves
-    # (load_inventory) and validate there.
-    if pyinfra.is_cli and getattr(state, "initialised", False):
-        _all_settings()
+    if not pyinfra.is_cli or _loading:  # tools and tests validate in load_inventory
+        return
+    _loading = True
+    try:
+        load_inventory(inventory_file, cwd=Path.cwd())
+    except SettingsError as exc:
+        raise SystemExit(refusal(exc)) from None
+    finally:
+        _loading = False
 
 
 def _all_settings() -> dict[str, Settings]:
+    """Every host of pyinfra's loaded inventory, validated once."""
     global _validated
     if _validated is None:
         from pyinfra import state
@@ -537,132 +150,16 @@ class LoadedHost:
 def load_inventory(
     inventory_file: str, env: Mapping[str, str] | None = None, cwd: Path = REPO
 ) -> dict[str, LoadedHost]:
-    """name → host of an inventory, loaded by pyinfra's own loader (group data from
+    """name → host of an inventory, loaded as pyinfra loads it (group data from
     `cwd`/group_data and the inventory's folder) and validated; nothing is contacted. Raises
-    SettingsError. `env` is added to the environment the inventory module runs in.
-
-    pyinfra's loader lives in its CLI package, which monkey-patches the interpreter (gevent)
-    on import; it runs in a child process (`python -m infra.hostdata`) that prints the layers.
-    """
-    run = subprocess.run(
-        [sys.executable, "-m", "infra.hostdata", str(inventory_file), str(cwd)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    if run.returncode != 0:
-        raise SettingsError(run.stderr.strip().splitlines()[-1] if run.stderr.strip() else
-                            f"{inventory_file}: could not be loaded")  # fmt: skip
-    loaded = json.loads(run.stdout)
-    views = [
-        HostView(h["name"], tuple(h["groups"]), tuple((w, d) for w, d in h["layers"]))
-        for h in loaded["hosts"]
-    ]
-    validated = validate(views, loaded["problems"])
+    SettingsError. `env` is added to the environment while the files run."""
+    try:
+        inventory = load(inventory_file, cwd=cwd, env=env)
+    except InventoryError as exc:
+        raise SettingsError(str(exc)) from None
+    views = host_views(inventory, inventory_file)
+    validated = validate(views, inventory_problems(inventory, inventory_file))
     return {
-        view.name: LoadedHost(view.name, view.groups, _merged(view), validated[view.name])
+        view.name: LoadedHost(view.name, view.groups, view.data.dict(), validated[view.name])
         for view in views
     }
-
-
-def _dump_layers(inventory_file: str, cwd: str) -> None:
-    """Print every host's groups and data layers as pyinfra loads them (JSON, to stdout): data
-    JSON cannot carry is left out and named as a problem, and an inventory pyinfra would
-    misread is not loaded at all."""
-    from pyinfra.api import State
-    from pyinfra.context import ctx_state
-    from pyinfra_cli.inventory import make_inventory
-    from pyinfra_cli.util import exec_file
-
-    with ctx_state.use(State()):  # pyinfra's loader keeps its bookkeeping on a state
-        is_file = Path(inventory_file).is_file()
-        names = exec_file(inventory_file, return_locals=True) if is_file else {}
-        problems = inventory_shape_problems(names, _relative(inventory_file))
-        inventory = None if problems else make_inventory(inventory_file, cwd=cwd)
-    hosts = []
-    for view in host_views(inventory, inventory_file) if inventory else []:
-        layers = []
-        for where, data in view.layers:
-            wrong = {key: path for key in data if (path := _not_json(data[key], key))}
-            problems += [f"{view.name}: {where}: {_escaped(path)}: not a setting value (settings "
-                         "are dicts with string keys, lists, strings, numbers, booleans and None)"
-                         for path in wrong.values()]  # fmt: skip
-            layers.append((where, {k: v for k, v in data.items() if k not in wrong}))
-        hosts.append({"name": view.name, "groups": view.groups, "layers": layers})
-    if inventory:
-        problems += inventory_problems(inventory, inventory_file)
-    json.dump({"hosts": hosts, "problems": problems}, sys.stdout)
-
-
-def _not_json(node: Any, path: str) -> str | None:
-    """The dotted key of the first thing under `node` that JSON cannot carry (a set, a Path,
-    a function, a dict key that is no string), if any."""
-    if isinstance(node, Mapping):
-        if not all(isinstance(key, str) for key in node):
-            return path
-        children = [(f"{path}.{key}", value) for key, value in node.items()]
-    elif isinstance(node, list | tuple):
-        children = [(f"{path}.{index}", value) for index, value in enumerate(node)]
-    else:
-        return None if node is None or isinstance(node, str | int | float | bool) else path
-    return next(filter(None, (_not_json(value, where) for where, value in children)), None)
-
-
-def inventory_shape_problems(names: Mapping[str, Any], label: str) -> list[str]:
-    """An inventory module's public names as pyinfra reads them: each (besides imports) is a
-    group, a list of hosts, each host a name or a (name, data dict) pair. pyinfra silently
-    skips a group of another shape, drops data of a host of another shape, and merges a host's
-    entries in group order; a host's data key with two values would depend on that order."""
-    problems = []
-    seen: dict[tuple[str, str], Any] = {}  # (host, key) -> value
-    for group, hosts in names.items():
-        if group.startswith("_") or isinstance(hosts, ModuleType | type) or callable(hosts):
-            continue
-        if not isinstance(hosts, list):
-            problems.append(f"{label}: {_escaped(group)}: a group is a list of hosts (group "
-                            "settings go in group_data/; helpers' names start with _)")  # fmt: skip
-            continue
-        for index, entry in enumerate(hosts):
-            name, data = (entry, {}) if isinstance(entry, str) else (None, None)
-            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
-                name, data = entry
-            if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-                problems.append(f"{label}: {_escaped(group)}.{index}: a host is a name or a "
-                                "(name, data) pair, data a dict with string keys")  # fmt: skip
-                continue
-            for key, value in data.items():
-                if seen.setdefault((name, key), value) != value:
-                    problems.append(f"{label}: {_escaped(name)}: {_escaped(key)}: two values in "
-                                    "the host's entries; give its data once")  # fmt: skip
-    return problems
-
-
-def _merged(view: HostView) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for _, data in reversed(view.layers):
-        merged.update(data)
-    return merged
-
-
-def _one_line(exc: BaseException, inventory_file: str) -> str:
-    """An error loading the inventory or group data, as `file:line: message` (the file that
-    raised it, and its line), never a traceback. pyinfra's CLI wraps what a file raises
-    (`.exception`, `.filename`)."""
-    inner = getattr(exc, "exception", None)
-    filename = getattr(exc, "filename", None) if inner is not None else None
-    filename = filename or inventory_file
-    exc = inner or exc
-    if isinstance(exc, SyntaxError):
-        return f"{_relative(exc.filename or filename)}:{exc.lineno}: {exc.msg}"
-    lines = [line for frame, line in traceback.walk_tb(exc.__traceback__)
-             if frame.f_code.co_filename == filename]  # fmt: skip
-    where = f"{_relative(filename)}:{lines[-1]}" if lines else _relative(filename)
-    return f"{where}: {type(exc).__name__}: {' '.join(str(exc).splitlines())}"
-
-
-if __name__ == "__main__":
-    try:
-        _dump_layers(*sys.argv[1:3])
-    except Exception as exc:  # a syntax error, a missing file, an error raised by a file
-        raise SystemExit(_one_line(exc, sys.argv[1])) from None

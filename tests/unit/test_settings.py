@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -533,9 +534,21 @@ def test_service_defaults_are_the_seeds():
     ]  # fmt: skip
 
 
-def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree):
+# systemd-analyze answering after 1 s, refusing "daily" (valid for systemd: only this one says no)
+SLOW_CHECKER = '#!/bin/sh\nsleep 1\n[ "$3" != daily ]\n'
+
+
+@pytest.mark.parametrize(
+    ("group_file", "expected"),
+    [
+        ('services = {"frontend": {"port": 70000}}', "services.frontend.port"),
+        ('backup = {"full_schedule": "daily"}', "backup.full_schedule"),  # the check yields
+    ],
+    ids=["instant check", "slow checker"],
+)
+def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree, group_file, expected):
     """The real CLI, pointed at a port on loopback that records connections: it must stop
-    with the refusal and never connect."""
+    with the refusal and never connect, even when a check shells out to a slow program."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(20)
     port = listener.getsockname()[1]
@@ -547,7 +560,11 @@ def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree):
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    (tree / "group_data" / "app.py").write_text('services = {"frontend": {"port": 70000}}')
+    (tree / "group_data" / "app.py").write_text(group_file)
+    bin_dir = tree / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemd-analyze").write_text(SLOW_CHECKER)
+    (bin_dir / "systemd-analyze").chmod(0o755)
     data = {"host-1": {"ssh_hostname": "127.0.0.1", "ssh_port": port}}
     path = inventory(tree, {"host-1": ["app"]}, data)
     path.write_text(
@@ -559,11 +576,12 @@ def test_pyinfra_itself_refuses_bad_settings_before_connecting(tree):
     run = subprocess.run(
         [sys.executable, "-m", "pyinfra", str(path), "deploy.py", "-y"],
         cwd=tree, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
     )  # fmt: skip
     listener.close()
     thread.join()
     assert run.returncode != 0
-    assert "host-1: group_data/app.py: services.frontend.port" in run.stderr
+    assert f"host-1: group_data/app.py: {expected}" in run.stderr
     assert connections == []
 
 
