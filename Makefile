@@ -27,7 +27,7 @@ help:
 	@echo "                in '$(TOPOLOGIES)', the unit tests meanwhile"
 	@echo "make lab-down   remove the lab's containers, bridge and apt cache"
 	@echo "make bench      converge timings on the lab (medians), a benchmark, not a test"
-	@echo "make docs       regenerate the README's settings table and the Zabbix template"
+	@echo "make docs       regenerate docs/settings.md's settings table and the Zabbix template"
 	@echo "make plan       dry-run INVENTORY ($(INVENTORY)) and render the plan to $(PLAN)"
 	@echo "make apply      converge INVENTORY; make verify: its read-only testinfra suite"
 	@echo "make zabbix-register  register INVENTORY's hosts on its Zabbix server (API)"
@@ -135,9 +135,9 @@ bench: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m tests.bench $(BENCH_TOPOLOGIES) $(BENCH_ARGS)
 
-# The README's settings table and the Zabbix template, from the code that declares them.
+# docs/settings.md's settings table and the Zabbix template, from the code that declares them.
 docs: dev-deps
-	$(PY) -m tools.settings_doc --write README.md
+	$(PY) -m tools.settings_doc --write docs/settings.md
 	$(PY) -m tools.zabbix_template
 
 # What deploys/all.py would change on INVENTORY, as markdown (secrets redacted); a failed dry

@@ -1,1 +1,1 @@
-"""pyinfra deploys for the aktienanalyse platform, one module per concern (see README.md)."""
+"""pyinfra deploys for the aktienanalyse platform, one module per concern (docs/architecture.md)."""

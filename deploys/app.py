@@ -69,9 +69,9 @@ SWITCH_LOCK_TIMEOUT = 600
 
 
 def environment(postgresql: PostgreSQL, db_host: str, redis_host: str) -> dict[str, str]:
-    """The variables every unit gets from production.env (the wheel contract, README): where
-    the databases and Redis are. No credentials: each service's are in its own secrets file
-    (`credentials`)."""
+    """The variables every unit gets from production.env (the wheel contract,
+    docs/architecture.md): where the databases and Redis are. No credentials: each service's are
+    in its own secrets file (`credentials`)."""
     return {
         "AKTIENANALYSE_DB_HOST": db_host,
         "AKTIENANALYSE_DB_PORT": "5432",

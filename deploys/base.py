@@ -1,7 +1,7 @@
 """Base host: apt proxy, packages, time zone, the platform's user and directories, operators.
 
 Runs on every host. Settings: `system` (timezone, apt_proxy, packages), `platform` (user and
-directories), `operators` (accounts, SSH keys, sudo). See README.md, "Settings".
+directories), `operators` (accounts, SSH keys, sudo). See docs/settings.md.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ inventory: one server per app host and instance port of each service that app ho
 (its own `services`), so adding an app host or an instance needs no HAProxy edit. Routes:
 `/<service>/...` to that service (prefix stripped), the rest to the frontend; clients use
 TLS on `port` (only the services in `public_services` besides the frontend), the services
-call each other on `internal_port` (README: Routing). Until a service is deployed its backend
-has no server and HAProxy answers 503. A new configuration is checked with `haproxy -c`
-before it replaces the live one; a change reloads (hitless), never restarts.
+call each other on `internal_port` (docs/architecture.md: HAProxy). Until a service is
+deployed its backend has no server and HAProxy answers 503. A new configuration is checked
+with `haproxy -c` before it replaces the live one; a change reloads (hitless), never restarts.
 """
 
 from __future__ import annotations

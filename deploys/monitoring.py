@@ -2,7 +2,7 @@
 
 Production keeps its existing server (seed 000: 10.1.1.103) and has no monitoring host; the
 lab's `split` topology has mon-1. `python -m tools.zabbix_register INVENTORY` then imports the
-template and registers every host with its PSK through the API (README "Zabbix").
+template and registers every host with its PSK through the API (docs/runbook.md).
 
 Debian's packages throughout: zabbix-server-pgsql, zabbix-frontend-php under Apache with
 mod_php, PostgreSQL 15 in its stock configuration. The database is local and reached over the

@@ -56,7 +56,7 @@ def apply() -> None:
     watched = {}
     if not file_state(PSK_FILE):
         # Generated on the host, read by nobody but the agent; never leaves it in a deploy.
-        # Rotating it (README "Zabbix": remove the file, converge) restarts the agent.
+        # Rotating it (docs/runbook.md: remove the file, converge) restarts the agent.
         watched["new PSK"] = server.shell(
             name=f"Generate the PSK {PSK_FILE} (once)",
             commands=[

@@ -1,4 +1,4 @@
-"""Settings of the application hosts (group app). See README.md, "Settings".
+"""Settings of the application hosts (group app). See docs/settings.md.
 
 `services` belongs to the app hosts: HAProxy, the firewall and Zabbix read it from them.
 The seeds' ports and limits are the defaults; set here only what differs. A service runs

@@ -3,7 +3,7 @@
 pyinfra connects as $AKTIENANALYSE_SSH_USER (default `deploy`, an operator from group data)
 and uses sudo. Host keys are pinned in inventories/known_hosts: never disable checking.
 Settings come from group_data/ (pyinfra loads it); secrets from the environment, see
-group_data/all.py and README.md.
+group_data/all.py and docs/settings.md.
 """
 
 import os

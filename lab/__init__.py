@@ -1,4 +1,4 @@
 """The project's LXC test lab: real Debian 12 containers running systemd on a private bridge.
 
-`python -m lab up|down|status|ssh HOST` — see README.md, section "The lab".
+`python -m lab up|down|status|ssh HOST` — see docs/testing.md, section "The lab".
 """

@@ -1,7 +1,9 @@
-"""The README's settings table, generated from infra/settings.py so the two cannot drift.
+"""The settings table of docs/settings.md, generated from infra/settings.py so the two cannot drift.
 
-python -m tools.settings_doc --write README.md   # regenerate (make docs)
-python -m tools.settings_doc --check README.md   # fail if out of date (unit test)
+python -m tools.settings_doc --write docs/settings.md   # regenerate (make docs)
+python -m tools.settings_doc --check docs/settings.md   # fail if out of date (unit test)
+
+Without a path, --write and --check use docs/settings.md.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from infra.settings import (
 )
 
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+DEFAULT_TARGET = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
 
 def _type_name(annotation) -> str:
@@ -110,8 +113,8 @@ def replace_table(readme: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", type=Path)
-    mode.add_argument("--check", type=Path)
+    mode.add_argument("--write", type=Path, nargs="?", const=DEFAULT_TARGET)
+    mode.add_argument("--check", type=Path, nargs="?", const=DEFAULT_TARGET)
     args = parser.parse_args(argv)
     path = args.write or args.check
     current = path.read_text()

@@ -142,7 +142,7 @@ def test_a_restore_without_the_confirmation_is_refused_before_contact(journey):
 
 @pytest.mark.journey
 def test_redis_snapshots_are_copied_off_the_host_and_restore():
-    """Documented restore (README): stop Redis, copy a snapshot back, start Redis."""
+    """Documented restore (docs/runbook.md): stop Redis, copy a snapshot back, start Redis."""
     admin = "REDISCLI_AUTH=$(cat) redis-cli --no-auth-warning --user admin"
     password = lab.secret("redis_admin_password")
     assert lab.ssh(CACHE, f"{admin} SET backup:probe kept", stdin=password).stdout.strip() == "OK"

@@ -1,4 +1,4 @@
-"""Rotating a host's Zabbix PSK as the README says (remove the file, apply): the agent
+"""Rotating a host's Zabbix PSK as docs/runbook.md says (remove the file, apply): the agent
 restarts with the new key, which then answers; the old one no longer does."""
 
 import pytest
