@@ -1,4 +1,4 @@
-"""Register an inventory's hosts on a Zabbix 6.0 server through its API (README "Zabbix").
+"""Register an inventory's hosts on a Zabbix 6.0 server through its API (docs/runbook.md).
 
     python -m tools.zabbix_register INVENTORY [--url URL] [--wait SECONDS]
 
@@ -27,10 +27,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pyinfra_cli  # noqa: F401  (first: it patches ssl and sockets for gevent, as `pyinfra` does)
+from gevent import monkey
+
+monkey.patch_all()  # before ssl and sockets are used: pyinfra connects in greenlets
 
 from infra.certificates import certificate_of
 from infra.hostdata import REPO, SettingsError, load_inventory, refusal
+from infra.inventory import load
 from infra.zabbix_api import (
     ZabbixAPI,
     ZabbixError,
@@ -53,12 +56,11 @@ def read_psks(inventory_file: str) -> dict[str, str]:
     from pyinfra.api.connect import connect_all, disconnect_all
     from pyinfra.context import ctx_state
     from pyinfra.facts.files import FileContents
-    from pyinfra_cli.inventory import make_inventory
 
     state = State()
     state.cwd = str(REPO)
     with ctx_state.use(state):
-        inventory = make_inventory(inventory_file, cwd=str(REPO))
+        inventory = load(inventory_file, cwd=REPO)
         state.init(inventory, Config())
         connect_all(state)
         try:
@@ -75,12 +77,9 @@ def read_psks(inventory_file: str) -> dict[str, str]:
 def disable_stock_server_host(api: ZabbixAPI) -> None:
     """The server's own stock host polls 127.0.0.1 without PSK, which our agents refuse; the
     monitoring host is registered under its inventory name like every other."""
-    stock = api.call(
-        "host.get", {"output": ["hostid", "status"], "filter": {"host": ["Zabbix server"]}}
-    )
-    for found in stock:
+    for found in api.host.get(output=["hostid", "status"], filter={"host": ["Zabbix server"]}):
         if found["status"] == "0":
-            api.call("host.update", {"hostid": found["hostid"], "status": 1})
+            api.host.update(hostid=found["hostid"], status=1)
             print("stock host 'Zabbix server': disabled")
 
 
@@ -103,15 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     if len(servers) > 1:
         print(f"{args.inventory}: more than one monitoring host; give --url", file=sys.stderr)
         return 2
-    pinned = None  # the own server's certificate
+    pinned = ca_file = None  # the own server's certificate, and the file trusting it
     if args.url:
-        url, verify = args.url, args.ca_file or True
+        url, ca_file = args.url, args.ca_file
         user = os.environ.get("AKTIENANALYSE_ZABBIX_USER", "Admin")
         password = os.environ.get("AKTIENANALYSE_ZABBIX_PASSWORD")
     elif servers:
         url = f"https://{servers[0].data['address']}/zabbix/api_jsonrpc.php"
         pinned = certificate_of(servers[0].settings.secrets["zabbix_tls_pem"])
-        verify = True
         user = "Admin"
         password = servers[0].settings.secrets["zabbix_admin_password"].get_secret_value()
     else:
@@ -134,10 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if pinned:
-                verify = str(Path(tmp) / "server.pem")
-                Path(verify).write_text(pinned)
-            with ZabbixAPI(url, verify=verify) as api:
-                api.login(user, password)
+                ca_file = str(Path(tmp) / "server.pem")
+                Path(ca_file).write_text(pinned)
+            with ZabbixAPI(
+                url, user=user, password=password, ca_file=ca_file, allow_http=args.allow_http
+            ) as api:
                 register(api, hosts, psks, own_server=not args.url, wait=args.wait)
     except ZabbixError as failed:
         print(f"Zabbix API at {url}: {failed}", file=sys.stderr)

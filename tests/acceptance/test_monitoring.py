@@ -55,18 +55,17 @@ def server_certificate(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(registered, server_certificate):
-    client = ZabbixAPI(URL, verify=server_certificate)
-    client.login("Admin", lab.secret("zabbix_admin_password"))
-    yield client
-    client.logout()
+    password = lab.secret("zabbix_admin_password")
+    with ZabbixAPI(URL, user="Admin", password=password, ca_file=server_certificate) as client:
+        yield client
 
 
 def host_of(api, name: str) -> dict:
-    found = api.call("host.get", {
-        "filter": {"host": [name]}, "output": ["hostid", "tls_connect", "tls_accept", "status"],
-        "selectInterfaces": ["ip", "port", "available"], "selectParentTemplates": ["host"],
-        "selectMacros": ["macro", "value"],
-    })  # fmt: skip
+    found = api.host.get(
+        filter={"host": [name]}, output=["hostid", "tls_connect", "tls_accept", "status"],
+        selectInterfaces=["ip", "port", "available"], selectParentTemplates=["host"],
+        selectMacros=["macro", "value"],
+    )  # fmt: skip
     assert len(found) == 1, f"{name} is not registered"
     return found[0]
 
@@ -86,7 +85,7 @@ def test_no_database_password_exists(host):
 
 def test_the_frontends_default_admin_password_is_gone(registered, server_certificate):
     with pytest.raises(ZabbixError):
-        ZabbixAPI(URL, verify=server_certificate).login("Admin", "zabbix")
+        ZabbixAPI(URL, user="Admin", password="zabbix", ca_file=server_certificate)
 
 
 def test_nothing_answers_plain_http(registered):
@@ -101,7 +100,7 @@ def test_the_tool_refuses_a_plain_http_url():
 def test_an_unpinned_certificate_is_refused(registered):
     """Without the server's own certificate as trust anchor, the API is not believed."""
     with pytest.raises(ZabbixError, match=r"SSL|certificate"):
-        ZabbixAPI(URL).call("apiinfo.version", [])
+        ZabbixAPI(URL, user="Admin", password="never-sent")  # the system's CAs
 
 
 def test_every_host_is_registered_once(api):
@@ -128,14 +127,10 @@ def test_thresholds_are_host_macros(api):
 
 
 def test_the_imported_template_has_every_trigger(api):
-    template = api.call(
-        "template.get", {"filter": {"host": [TEMPLATE_NAME]}, "output": ["templateid"]}
-    )
+    template = api.template.get(filter={"host": [TEMPLATE_NAME]}, output=["templateid"])
     templateid = template[0]["templateid"]
-    triggers = api.call("trigger.get", {"templateids": [templateid], "output": ["description"]})
-    prototypes = api.call(
-        "triggerprototype.get", {"templateids": [templateid], "output": ["description"]}
-    )
+    triggers = api.trigger.get(templateids=[templateid], output=["description"])
+    prototypes = api.triggerprototype.get(templateids=[templateid], output=["description"])
     names = {t["description"] for t in triggers + prototypes}
     assert names == {name for found in TRIGGERS.values() for _, name, _ in found}
 
@@ -162,8 +157,7 @@ def test_a_stopped_instance_raises_a_problem_within_two_minutes_and_it_resolves(
     # Discovery must have created the unit's item first. The registration asked for it, but a
     # server ignores a "check now" for a rule its configuration cache does not hold yet.
     check_now(api, victim)
-    wait_for(lambda: api.call("item.get", {"host": victim, "search": {"key_": unit},
-                                           "output": ["itemid"]}), 180)  # fmt: skip
+    wait_for(lambda: api.item.get(host=victim, search={"key_": unit}, output=["itemid"]), 180)
     # An earlier test may have stopped this instance: the server reports it until its next poll.
     wait_for(lambda: problem not in problems(api, victim), 150)
     lab.ssh(victim, f"systemctl stop {unit}")

@@ -17,6 +17,8 @@ FORBIDDEN = {
     "an operation hash": re.compile(r"\b_hash\b|op_hash"),
     "pyinfra's human diff output": re.compile(r"Will (modify|create)"),
     "pyinfra's stderr": re.compile(r"\.stderr\b.*(diff|parse)|parse\w*\(.*stderr"),
+    "pyinfra's CLI package": re.compile(r"\bpyinfra_cli\b"),
+    "a private pyinfra module": re.compile(r"\bpyinfra\.(\w+\.)*(util|connectors)\b"),
 }
 
 
