@@ -27,7 +27,7 @@ _env = Environment(
 def systemd_quoted(value: str) -> str:
     """A value for a double-quoted systemd assignment (`Environment="NAME=value"`): backslash
     and quote escaped, `%` doubled so systemd expands no specifier. Settings carry no control
-    characters (infra/settings.py), so nothing else can end the line."""
+    characters (infra/settings/types.py), so nothing else can end the line."""
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
 
 

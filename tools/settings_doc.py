@@ -1,4 +1,4 @@
-"""The settings table of docs/settings.md, generated from infra/settings.py so the two cannot drift.
+"""docs/settings.md's settings table, generated from infra/settings/'s models: no drift.
 
 python -m tools.settings_doc --write docs/settings.md   # regenerate (make docs)
 python -m tools.settings_doc --check docs/settings.md   # fail if out of date (unit test)

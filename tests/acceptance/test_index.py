@@ -67,7 +67,7 @@ def installed_from_index():
     for host in APP_HOSTS:
         lab.ssh(host, "rm -rf /opt/aktienanalyse/releases/frontend/1.1.0 "
                       f"/opt/aktienanalyse/wheelhouse/{FRONTEND_WHEEL}")  # fmt: skip
-    # Plain http: every wheel must be hash-pinned (infra/settings.py refuses it otherwise).
+    # Plain http: every wheel must be hash-pinned (infra/settings/releases.py refuses it otherwise).
     versions = {name: "1.1.0" if name == "frontend" else "1.0.0" for name in SERVICES}
     wanted = {
         "releases": {"wheelhouse": None, "index_url": url},
