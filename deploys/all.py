@@ -10,7 +10,6 @@ agent. This file only composes.
 """
 
 from pyinfra import host
-from pyinfra.facts.server import Timezone
 
 from deploys import (
     app,
@@ -27,113 +26,38 @@ from deploys import (
     updates,
     zabbix,
 )
-from facts.accounts import Accounts
-from facts.files import FilesIn
-from facts.kernel import MountPoints, Sysctl
 from facts.once import read_once
-from facts.packages import InstalledPackages
-from facts.postgresql import (
-    PostgresqlExtensions,
-    PostgresqlMonitoringRole,
-    PostgresqlRoleVerifier,
-    PostgresqlRuntime,
-    PostgresqlServiceAccess,
-)
-from facts.releases import Releases
 from facts.resources import EffectiveResources
 from facts.snapshot import read_snapshot
-from facts.systemd import UNIT_FILES, Units
-from infra.credentials import database_roles
 from infra.hostdata import settings
-from infra.jobs import STANZA, STATUS_DIR, redis_copies, repository
 from infra.settings import Settings, size_bytes
 from infra.tuning import memory_overcommit, pg_memory_bytes, redis_maxmemory
+
+# Each deploy with the group it serves (None: every host), in the order they run. Each
+# declares its Debian packages (PACKAGES or packages()) and what it reads (facts()).
+DEPLOYS = [(updates, None), (hardening, None), (logrotate, None), (firewall, None),
+           (postgresql, "db"), (redis, "cache"), (backup, None), (app, "app"), (haproxy, "lb"),
+           (jobs, None), (monitoring, "monitoring"), (zabbix, None)]  # fmt: skip
+
+
+def host_deploys(groups: set[str]) -> list:
+    return [deploy for deploy, group in DEPLOYS if group is None or group in groups]
 
 
 def packages(own: Settings, groups: set[str]) -> list[str]:
     """Every Debian package this host's deploys need: base installs them in one transaction."""
-    wanted = [*updates.packages(own), *logrotate.PACKAGES, *firewall.PACKAGES, *zabbix.PACKAGES,
-              *hardening.PACKAGES]  # fmt: skip
-    if "db" in groups:
-        wanted += postgresql.packages(own)
-    if "cache" in groups:
-        wanted += redis.PACKAGES
-    if "app" in groups:
-        wanted += app.PACKAGES
-    if "lb" in groups:
-        wanted += haproxy.PACKAGES
-    if "monitoring" in groups:
-        wanted += monitoring.PACKAGES
-    return wanted
+    wanted = list(own.system.packages)
+    for deploy in host_deploys(groups):
+        wanted += deploy.packages(own) if hasattr(deploy, "packages") else deploy.PACKAGES
+    return sorted(set(wanted))
 
 
-def directories(own: Settings) -> list[str]:
-    """The directories the deploys write to or make (facts/files.py), listed with the rest of
-    the snapshot before any operation; a path elsewhere is read on its own, one entry only
-    (a system directory like /etc is never listed whole)."""
-    p, backup = own.platform, own.backup.path
-    platform = [p.base_dir, f"{p.base_dir}/wheelhouse", p.config_dir, p.log_dir, p.state_dir]
-    platform += [f"{p.state_dir}/{name}" for name in own.services]
-    system = [
-        "/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/ssh/sshd_config.d", "/home",
-        "/etc/security/limits.d", "/etc/default", "/etc/sysctl.d", *(f"/etc/cron.{kind}" for kind in
-        ("d", "hourly", "daily", "weekly", "monthly")), "/var/lib/postgresql",
-        "/etc/logrotate.d", "/etc/nftables.d", "/etc/apache2", "/etc/apache2/aktienanalyse",
-        "/etc/apache2/sites-available", "/etc/apache2/sites-enabled", "/etc/apache2/mods-enabled",
-        "/etc/apache2/conf-enabled",
-        "/etc/systemd/system", "/etc/systemd/system/apt-daily-upgrade.timer.d", "/etc/zabbix",
-        "/etc/zabbix/zabbix_agent2.d", "/usr/local/sbin", "/etc/haproxy", "/etc/haproxy/certs",
-        "/etc/redis", "/etc/postgresql", "/etc/postgresql/15", "/etc/postgresql/15/main",
-        "/etc/postgresql/15/main/conf.d",
-        "/var/log/pgbackrest", "/var/spool/pgbackrest", STATUS_DIR, f"{STATUS_DIR}/postgresql",
-        f"{STATUS_DIR}/redis", backup, repository(own), redis_copies(own),
-        f"{repository(own)}/backup/{STANZA}",
-    ]  # fmt: skip
-    homes = [f"/home/{op.name}/.ssh" for op in own.operators]  # deploys/base.py: operators
-    return sorted({*platform, *system, *homes})
-
-
-def snapshot(own: Settings, groups: set[str], wanted: list[str]) -> list[tuple[type, dict]]:
-    """The facts the deploys consult on this host (read_once), read before any operation in
-    one command (facts/snapshot.py)."""
-    facts: list[tuple[type, dict]] = [
-        (Accounts, {}),
-        (Units, {"files": UNIT_FILES}),
-        (InstalledPackages, {"packages": sorted(wanted)}),  # infra/operations.debian_packages
-        (Timezone, {}),
-        *((FilesIn, {"directory": directory}) for directory in directories(own)),
-    ]
-    for path in ("/etc/login.defs", "/etc/issue", "/etc/issue.net", "/etc/ssh/sshd_config"):
-        directory, entry = path.rsplit("/", 1)  # in directories never listed whole
-        facts.append((FilesIn, {"directory": directory, "entry": entry}))
-    if "db" in groups and own.backup.enabled:  # a file in /etc, which is never listed whole
-        directory, entry = backup.CONFIG.rsplit("/", 1)
-        facts.append((FilesIn, {"directory": directory, "entry": entry}))
-    if "app" in groups:
-        facts.append((Releases, app.releases_arguments(own)))
-    if "db" in groups:
-        pg = own.postgresql
-        monitor = postgresql.MONITORING_ROLE
-        facts += [
-            (PostgresqlRuntime, {}),
-            (PostgresqlMonitoringRole, {"role": monitor}),
-            *(
-                (PostgresqlRoleVerifier, {"role": role})
-                for role in database_roles(pg.app_role).values()
-            ),
-            *((PostgresqlExtensions, {"database": name}) for name in pg.databases),
-            *(
-                (PostgresqlServiceAccess, postgresql.service_access_arguments(own, name))
-                for name in pg.databases
-            ),
-        ]
-    if groups & {"db", "cache"}:
-        facts.append((EffectiveResources, {}))  # tuning
-        if own.backup.enabled and own.backup.require_mount:
-            facts.append((MountPoints, {}))
-    if "cache" in groups:
-        facts.append((Sysctl, {"key": "vm.overcommit_memory"}))
-    return facts
+def reads(own: Settings, groups: set[str], wanted: list[str]) -> list:
+    """What this host's deploys read, each deploy's own declaration (facts())."""
+    declared = base.facts(own, wanted)
+    for deploy in host_deploys(groups):
+        declared += deploy.facts(own)
+    return declared
 
 
 def check_memory_budget(own: Settings, groups: set[str]) -> None:
@@ -157,8 +81,8 @@ def check_memory_budget(own: Settings, groups: set[str]) -> None:
 
 own = settings()  # every host's settings valid, or the run stops before any command
 groups = set(host.groups)
-wanted = sorted(set(own.system.packages) | set(packages(own, groups)))
-read_snapshot(snapshot(own, groups, wanted))
+wanted = packages(own, groups)
+read_snapshot(reads(own, groups, wanted))  # in one command, before any operation
 check_memory_budget(own, groups)
 base.apply(wanted)
 updates.apply()

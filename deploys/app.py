@@ -27,8 +27,10 @@ from pyinfra.operations import server, systemd
 
 from facts.once import read_once
 from facts.releases import Releases
+from facts.snapshot import Read, files_in
 from facts.systemd import platform_instances, unit_state
 from infra.credentials import database_role, redis_user, service_password
+from infra.effects import run_if_changed
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     checked_file,
@@ -39,7 +41,6 @@ from infra.operations import (
     ensure_user,
     install_release,
     mirrored_files,
-    run_if_changed,
     switch_release,
     unit_check,
 )
@@ -134,6 +135,15 @@ PACKAGES = ["python3-venv", "python3-pip", "socat", "postgresql-client-15", "red
 
 
 @deploy("Application")
+def facts(own: Settings) -> list[Read]:
+    p = own.platform
+    return [
+        (Releases, releases_arguments(own)),
+        *files_in(*(f"{p.state_dir}/{name}" for name in own.services), f"{p.base_dir}/wheelhouse"),
+        *files_in("/usr/local/sbin", "/etc/systemd/system"),
+    ]
+
+
 def apply() -> None:
     own = settings()
     services = deployed(own)
@@ -246,6 +256,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     run_if_changed(
         {f"unit {name}": meta for name, meta in unit_files.items()},
         systemd.daemon_reload,
+        effect="reload",
         name="Reload systemd (unit files changed)",
     )
 
@@ -349,13 +360,17 @@ def _switch(name: str, service: Service, state: dict, migrate: bool, changed: di
     # operation is serial or not for all its hosts, hence one for each kind of host.
     if name == CORE and migrate:
         arguments["name"] = f"Migrate and switch {name} to {service.version}"
-        run_if_changed(changed, switch_release, needed=behind, _serial=True, **arguments)
+        run_if_changed(
+            changed, switch_release, effect="switch", needed=behind, _serial=True, **arguments
+        )
     elif not serving:
         arguments["name"] = f"Start {name} {service.version} (health-gated, not serving yet)"
-        run_if_changed(changed, switch_release, needed=behind, **arguments)
+        run_if_changed(changed, switch_release, effect="switch", needed=behind, **arguments)
     else:
         arguments["name"] = f"Switch {name} to {service.version} (health-gated)"
-        run_if_changed(changed, switch_release, needed=behind, _serial=True, **arguments)
+        run_if_changed(
+            changed, switch_release, effect="switch", needed=behind, _serial=True, **arguments
+        )
 
 
 def _prune(name: str, service: Service, state: dict, keep: int, base_dir: str) -> None:

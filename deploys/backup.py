@@ -20,18 +20,35 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
-from deploys.postgresql import DATA_DIR
 from facts.files import file_state
 from facts.kernel import MountPoints
 from facts.once import read_once
+from facts.snapshot import Read, file_entries, files_in
 from infra.hostdata import settings
 from infra.jobs import REDIS_COPY, STANZA, STATUS_DIR, redis_copies, repository, stamp
 from infra.operations import ensure_directory
+from infra.pgcluster import DATA_DIR
 from infra.settings import Settings
 from infra.templating import put_rendered
 
 CONFIG = "/etc/pgbackrest.conf"
+PACKAGES: list[str] = []  # pgBackRest comes with PostgreSQL (deploys/postgresql.py)
 PGBACKREST = f"runuser -u postgres -- pgbackrest --stanza={STANZA}"
+
+
+def facts(own: Settings) -> list[Read]:
+    """What the backups read on a db or cache host, when backups are enabled."""
+    if not own.backup.enabled or not {"db", "cache"} & set(host.groups):
+        return []
+    reads = files_in(own.backup.path, STATUS_DIR, f"{STATUS_DIR}/postgresql",
+                     f"{STATUS_DIR}/redis", repository(own), redis_copies(own),
+                     f"{repository(own)}/backup/{STANZA}", "/var/log/pgbackrest",
+                     "/var/spool/pgbackrest")  # fmt: skip
+    if "db" in host.groups:
+        reads += file_entries(CONFIG)
+    if own.backup.require_mount:
+        reads.append((MountPoints, {}))
+    return reads
 
 
 @deploy("Backups")

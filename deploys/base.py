@@ -13,6 +13,10 @@ from pyinfra.operations import server, systemd
 
 from facts.accounts import Accounts, user_matches
 from facts.once import read_once
+from facts.packages import InstalledPackages
+from facts.snapshot import Read, file_entries, files_in
+from facts.systemd import UNIT_FILES, Units
+from infra.effects import run_if_changed
 from infra.hostdata import settings
 from infra.operations import (
     checked_file,
@@ -21,7 +25,6 @@ from infra.operations import (
     ensure_directory,
     ensure_group,
     ensure_user,
-    run_if_changed,
 )
 from infra.services import LOG_READERS
 from infra.settings import Settings
@@ -48,6 +51,22 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
 
 
 @deploy("Base host")
+def facts(own: Settings, packages: list[str]) -> list[Read]:
+    """What base reads on every host (deploys/all.py reads it all in one command)."""
+    p = own.platform
+    platform = [p.base_dir, f"{p.base_dir}/wheelhouse", p.config_dir, p.log_dir, p.state_dir]
+    homes = [f"/home/{op.name}/.ssh" for op in own.operators]
+    return [
+        (Accounts, {}),
+        (Units, {"files": UNIT_FILES}),
+        (InstalledPackages, {"packages": sorted(packages)}),  # infra/operations.debian_packages
+        (Timezone, {}),
+        *files_in("/etc/apt/apt.conf.d", "/etc/sudoers.d", "/etc/ssh/sshd_config.d", "/home"),
+        *files_in(*platform, *homes),
+        *file_entries("/etc/ssh/sshd_config"),
+    ]
+
+
 def apply(packages: list[str]) -> None:
     """`packages`: every Debian package of the host, `system.packages` and the other deploys'
     (deploys/all.py)."""
@@ -95,8 +114,8 @@ def _platform_user(settings: Settings) -> None:
 def _ssh() -> None:
     """sshd: keys only, no forwarding, idle sessions end (the drop-in's comments say why)."""
     config = put_rendered(SSHD_DROP_IN, {}, mode=644, check="sshd -t -f {path}")
-    run_if_changed({"sshd drop-in": config}, systemd.service, name="Reload sshd",
-                   service="ssh", reloaded=True)  # fmt: skip
+    run_if_changed({"sshd drop-in": config}, systemd.service, effect="reload",
+                   name="Reload sshd", service="ssh", reloaded=True)  # fmt: skip
 
 
 def _operators(settings: Settings) -> None:

@@ -25,14 +25,10 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
+from facts.snapshot import Read, files_in
+from infra.effects import run_if_changed
 from infra.hostdata import peer_addresses, remote_lb_admin, settings
-from infra.operations import (
-    checked_file,
-    ensure_directory,
-    ensure_service,
-    run_if_changed,
-    unit_check,
-)
+from infra.operations import checked_file, ensure_directory, ensure_service, unit_check
 from infra.services import UNIT_DIR, deployed
 from infra.templating import put_rendered, render
 
@@ -46,6 +42,10 @@ PACKAGES = ["nftables"]
 
 
 @deploy("Firewall")
+def facts(own) -> list[Read]:
+    return files_in("/etc/nftables.d", "/etc/sysctl.d", UNIT_DIR)
+
+
 def apply() -> None:
     by_group = {"db": [5432], "cache": [6379]}
     if "lb" in host.groups:  # the lb owns its internal entry and admin port
@@ -84,12 +84,16 @@ def apply() -> None:
         check=unit_check(UNIT),
     )
     run_if_changed(
-        {"firewall unit": unit}, systemd.daemon_reload, name="Reload systemd (firewall unit)"
+        {"firewall unit": unit},
+        systemd.daemon_reload,
+        effect="reload",
+        name="Reload systemd (firewall unit)",
     )
     ensure_service(name="Firewall table loaded at boot", service=UNIT, running=True, enabled=True)
     run_if_changed(
         {"firewall rules": rules, "network sysctl": network},
         systemd.service,
+        effect="reload",
         name="Reload the firewall table and network sysctl (rules changed)",
         service=UNIT,
         reloaded=True,

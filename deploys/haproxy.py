@@ -18,8 +18,10 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
+from facts.snapshot import Read, files_in
+from infra.effects import run_if_changed
 from infra.hostdata import address, members, settings
-from infra.operations import checked_file, ensure_directory, ensure_service, run_if_changed
+from infra.operations import checked_file, ensure_directory, ensure_service
 from infra.services import FRONTEND, deployed, route
 from infra.settings import START_ORDER, Service
 from infra.templating import render
@@ -50,6 +52,10 @@ PACKAGES = ["haproxy", "openssl", "socat"]  # socat: the admin socket
 
 
 @deploy("HAProxy")
+def facts(own) -> list[Read]:
+    return files_in("/etc/haproxy", "/etc/haproxy/certs")
+
+
 def apply() -> None:
     own = settings()
     h = own.haproxy
@@ -101,6 +107,7 @@ def apply() -> None:
     run_if_changed(
         {"TLS certificate": certificate, "HAProxy configuration": config},
         systemd.service,
+        effect="reload",
         name="Reload HAProxy (configuration or certificate changed)",
         service="haproxy",
         reloaded=True,

@@ -24,6 +24,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import deploy
 
+from facts.snapshot import Read, file_entries, files_in
 from infra.operations import ensure_directory, ensure_service, ensure_stat_override
 from infra.templating import put_rendered
 
@@ -40,6 +41,13 @@ CRON_DIRS = [f"/etc/cron.{kind}" for kind in ("d", "hourly", "daily", "weekly", 
 
 
 @deploy("Hardening")
+def facts(own) -> list[Read]:
+    return [
+        *files_in("/etc/security/limits.d", "/etc/default", *CRON_DIRS),
+        *file_entries("/etc/login.defs", "/etc/issue", "/etc/issue.net", "/etc/ssh/sshd_config"),
+    ]
+
+
 def apply() -> None:
     for path in host.loop(FILES):
         put_rendered(path, {}, mode=644)

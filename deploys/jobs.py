@@ -16,15 +16,22 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
 from facts.files import regular_files
+from facts.snapshot import Read, files_in
+from infra.effects import run_if_changed
 from infra.hostdata import settings
 from infra.jobs import host_jobs
-from infra.operations import ensure_service, run_if_changed, unit_check
+from infra.operations import ensure_service, unit_check
 from infra.templating import put_rendered
 
 UNIT_DIR = "/etc/systemd/system"
+PACKAGES: list[str] = []  # only systemd units
 
 
 @deploy("Scheduled jobs")
+def facts(own) -> list[Read]:
+    return files_in(UNIT_DIR, "/usr/local/sbin")
+
+
 def apply() -> None:
     own = settings()
     jobs = host_jobs(own, set(host.groups))
@@ -56,7 +63,9 @@ def apply() -> None:
         changed[stray] = files.file(
             name=f"Remove {stray}", path=f"{UNIT_DIR}/{stray}", present=False
         )
-    run_if_changed(changed, systemd.daemon_reload, name="Reload systemd (job units)")
+    run_if_changed(
+        changed, systemd.daemon_reload, effect="reload", name="Reload systemd (job units)"
+    )
     for job in host.loop(jobs):
         ensure_service(
             name=f"Timer {job.unit}", service=f"{job.unit}.timer", running=True, enabled=True

@@ -7,6 +7,7 @@ services keep writing without being restarted or signalled.
 
 from pyinfra.api import deploy
 
+from facts.snapshot import Read, files_in
 from infra.hostdata import settings
 from infra.operations import checked_file
 from infra.services import LOG_READERS
@@ -20,6 +21,10 @@ PACKAGES = ["logrotate"]
 
 
 @deploy("logrotate")
+def facts(own) -> list[Read]:
+    return files_in("/etc/logrotate.d")
+
+
 def apply() -> None:
     own = settings()
     checked_file(

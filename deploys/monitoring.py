@@ -23,15 +23,11 @@ from pyinfra.operations import files, server, systemd
 
 from facts.files import path_state
 from facts.postgresql import UNIT as POSTGRESQL
+from facts.snapshot import Read, files_in
 from facts.zabbix import ZabbixDatabase
+from infra.effects import run_if_changed
 from infra.hostdata import settings
-from infra.operations import (
-    checked_file,
-    ensure_directory,
-    ensure_service,
-    run_if_changed,
-    with_secret_input,
-)
+from infra.operations import checked_file, ensure_directory, ensure_service, with_secret_input
 from infra.pgcluster import CONF_DIR, secure_directories
 from infra.templating import put_rendered, render
 
@@ -56,6 +52,12 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 
 @deploy("Zabbix server")
+def facts(own) -> list[Read]:
+    apache = ["", "/aktienanalyse", "/sites-available", "/sites-enabled", "/mods-enabled",
+              "/conf-enabled"]  # fmt: skip
+    return files_in(*(f"/etc/apache2{sub}" for sub in apache), "/etc/sudoers.d")
+
+
 def apply() -> None:
     secure_directories(conf_d=False)
     access = {
@@ -72,8 +74,9 @@ def apply() -> None:
     # Enabled as postgresql.service: Debian's generator enables the cluster instances from it.
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name="PostgreSQL running", service=POSTGRESQL, running=True)
-    run_if_changed(access, systemd.service, name="Reload PostgreSQL (access changed)",
-                   service=POSTGRESQL, reloaded=True)  # fmt: skip
+    run_if_changed(access, systemd.service, effect="reload",
+                   name="Reload PostgreSQL (access changed)", service=POSTGRESQL,
+                   reloaded=True)  # fmt: skip
 
     # Its mode also fails `visudo -c`; nmap-based discovery is not used here. files.file, not
     # ensure_absent: the package puts it there during this very run, after the snapshot.
@@ -129,11 +132,12 @@ def apply() -> None:
     ensure_service(name="Zabbix server running", service="zabbix-server", running=True,
                    enabled=True)  # fmt: skip
     ensure_service(name="Apache running", service="apache2", running=True, enabled=True)
-    run_if_changed({"server configuration": server_config}, systemd.service,
+    run_if_changed({"server configuration": server_config}, systemd.service, effect="restart",
                    name="Restart the Zabbix server (configuration changed)",
                    service="zabbix-server", restarted=True)  # fmt: skip
-    run_if_changed(apache, systemd.service, name="Reload Apache (HTTPS or frontend changed)",
-                   service="apache2", reloaded=True)  # fmt: skip
+    run_if_changed(apache, systemd.service, effect="reload",
+                   name="Reload Apache (HTTPS or frontend changed)", service="apache2",
+                   reloaded=True)  # fmt: skip
 
 
 def _apache_https() -> dict:

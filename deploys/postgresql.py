@@ -25,23 +25,21 @@ from facts.files import file_state
 from facts.once import read_once
 from facts.postgresql import (
     UNIT,
+    PostgresqlExtensions,
     PostgresqlMonitoringRole,
+    PostgresqlRoleVerifier,
     PostgresqlRuntime,
     PostgresqlServiceAccess,
 )
 from facts.resources import EffectiveResources
+from facts.snapshot import Read, files_in
 from infra import tuning
 from infra.credentials import database_roles, service_password
+from infra.effects import restart_service, run_if_changed
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import (
-    PSQL,
-    checked_file,
-    ensure_service,
-    extension,
-    role_password,
-    run_if_changed,
-)
-from infra.pgcluster import CONF_DIR, secure_directories
+from infra.jobs import STANZA
+from infra.operations import PSQL, checked_file, ensure_service, extension, role_password
+from infra.pgcluster import CONF_DIR, DATA_DIR, secure_directories
 from infra.services import CORE
 from infra.settings import Settings
 from infra.templating import put_rendered, render
@@ -49,8 +47,6 @@ from infra.templating import put_rendered, render
 PACKAGES = ["postgresql-15", "postgresql-client-15"]
 BACKUP_PACKAGES = ["pgbackrest"]  # archive_command needs it from the first start
 POSTGRES = "/usr/lib/postgresql/15/bin/postgres"
-STANZA = "aktienanalyse"  # pgBackRest's name for this cluster (deploys/backup.py)
-DATA_DIR = "/var/lib/postgresql/15/main"
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
 MONITORING_ROLE = "zabbix"  # the agent's OS user, for peer authentication
@@ -115,6 +111,20 @@ def packages(settings: Settings) -> list[str]:
 
 
 @deploy("PostgreSQL")
+def facts(own: Settings) -> list[Read]:
+    pg = own.postgresql
+    return [
+        (EffectiveResources, {}),  # tuning
+        (PostgresqlRuntime, {}),
+        (PostgresqlMonitoringRole, {"role": MONITORING_ROLE}),
+        *((PostgresqlRoleVerifier, {"role": r}) for r in database_roles(pg.app_role).values()),
+        *((PostgresqlExtensions, {"database": name}) for name in pg.databases),
+        *((PostgresqlServiceAccess, service_access_arguments(own, name)) for name in pg.databases),
+        *files_in("/var/lib/postgresql", "/etc/postgresql", "/etc/postgresql/15", CONF_DIR,
+                  f"{CONF_DIR}/conf.d"),
+    ]  # fmt: skip
+
+
 def apply() -> None:
     own = settings()
     pg = own.postgresql
@@ -165,13 +175,14 @@ def apply() -> None:
         mode=640,
     )
     if reasons:
-        systemd.service(
-            name=f"Restart PostgreSQL ({', '.join(reasons)})", service=UNIT, restarted=True
+        restart_service(
+            name=f"Restart PostgreSQL ({', '.join(reasons)})", service=UNIT, because=reasons
         )
     else:
         run_if_changed(
             {"tuning drop-in": drop_in, "pg_hba.conf": hba},
             systemd.service,
+            effect="reload",
             name="Reload PostgreSQL",
             service=UNIT,
             reloaded=True,

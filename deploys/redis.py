@@ -22,14 +22,11 @@ from pyinfra.operations import server, systemd
 from facts.kernel import Sysctl
 from facts.once import read_once
 from facts.resources import EffectiveResources
+from facts.snapshot import Read, files_in
 from infra.credentials import redis_users, service_password
+from infra.effects import run_if_changed
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import (
-    checked_file,
-    ensure_service,
-    ensure_stat_override,
-    run_if_changed,
-)
+from infra.operations import checked_file, ensure_service, ensure_stat_override
 from infra.settings import size_bytes
 from infra.templating import put_rendered, render
 from infra.tuning import redis_maxmemory
@@ -70,6 +67,14 @@ PACKAGES = ["redis-server"]
 
 
 @deploy("Redis")
+def facts(own) -> list[Read]:
+    return [
+        (EffectiveResources, {}),  # tuning
+        (Sysctl, {"key": "vm.overcommit_memory"}),
+        *files_in(CONFIG_DIR, "/etc/sysctl.d"),
+    ]
+
+
 def apply() -> None:
     own = settings()
     redis = own.redis
@@ -126,6 +131,7 @@ def apply() -> None:
     run_if_changed(
         {"redis.conf": config, "ACL users": acl},
         systemd.service,
+        effect="restart",
         name="Restart Redis (config or users changed)",
         service=UNIT,
         restarted=True,

@@ -18,7 +18,7 @@ import shlex
 from pyinfra import host, inventory
 from pyinfra.operations import server, systemd
 
-from deploys.postgresql import UNIT
+from facts.postgresql import UNIT
 from infra.hostdata import settings
 from infra.jobs import STANZA
 from infra.restore import parse_request

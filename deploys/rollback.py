@@ -15,6 +15,7 @@ import os
 from pyinfra import host, logger
 
 from facts.releases import Releases
+from infra.effects import run_with_effect
 from infra.hostdata import settings
 from infra.operations import switch_release
 from infra.services import deployed, previous_release
@@ -41,7 +42,9 @@ if "app" in host.groups:
         if target is None:
             logger.warning(f"{host.name}: {name}: no release before {entry.get('current')} kept")
             continue
-        switch_release(
+        run_with_effect(
+            "switch",
+            switch_release,
             name=f"Roll {name} back from {entry.get('current')} to {target}",
             service=name,
             version=target,

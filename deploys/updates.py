@@ -10,8 +10,10 @@ from __future__ import annotations
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
+from facts.snapshot import Read, files_in
+from infra.effects import run_if_changed
 from infra.hostdata import settings
-from infra.operations import ensure_directory, ensure_service, run_if_changed
+from infra.operations import ensure_directory, ensure_service
 from infra.settings import Settings
 from infra.templating import put_rendered
 
@@ -24,6 +26,10 @@ def packages(settings: Settings) -> list[str]:
 
 
 @deploy("Security updates")
+def facts(own: Settings) -> list[Read]:
+    return files_in("/etc/apt/apt.conf.d", "/etc/systemd/system", TIMER_DROP_IN.rsplit("/", 1)[0])
+
+
 def apply() -> None:
     updates = settings().updates
     put_rendered("/etc/apt/apt.conf.d/20auto-upgrades", {"enabled": updates.enabled}, mode=644)
@@ -41,6 +47,7 @@ def apply() -> None:
     run_if_changed(
         {"maintenance window": window},
         systemd.daemon_reload,
+        effect="reload",
         name="Reload systemd (upgrade window)",
     )
     ensure_service(

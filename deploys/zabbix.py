@@ -16,8 +16,10 @@ from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
 
 from facts.files import file_state
+from facts.snapshot import Read, files_in
+from infra.effects import run_if_changed
 from infra.hostdata import settings
-from infra.operations import checked_file, ensure_service, ensure_user, run_if_changed
+from infra.operations import checked_file, ensure_service, ensure_user
 from infra.services import LOG_READERS, migrates
 from infra.templating import render
 from infra.zabbix_items import (
@@ -44,6 +46,10 @@ PACKAGES = ["zabbix-agent2", "curl"]
 
 
 @deploy("Zabbix agent 2")
+def facts(own) -> list[Read]:
+    return files_in("/etc/zabbix", "/etc/zabbix/zabbix_agent2.d")
+
+
 def apply() -> None:
     own = settings()
     reader = ensure_user(
@@ -126,6 +132,7 @@ def apply() -> None:
             "log reader group": reader,
         },
         systemd.service,
+        effect="restart",
         name="Restart the agent (configuration or PSK changed)",
         service="zabbix-agent2",
         restarted=True,

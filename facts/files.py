@@ -63,15 +63,16 @@ def files_in(directory: str) -> dict[str, dict]:
 
 
 def path_state(path: str) -> dict | None:
-    """The FilesIn entry of `path`, None when nothing is there: from the listing of `path`
-    itself (its "." entry) or of its directory when either was read, else read on its own."""
+    """The FilesIn entry of `path`, None when nothing is there: from the listing of its
+    directory or, else, of `path` itself (its "." entry; None there means it is no directory)
+    when either is in the snapshot, else read on its own."""
     path = path.rstrip("/")
     directory, name = path.rsplit("/", 1)
     directory = directory or "/"
-    if is_read(FilesIn, directory=path) and "." in files_in(path):
-        return files_in(path)["."]
     if is_read(FilesIn, directory=directory):
         return files_in(directory).get(name)
+    if is_read(FilesIn, directory=path):
+        return files_in(path).get(".")
     return read_once(FilesIn, directory=directory, entry=name).get(name)
 
 

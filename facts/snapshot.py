@@ -10,44 +10,35 @@ the operations then decide without contacting the host.
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import shlex
 from typing import Any
 
 from pyinfra import host
 from pyinfra.api import FactBase
-from pyinfra.facts.server import Timezone
 
-from facts.accounts import Accounts
-from facts.files import FilesIn
-from facts.kernel import MountPoints, Sysctl
-from facts.once import remember
-from facts.packages import InstalledPackages
-from facts.postgresql import (
-    PostgresqlExtensions,
-    PostgresqlMonitoringRole,
-    PostgresqlRoleVerifier,
-    PostgresqlRuntime,
-    PostgresqlServiceAccess,
-)
-from facts.releases import Releases
-from facts.resources import EffectiveResources
-from facts.systemd import Units
+from facts.once import declare, remember
 
-# The facts a snapshot may hold, by the name a request gives them.
-FACTS: dict[str, type[FactBase]] = {
-    fact.__name__: fact
-    for fact in (
-        Accounts, Units, FilesIn, InstalledPackages, Timezone, EffectiveResources, Sysctl,
-        MountPoints, PostgresqlRuntime, PostgresqlMonitoringRole, PostgresqlRoleVerifier,
-        PostgresqlExtensions, PostgresqlServiceAccess, Releases,
-    )
-}  # fmt: skip
+Read = tuple[type[FactBase], dict[str, Any]]  # a fact and its arguments, as a deploy reads it
 _MARK = "##aktienanalyse-snapshot"
 
 
+def dotted(fact: type[FactBase]) -> str:
+    return f"{fact.__module__}.{fact.__qualname__}"
+
+
+def fact_named(name: str) -> type[FactBase]:
+    """The fact class a snapshot request names (`module.Class`)."""
+    module, _, qualname = name.rpartition(".")
+    fact = getattr(importlib.import_module(module), qualname, None)
+    if not (isinstance(fact, type) and issubclass(fact, FactBase)):
+        raise ValueError(f"{name}: not a fact")
+    return fact
+
+
 class Snapshot(FactBase):
-    """[value of each requested fact], `facts` being [(fact name, its arguments)]: each
+    """[value of each requested fact], `facts` being [(`module.Class`, its arguments)]: each
     section's output lines, None for a section whose command failed or never ran.
 
     Sections are marked with `nonce` (read_snapshot: random per run), so no line a fact
@@ -59,7 +50,7 @@ class Snapshot(FactBase):
     def command(self, facts: list[tuple[str, dict[str, Any]]], nonce: str) -> str:
         mark = f"{shlex.quote(_MARK)} {shlex.quote(nonce)}"  # quoted: '#' starts a comment
         return "; ".join(
-            f"echo {mark} {index}; ( {FACTS[name]().command(**arguments)} ); "
+            f"echo {mark} {index}; ( {fact_named(name)().command(**arguments)} ); "
             f'echo {mark} {index} "rc=$?"'
             for index, (name, arguments) in enumerate(facts)
         )
@@ -84,12 +75,31 @@ class Snapshot(FactBase):
         return [None if i in failed else sections.get(i) for i in range(count)]
 
 
-def read_snapshot(facts: list[tuple[type[FactBase], dict[str, Any]]]) -> None:
+def read_snapshot(facts: list[Read]) -> None:
     """Read `facts` ([(fact, arguments)]) of the current host in one command and keep each
     value for `read_once`. A fact whose section failed or is missing is left to be read on
-    its own when first needed (and to fail there, naming itself)."""
-    requested = [(fact.__name__, arguments) for fact, arguments in facts]
+    its own when first needed (and to fail there, naming itself). From here on, `read_once`
+    refuses a fact that is not among `facts`: every deploy declares what it reads."""
+    unique = list({(fact, repr(sorted(arguments.items()))): (fact, arguments)
+                   for fact, arguments in facts}.values())  # fmt: skip
+    declare(unique)
+    requested = [(dotted(fact), arguments) for fact, arguments in unique]
     sections = host.get_fact(Snapshot, facts=requested, nonce=secrets.token_hex(8))
-    for (fact, arguments), lines in zip(facts, sections, strict=False):
+    for (fact, arguments), lines in zip(unique, sections, strict=False):
         if lines is not None:
             remember(fact, arguments, fact().process(lines) if lines else fact().default())
+
+
+def files_in(*directories: str) -> list[Read]:
+    """Reads of whole directories (facts/files.py: FilesIn)."""
+    from facts.files import FilesIn
+
+    return [(FilesIn, {"directory": directory}) for directory in directories]
+
+
+def file_entries(*paths: str) -> list[Read]:
+    """Reads of single files, in directories that are never listed whole (such as /etc)."""
+    from facts.files import FilesIn
+
+    return [(FilesIn, dict(zip(("directory", "entry"), path.rsplit("/", 1), strict=True)))
+            for path in paths]  # fmt: skip

@@ -18,7 +18,8 @@ from facts.once import read_once
 # A unit outside them is still judged right, from a listing of every unit file (unit_state).
 UNIT_FILES = (
     "aktienanalyse*", "apache2.service", "apt-daily-upgrade.timer", "haproxy.service",
-    "nftables.service", "postgresql.service", "redis-server.service", "zabbix-agent2.service",
+    "nftables.service", "postgresql.service", "redis-server.service", "sysstat.service",
+    "zabbix-agent2.service",
     "zabbix-server.service",
 )  # fmt: skip
 

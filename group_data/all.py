@@ -1,4 +1,4 @@
-"""Settings for every host. Each name is a section of infra/settings.py (docs/settings.md).
+"""Settings for every host: each name is a section (infra/settings/<section>.py, docs/settings.md).
 
 pyinfra gives a host each name from its host data, else from its groups' files
 (group_data/<group>.py), else from here; a name is replaced whole, never merged.

@@ -1,8 +1,9 @@
-"""Operations this project adds to pyinfra's own, and how reloads follow the changes.
+"""Operations this project adds to pyinfra's own: checked files, accounts, services, releases.
 
-When AKTIENANALYSE_PLAN_RECORD names a file (tools/plan.py sets it for its dry run), the
-operations append JSON lines to it: each file change with its diff, and why each reload or
-restart runs. The plan reads those, never pyinfra's human output.
+A checked file's change is recorded for the plan with its diff, under the exact name of the
+operation that writes it: {"host", "kind": "file", "operation", "path", "action", "diff"
+(null: sensitive)} (`_show_diff`); restarts, reloads and switches are recorded in
+infra/effects.py. The plan reads those records, never pyinfra's human output nor a name.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import json
 import os
 import shlex
-from collections.abc import Mapping
 from io import StringIO
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,19 +32,11 @@ from facts.packages import InstalledPackages
 from facts.postgresql import PostgresqlExtensions, PostgresqlRoleVerifier
 from facts.systemd import unit_state
 from facts.uploads import PrivateUploadDir
+from infra.effects import PLAN_RECORD, record_for_plan
 from infra.scram import make_verifier, matches
 from infra.services import SWITCH
 
-PLAN_RECORD = "AKTIENANALYSE_PLAN_RECORD"
 PSQL = "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1"
-
-
-def record_for_plan(**entry: Any) -> None:
-    """Append one entry (a file diff, a reload's reasons) to the plan record, if one is kept."""
-    path = os.environ.get(PLAN_RECORD)
-    if path:
-        with open(path, "a") as file:
-            file.write(json.dumps({"host": host.name, **entry}) + "\n")
 
 
 def unified_diff(current: list[str], wanted: list[str]) -> list[str]:
@@ -54,8 +45,15 @@ def unified_diff(current: list[str], wanted: list[str]) -> list[str]:
     return [line.rstrip("\n") for line in lines][2:]
 
 
+def checked_file(name: str, dest: str, content: str, **kwargs: Any) -> OperationMeta:
+    """`write_checked_file` named `name`, its plan record too (an operation cannot read its own
+    `name=`). ``kwargs``: check, user, group, mode, sensitive, pyinfra's global arguments."""
+    return write_checked_file(name=name, op_name=name, dest=dest, content=content, **kwargs)
+
+
 @operation()
-def checked_file(
+def write_checked_file(
+    op_name: str,
     dest: str,
     content: str,
     check: str | None = None,
@@ -67,6 +65,7 @@ def checked_file(
     """
     Install ``content`` at ``dest`` atomically, after ``check`` (if given) accepts it.
 
+    + op_name: the operation's own ``name=``, for the plan record (`checked_file` passes it)
     + dest: the live path
     + content: the desired file content
     + check: a shell command with ``{path}``, run against a staged copy (e.g. ``visudo -cf {path}``)
@@ -94,7 +93,7 @@ def checked_file(
         return
 
     if not state.is_executing and (state.config.DIFF or os.environ.get(PLAN_RECORD)):
-        _show_diff(dest, bool(remote), content, sensitive)
+        _show_diff(op_name, dest, bool(remote), content, sensitive)
 
     staged = staging_path(dest)
     quoted, directory = shlex.quote(staged), shlex.quote(staged.rsplit("/", 1)[0])
@@ -219,37 +218,19 @@ def unit_check(unit: str) -> str:
     )
 
 
-def _show_diff(dest: str, exists: bool, content: str, sensitive: bool) -> None:
-    """Print the change for `--diff` and record it for the plan (content hidden if sensitive)."""
+def _show_diff(op_name: str, dest: str, exists: bool, content: str, sensitive: bool) -> None:
+    """Print the change for `--diff` and record it for the plan, with the name of the operation
+    that writes it (content hidden if sensitive): the one place a file change is recorded."""
     action = "modify" if exists else "create"
     diff = None
     if not sensitive:
         current = host.get_fact(FileContents, path=dest) or [] if exists else []
         diff = unified_diff([f"{line}\n" for line in current], content.splitlines(keepends=True))
-    record_for_plan(kind="file", path=dest, action=action, diff=diff)
+    record_for_plan(kind="file", operation=op_name, path=dest, action=action, diff=diff)
     if state.config.DIFF:
         logger.info(f"{host.print_prefix}{action} {dest}")
         for line in diff if diff is not None else ["(content not shown: it holds secrets)"]:
             logger.info(f"  {line}")
-
-
-def run_if_changed(
-    watched: Mapping[str, OperationMeta | None], operation, needed: bool = False, **kwargs
-) -> OperationMeta | None:
-    """Call `operation` only when one of `watched` (reason -> operation) will change this host,
-    e.g. a reload after its configuration changed, or in any case when `needed`.
-
-    pyinfra knows whether an operation will change a host once it has been prepared
-    (OperationMeta.will_change; None stands for an operation not called), so the decision is
-    made here, before anything runs, and a dry
-    run lists the reload as a plain change. Called inside a loop, use `host.loop()` so every
-    host gives the operation the same identity whether or not it calls it.
-    """
-    because = [reason for reason, meta in watched.items() if meta and meta.will_change]
-    if not (needed or because):
-        return None
-    record_for_plan(kind="reason", operation=kwargs["name"], because=because)
-    return operation(**kwargs)
 
 
 @operation()

@@ -8,6 +8,7 @@ from pyinfra import host
 from infra.operations import ensure_directory
 
 CONF_DIR = "/etc/postgresql/15/main"
+DATA_DIR = "/var/lib/postgresql/15/main"
 HOME = "/var/lib/postgresql"
 
 

@@ -99,7 +99,7 @@ def validate_host(host: HostView) -> Settings:
     for key in sorted({k for _, data in host.layers for k in data}):
         if key not in SECTIONS and key not in CONNECTION_KEYS:
             problems.append(f"{host.name}: {host.source(key)}: {escaped(key)}: unknown setting "
-                            "(settings are the sections of infra/settings.py; connection data "
+                            "(settings are the sections of infra/settings/; connection data "
                             f"is {', '.join(sorted(CONNECTION_KEYS))})")  # fmt: skip
     problems += group_conflicts(host)
     problems += _address_problems(host)

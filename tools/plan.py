@@ -5,11 +5,15 @@
 It validates the settings (nothing is contacted when they are invalid), then runs
 `pyinfra INVENTORY deploys/all.py --dry --json` with AKTIENANALYSE_PLAN_RECORD set:
 
-- the JSON (stdout) says which operation would change on which host; reloads and restarts
-  are decided before the run (`infra.operations.run_if_changed`), so they are plain changes;
-- the project's own operations record every file change with its diff, and why each reload
-  or restart runs (infra/operations.py); a diff belongs to the changing operation whose name
-  holds its path. Nothing is read from pyinfra's human output.
+- the JSON (stdout) says which operation would change on which host; reloads, restarts and
+  switches are decided before the run (`infra.effects.run_if_changed`), so they are plain
+  changes;
+- the project's own operations record (infra/operations.py) every file change with its diff
+  and every restart, reload or switch with why it runs, each naming its operation exactly.
+  A record belongs to the operation of that name (pyinfra prefixes its deploy's name); the
+  kind comes from the record, never from an operation's name. A record whose operation pyinfra
+  does not list as changing is shown apart, labelled so. Nothing is read from pyinfra's human
+  output.
 
 Every secret of the inventory's hosts, and its SHA-256 (the Redis ACL file holds those), is
 replaced by `[secret NAME]` before anything is printed or written.
@@ -20,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -29,8 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.effects import PLAN_RECORD
 from infra.hostdata import SettingsError, load_inventory, refusal
-from infra.operations import PLAN_RECORD
 from tools.redact import Redactor, inventory_secrets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,7 +44,7 @@ MARKER = "<!-- aktienanalyse-plan -->"  # lets the PR comment be found and updat
 @dataclass
 class Change:
     operation: str
-    kind: str  # change, restart, reload, maybe
+    kind: str  # change, restart, reload, switch (a health-gated restart), maybe
     diffs: list[tuple[str, list[str]]] = field(default_factory=list)  # (header, diff lines)
     because: list[str] = field(default_factory=list)
 
@@ -60,10 +63,11 @@ class Plan:
         changing = [host for host, changes in self.hosts.items() if changes]
         if not changing:
             return f"No changes: {_count(len(self.hosts), 'host')} up to date."
+        restarts = self.count("restart") + self.count("switch")  # a switch restarts instances
         text = (
             f"{_count(len(self.hosts), 'host')}, {len(changing)} changing: "
             f"{_count(self.count(), 'operation')} to change, "
-            f"{_count(self.count('restart'), 'restart')}, {_count(self.count('reload'), 'reload')}"
+            f"{_count(restarts, 'restart')}, {_count(self.count('reload'), 'reload')}"
         )
         maybe = self.count("maybe")
         return text + (f", {maybe} that may run" if maybe else "")
@@ -73,45 +77,58 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def kind_of(name: str) -> str:
-    if re.search(r"\b(restart|switch)\b", name, re.IGNORECASE):
-        return "restart"  # a release switch restarts the service's instances
-    if re.search(r"\breload\b", name, re.IGNORECASE):
-        return "reload"
-    return "change"
+EFFECTS = ("restart", "reload", "switch")
+UNLISTED = "(recorded for an operation pyinfra does not list as changing)"
 
 
 def build(
     inventory: str, host_names: list[str], dry_run: Mapping, records: Iterable[Mapping]
 ) -> Plan:
-    """The plan from pyinfra's dry-run JSON and the operations' records (diffs, reasons)."""
-    reasons = [r for r in records if r["kind"] == "reason"]
+    """The plan from pyinfra's dry-run JSON and the operations' records (effects, diffs).
+
+    A record belongs to the operation it names (`_named`): its effect gives the kind (without
+    one, a plain change) and its diff goes below it. No name decides a kind or an owner."""
+    records = list(records)
+    effects = [r for r in records if r["kind"] == "effect"]
     hosts: dict[str, list[Change]] = {host: [] for host in host_names}
+    listed: dict[str, list[tuple[list[str], Change]]] = {}  # host -> (pyinfra's names, change)
     unchanged = []
     for op in dry_run["plan"]:
         names = op.get("names") or [op["name"]]
         for host in op["hosts_with_change"]:
-            because = next((r["because"] for r in reasons if r["host"] == host
-                            and any(_named(n, r["operation"]) for n in names)), [])  # fmt: skip
-            hosts.setdefault(host, []).append(
-                Change(op["name"], kind_of(op["name"]), because=because)
+            effect = next(
+                (r for r in effects if r["host"] == host and _named_any(names, r["operation"])),
+                None,
             )
+            kind, because = (
+                (effect["effect"], list(effect["because"])) if effect else ("change", [])
+            )
+            listed.setdefault(host, []).append((names, Change(op["name"], kind, because=because)))
         for host in op["hosts_with_conditional_change"]:  # an `_if` pyinfra decides at run time
-            hosts.setdefault(host, []).append(Change(op["name"], "maybe"))
+            listed.setdefault(host, []).append((names, Change(op["name"], "maybe")))
         if not op["hosts_with_change"] and not op["hosts_with_conditional_change"]:
             unchanged.append(op["name"])
+    for host, changes in listed.items():
+        hosts.setdefault(host, []).extend(change for _, change in changes)
     for record in records:
-        if record["kind"] != "file":
-            continue
-        host, path = record["host"], record["path"]
-        owner = next((c for c in hosts.get(host, []) if path in c.operation.split()), None)
-        if owner is None:
-            owner = Change(f"(file outside any changing operation) {path}", "change")
+        host, operation = record["host"], record["operation"]
+        owner = next((c for names, c in listed.get(host, []) if _named_any(names, operation)), None)
+        if owner is None:  # a bug: shown apart, labelled, as a plain change
+            what = f"{record['effect']} " if record["kind"] == "effect" else ""
+            owner = Change(f"{UNLISTED} {what}{operation}", "change")
             hosts.setdefault(host, []).append(owner)
-        diff = record["diff"]
-        shown = diff if diff is not None else ["(content not shown: it holds secrets)"]
-        owner.diffs.append((f"{record['action']} {path}", shown))
+            listed.setdefault(host, []).append(([operation], owner))
+        if record["kind"] == "effect":
+            owner.because = owner.because or list(record["because"])
+        else:
+            diff = record["diff"]
+            shown = diff if diff is not None else ["(content not shown: it holds secrets)"]
+            owner.diffs.append((f"{record['action']} {record['path']}", shown))
     return Plan(inventory, hosts, unchanged)
+
+
+def _named_any(names: list[str], operation: str) -> bool:
+    return any(_named(name, operation) for name in names)
 
 
 def _named(full_name: str, operation: str) -> bool:
@@ -125,7 +142,7 @@ def render(plan: Plan) -> str:
     for host, changes in plan.hosts.items():
         out += [f"### {host}: {_count(len(changes), 'operation')} to change", ""]
         for change in changes:
-            tag = f"**{change.kind}** " if change.kind in ("restart", "reload") else ""
+            tag = f"**{change.kind}** " if change.kind in EFFECTS else ""
             note = (
                 " *(may run: pyinfra decides this during the run)*"
                 if change.kind == "maybe"

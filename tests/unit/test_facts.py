@@ -93,7 +93,11 @@ def test_fact(path):
 def test_a_snapshot_run_by_a_real_shell_answers_every_section(tmp_path):
     """The snapshot's command through sh on this machine: each fact gets its own section."""
     (tmp_path / "a.conf").write_text("x\n")
-    facts = [("FilesIn", {"directory": str(tmp_path)}), ("Timezone", {}), ("Accounts", {})]
+    facts = [
+        ("facts.files.FilesIn", {"directory": str(tmp_path)}),
+        ("pyinfra.facts.server.Timezone", {}),
+        ("facts.accounts.Accounts", {}),
+    ]
     command = Snapshot().command(facts=facts, nonce="5eed")
     output = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
     sections = Snapshot().process(output.stdout.splitlines())

@@ -35,8 +35,8 @@ from pydantic import SecretStr
 from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
 
-from infra import operations
-from infra.operations import PLAN_RECORD
+from infra import effects, operations
+from infra.effects import PLAN_RECORD
 from infra.scram import matches
 
 HERE = Path(__file__).parent / "operations"
@@ -268,3 +268,57 @@ def test_checked_file_uploads_the_content_through_the_private_directory(run, pat
     private = load(path)["facts"]["PrivateUploadDir"]["_sudo=false"]
     assert upload.src.getvalue() == load(path)["args"]["content"]
     assert upload.remote_temp_filename.startswith(private + "/")
+
+
+def recorded_effects(monkeypatch, tmp_path, call) -> tuple[list[dict], list[dict]]:
+    """What `call` (of a plan-recording helper) records, and the operation calls it makes."""
+    record = tmp_path / "plan.jsonl"
+    monkeypatch.setenv(PLAN_RECORD, str(record))
+    called: list[dict] = []
+    with ctx_host.use(FakeHost({})):
+        call(lambda **kwargs: called.append(kwargs))
+    lines = record.read_text().splitlines() if record.exists() else []
+    return [json.loads(line) for line in lines], called
+
+
+def test_run_if_changed_records_its_effect_under_the_exact_name(monkeypatch, tmp_path):
+    watched = {
+        "x configuration": SimpleNamespace(will_change=True),
+        "x certificate": SimpleNamespace(will_change=False),
+        "x unit": None,  # not called
+    }
+    records, called = recorded_effects(
+        monkeypatch,
+        tmp_path,
+        lambda op: effects.run_if_changed(watched, op, effect="reload", name="Update x"),
+    )
+    assert (records, called) == (
+        [{"host": "app-1", "kind": "effect", "operation": "Update x", "effect": "reload",
+          "because": ["x configuration"]}],
+        [{"name": "Update x"}],
+    )  # fmt: skip
+
+
+def test_run_if_changed_without_a_change_records_and_calls_nothing(monkeypatch, tmp_path):
+    watched = {"x configuration": SimpleNamespace(will_change=False)}
+    assert recorded_effects(
+        monkeypatch,
+        tmp_path,
+        lambda op: effects.run_if_changed(watched, op, effect="restart", name="Restart x"),
+    ) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("effect", "operation", "arguments"),
+    [
+        ("restart", "service", {"reloaded": True}),
+        ("reload", "service", {"restarted": True}),
+        ("switch", "service", {"restarted": True}),
+        ("restart", "switch_release", {}),
+        ("bounce", "other", {}),
+    ],
+)
+def test_an_effect_the_call_does_not_have_is_refused(effect, operation, arguments):
+    op = {"service": operations.systemd.service, "switch_release": operations.switch_release}
+    with pytest.raises(ValueError):
+        effects.run_with_effect(effect, op.get(operation, print), name="x", **arguments)

@@ -1,4 +1,4 @@
-"""The plan renderer's pure parts: redaction, diff parsing, deciding reloads, the markdown."""
+"""The plan renderer's pure parts: redaction, diff parsing, reading the records, the markdown."""
 
 import hashlib
 
@@ -27,15 +27,17 @@ PLAN = {
          "hosts_with_change": [], "hosts_with_conditional_change": []},
     ]
 }  # fmt: skip
-# What the project's operations record for the plan (infra/operations.py).
+# What the project's operations record for the plan (infra/operations.py), each naming its
+# operation exactly as its `name=` (pyinfra's JSON adds the deploy's name in front).
 RECORDS = [
-    {"host": "web-1", "kind": "file", "path": "/etc/haproxy/haproxy.cfg", "action": "modify",
+    {"host": "web-1", "kind": "file", "operation": "Config /etc/haproxy/haproxy.cfg",
+     "path": "/etc/haproxy/haproxy.cfg", "action": "modify",
      "diff": ["@@ -1,3 +1,3 @@", " global", "-inter 2000ms", "+inter 3000ms"]},
-    {"host": "web-1", "kind": "file", "path": "/etc/stray.conf", "action": "create",
-     "diff": ["@@ -0,0 +1 @@", "+s3cret-value-123"]},
-    {"host": "web-1", "kind": "file", "path": "/etc/redis/users.acl", "action": "modify",
-     "diff": None},
-    {"host": "web-1", "kind": "reason", "operation": "Reload HAProxy",
+    {"host": "web-1", "kind": "file", "operation": "Stray file", "path": "/etc/stray.conf",
+     "action": "create", "diff": ["@@ -0,0 +1 @@", "+s3cret-value-123"]},
+    {"host": "web-1", "kind": "file", "operation": "ACL users /etc/redis/users.acl",
+     "path": "/etc/redis/users.acl", "action": "modify", "diff": None},
+    {"host": "web-1", "kind": "effect", "operation": "Reload HAProxy", "effect": "reload",
      "because": ["HAProxy configuration"]},
 ]  # fmt: skip
 
@@ -64,7 +66,7 @@ def _change(name: str):
     return next(c for c in _plan().hosts["web-1"] if name in c.operation)
 
 
-def test_a_diff_belongs_to_the_operation_naming_its_path():
+def test_a_diff_belongs_to_the_operation_its_record_names():
     assert _change("Config").diffs == [
         ("modify /etc/haproxy/haproxy.cfg", RECORDS[0]["diff"]),
     ]
@@ -89,8 +91,13 @@ def test_an_operation_pyinfra_decides_at_run_time_may_run():
     assert _change("nftables").kind == "maybe"
 
 
-def test_a_diff_no_operation_names_is_still_shown():
-    assert any("/etc/stray.conf" in c.operation for c in _plan().hosts["web-1"])
+def test_a_diff_of_an_operation_pyinfra_does_not_list_is_still_shown_apart():
+    (stray,) = [c for c in _plan().hosts["web-1"] if "Stray file" in c.operation]
+    assert (stray.operation, stray.kind, stray.diffs) == (
+        "(recorded for an operation pyinfra does not list as changing) Stray file",
+        "change",
+        [("create /etc/stray.conf", RECORDS[1]["diff"])],
+    )
 
 
 def test_the_summary_counts_hosts_changes_and_reloads():
@@ -108,6 +115,72 @@ def test_the_markdown_shows_the_reason_and_the_diff():
     markdown = render(_plan())
     assert "  - because: HAProxy configuration changes" in markdown
     assert "    +inter 3000ms" in markdown
+
+
+def _op(name: str) -> dict:
+    return {"op_hash": name, "name": name, "names": [name], "hosts_with_change": ["web-1"],
+            "hosts_with_conditional_change": []}  # fmt: skip
+
+
+# Names that would mislead a reader of names: the record alone decides kind and owner.
+RENAMED = {
+    "plan": [
+        _op("Base | Restart everything"),
+        _op("Base | Update x"),
+        _op("Base | Config /etc/sudoers.d/operators"),
+        _op("Base | Sudoers of the operators"),
+        _op("Application | Roll frontend forward"),
+    ]
+}
+RENAMED_RECORDS = [
+    {"host": "web-1", "kind": "effect", "operation": "Update x", "effect": "reload",
+     "because": ["x configuration"]},
+    {"host": "web-1", "kind": "file", "operation": "Sudoers of the operators",
+     "path": "/etc/sudoers.d/operators", "action": "modify",
+     "diff": ["@@ -1 +1 @@", "-alice ALL=(ALL) ALL", "+bob ALL=(ALL) ALL"]},
+    {"host": "web-1", "kind": "effect", "operation": "Roll frontend forward", "effect": "switch",
+     "because": ["environment file"]},
+]  # fmt: skip
+
+
+def _renamed() -> dict:
+    plan = build("inventories/x.py", ["web-1"], RENAMED, RENAMED_RECORDS)
+    return {c.operation.split(" | ", 1)[1]: c for c in plan.hosts["web-1"]}
+
+
+def test_a_name_saying_restart_without_an_effect_record_is_a_plain_change():
+    restart = _renamed()["Restart everything"]
+    assert (restart.kind, restart.because) == ("change", [])
+
+
+def test_a_reload_record_makes_a_reload_whatever_the_operation_is_named():
+    update = _renamed()["Update x"]
+    assert (update.kind, update.because) == ("reload", ["x configuration"])
+
+
+def test_a_diff_attaches_to_the_operation_its_record_names_not_to_one_naming_its_path():
+    changes = _renamed()
+    assert changes["Sudoers of the operators"].diffs == [
+        ("modify /etc/sudoers.d/operators", RENAMED_RECORDS[1]["diff"])
+    ]
+    assert changes["Config /etc/sudoers.d/operators"].diffs == []
+
+
+def test_a_switch_says_switch_and_counts_as_a_restart():
+    plan = build("inventories/x.py", ["web-1"], RENAMED, RENAMED_RECORDS)
+    assert "- **switch** Application | Roll frontend forward" in render(plan)
+    assert plan.summary() == "1 host, 1 changing: 5 operations to change, 1 restart, 1 reload"
+
+
+def test_an_effect_recorded_for_an_operation_pyinfra_does_not_list_is_shown_apart():
+    records = [{"host": "web-1", "kind": "effect", "operation": "Restart y", "effect": "restart",
+                "because": ["y configuration"]}]  # fmt: skip
+    (change,) = build("inventories/x.py", ["web-1"], {"plan": []}, records).hosts["web-1"]
+    assert (change.operation, change.kind, change.because) == (
+        "(recorded for an operation pyinfra does not list as changing) restart Restart y",
+        "change",
+        ["y configuration"],
+    )
 
 
 def test_a_plan_without_changes_says_so():
