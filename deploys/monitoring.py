@@ -28,7 +28,7 @@ from facts.zabbix import ZabbixDatabase
 from infra.effects import run_if_changed
 from infra.hostdata import settings
 from infra.operations import checked_file, ensure_directory, ensure_service, with_secret_input
-from infra.pgcluster import CONF_DIR, secure_directories
+from infra.pgcluster import CONF_DIR, directories_read, secure_directories
 from infra.templating import put_rendered, render
 
 PACKAGES = [
@@ -55,7 +55,8 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 def facts(own) -> list[Read]:
     apache = ["", "/aktienanalyse", "/sites-available", "/sites-enabled", "/mods-enabled",
               "/conf-enabled"]  # fmt: skip
-    return files_in(*(f"/etc/apache2{sub}" for sub in apache), "/etc/sudoers.d")
+    return [*files_in(*(f"/etc/apache2{sub}" for sub in apache), "/etc/sudoers.d"),
+            *directories_read()]  # fmt: skip
 
 
 def apply() -> None:

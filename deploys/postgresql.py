@@ -32,14 +32,14 @@ from facts.postgresql import (
     PostgresqlServiceAccess,
 )
 from facts.resources import EffectiveResources
-from facts.snapshot import Read, files_in
+from facts.snapshot import Read
 from infra import tuning
 from infra.credentials import database_roles, service_password
 from infra.effects import restart_service, run_if_changed
 from infra.hostdata import address, peer_addresses, settings
 from infra.jobs import STANZA
 from infra.operations import PSQL, checked_file, ensure_service, extension, role_password
-from infra.pgcluster import CONF_DIR, DATA_DIR, secure_directories
+from infra.pgcluster import CONF_DIR, DATA_DIR, directories_read, secure_directories
 from infra.services import CORE
 from infra.settings import Settings
 from infra.templating import put_rendered, render
@@ -120,8 +120,7 @@ def facts(own: Settings) -> list[Read]:
         *((PostgresqlRoleVerifier, {"role": r}) for r in database_roles(pg.app_role).values()),
         *((PostgresqlExtensions, {"database": name}) for name in pg.databases),
         *((PostgresqlServiceAccess, service_access_arguments(own, name)) for name in pg.databases),
-        *files_in("/var/lib/postgresql", "/etc/postgresql", "/etc/postgresql/15", CONF_DIR,
-                  f"{CONF_DIR}/conf.d"),
+        *directories_read(),
     ]  # fmt: skip
 
 

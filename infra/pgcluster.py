@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from pyinfra import host
 
+from facts.snapshot import Read, files_in
 from infra.operations import ensure_directory
 
 CONF_DIR = "/etc/postgresql/15/main"
 DATA_DIR = "/var/lib/postgresql/15/main"
 HOME = "/var/lib/postgresql"
+
+
+def directories_read() -> list[Read]:
+    """What secure_directories reads (a deploy calling it declares these in its facts())."""
+    return files_in(HOME, "/etc/postgresql", "/etc/postgresql/15", CONF_DIR, f"{CONF_DIR}/conf.d")
 
 
 def secure_directories(conf_d: bool) -> None:
