@@ -134,7 +134,6 @@ def _address_of(group: str) -> str:
 PACKAGES = ["python3-venv", "python3-pip", "socat", "postgresql-client-15", "redis-tools"]
 
 
-@deploy("Application")
 def facts(own: Settings) -> list[Read]:
     p = own.platform
     return [
@@ -144,6 +143,7 @@ def facts(own: Settings) -> list[Read]:
     ]
 
 
+@deploy("Application")
 def apply() -> None:
     own = settings()
     services = deployed(own)

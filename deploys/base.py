@@ -50,7 +50,6 @@ def directory_layout(settings: Settings) -> list[tuple[str, str, str, int]]:
     ]
 
 
-@deploy("Base host")
 def facts(own: Settings, packages: list[str]) -> list[Read]:
     """What base reads on every host (deploys/all.py reads it all in one command)."""
     p = own.platform
@@ -67,6 +66,7 @@ def facts(own: Settings, packages: list[str]) -> list[Read]:
     ]
 
 
+@deploy("Base host")
 def apply(packages: list[str]) -> None:
     """`packages`: every Debian package of the host, `system.packages` and the other deploys'
     (deploys/all.py)."""

@@ -41,11 +41,11 @@ UNIT = "aktienanalyse-firewall.service"
 PACKAGES = ["nftables"]
 
 
-@deploy("Firewall")
 def facts(own) -> list[Read]:
     return files_in("/etc/nftables.d", "/etc/sysctl.d", UNIT_DIR)
 
 
+@deploy("Firewall")
 def apply() -> None:
     by_group = {"db": [5432], "cache": [6379]}
     if "lb" in host.groups:  # the lb owns its internal entry and admin port

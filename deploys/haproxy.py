@@ -51,11 +51,11 @@ def backends(app_hosts: list[tuple[str, str, dict[str, Service]]]) -> dict:
 PACKAGES = ["haproxy", "openssl", "socat"]  # socat: the admin socket
 
 
-@deploy("HAProxy")
 def facts(own) -> list[Read]:
     return files_in("/etc/haproxy", "/etc/haproxy/certs")
 
 
+@deploy("HAProxy")
 def apply() -> None:
     own = settings()
     h = own.haproxy

@@ -40,7 +40,6 @@ FILES = [
 CRON_DIRS = [f"/etc/cron.{kind}" for kind in ("d", "hourly", "daily", "weekly", "monthly")]
 
 
-@deploy("Hardening")
 def facts(own) -> list[Read]:
     return [
         *files_in("/etc/security/limits.d", "/etc/default", *CRON_DIRS),
@@ -48,6 +47,7 @@ def facts(own) -> list[Read]:
     ]
 
 
+@deploy("Hardening")
 def apply() -> None:
     for path in host.loop(FILES):
         put_rendered(path, {}, mode=644)

@@ -27,11 +27,11 @@ UNIT_DIR = "/etc/systemd/system"
 PACKAGES: list[str] = []  # only systemd units
 
 
-@deploy("Scheduled jobs")
 def facts(own) -> list[Read]:
     return files_in(UNIT_DIR, "/usr/local/sbin")
 
 
+@deploy("Scheduled jobs")
 def apply() -> None:
     own = settings()
     jobs = host_jobs(own, set(host.groups))

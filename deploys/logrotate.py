@@ -20,11 +20,11 @@ CONFIG = "/etc/logrotate.d/aktienanalyse"
 PACKAGES = ["logrotate"]
 
 
-@deploy("logrotate")
 def facts(own) -> list[Read]:
     return files_in("/etc/logrotate.d")
 
 
+@deploy("logrotate")
 def apply() -> None:
     own = settings()
     checked_file(

@@ -51,7 +51,6 @@ CERTIFICATE = f"{TLS_DIR}/zabbix.pem"
 AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 
-@deploy("Zabbix server")
 def facts(own) -> list[Read]:
     apache = ["", "/aktienanalyse", "/sites-available", "/sites-enabled", "/mods-enabled",
               "/conf-enabled"]  # fmt: skip
@@ -59,6 +58,7 @@ def facts(own) -> list[Read]:
             *directories_read()]  # fmt: skip
 
 
+@deploy("Zabbix server")
 def apply() -> None:
     secure_directories(conf_d=False)
     access = {

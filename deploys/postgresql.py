@@ -110,7 +110,6 @@ def packages(settings: Settings) -> list[str]:
     return PACKAGES + (BACKUP_PACKAGES if settings.backup.enabled else [])
 
 
-@deploy("PostgreSQL")
 def facts(own: Settings) -> list[Read]:
     pg = own.postgresql
     return [
@@ -124,6 +123,7 @@ def facts(own: Settings) -> list[Read]:
     ]  # fmt: skip
 
 
+@deploy("PostgreSQL")
 def apply() -> None:
     own = settings()
     pg = own.postgresql

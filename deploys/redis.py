@@ -66,7 +66,6 @@ def acl_digest(password: SecretStr) -> str:
 PACKAGES = ["redis-server"]
 
 
-@deploy("Redis")
 def facts(own) -> list[Read]:
     return [
         (EffectiveResources, {}),  # tuning
@@ -75,6 +74,7 @@ def facts(own) -> list[Read]:
     ]
 
 
+@deploy("Redis")
 def apply() -> None:
     own = settings()
     redis = own.redis

@@ -25,11 +25,11 @@ def packages(settings: Settings) -> list[str]:
     return ["unattended-upgrades"] if settings.updates.enabled else []
 
 
-@deploy("Security updates")
 def facts(own: Settings) -> list[Read]:
     return files_in("/etc/apt/apt.conf.d", "/etc/systemd/system", TIMER_DROP_IN.rsplit("/", 1)[0])
 
 
+@deploy("Security updates")
 def apply() -> None:
     updates = settings().updates
     put_rendered("/etc/apt/apt.conf.d/20auto-upgrades", {"enabled": updates.enabled}, mode=644)

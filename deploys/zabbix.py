@@ -45,11 +45,11 @@ PSK_FILE = "/etc/zabbix/aktienanalyse.psk"
 PACKAGES = ["zabbix-agent2", "curl"]
 
 
-@deploy("Zabbix agent 2")
 def facts(own) -> list[Read]:
     return files_in("/etc/zabbix", "/etc/zabbix/zabbix_agent2.d")
 
 
+@deploy("Zabbix agent 2")
 def apply() -> None:
     own = settings()
     reader = ensure_user(
