@@ -47,7 +47,7 @@ def host_deploys(groups: set[str]) -> list:
 def packages(own: Settings, groups: set[str]) -> list[str]:
     """Every Debian package this host's deploys need: base installs them in one transaction."""
     wanted = list(own.system.packages)
-    for deploy in host_deploys(groups):
+    for deploy in [base, *host_deploys(groups)]:
         wanted += deploy.packages(own) if hasattr(deploy, "packages") else deploy.PACKAGES
     return sorted(set(wanted))
 

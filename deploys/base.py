@@ -30,6 +30,7 @@ from infra.services import LOG_READERS
 from infra.settings import Settings
 from infra.templating import put_rendered, render
 
+PACKAGES: list[str] = []  # its own; apply() installs every deploy's (deploys/all.py)
 APT_PROXY_FILE = "/etc/apt/apt.conf.d/01aktienanalyse-proxy"
 SUDOERS_FILE = "/etc/sudoers.d/aktienanalyse-operators"
 SSHD_DROP_IN = "/etc/ssh/sshd_config.d/50-aktienanalyse.conf"

@@ -1,6 +1,7 @@
 """The layout docs/architecture.md promises: small modules, deploys that only compose."""
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,27 @@ def _imported(path: Path) -> set[str]:
 def test_a_deploy_never_imports_another(path):
     """What two deploys share lives in infra/ (or facts/); deploys/all.py only composes."""
     assert not {name for name in _imported(path) if name.split(".")[0] == "deploys"}
+
+
+COMPOSED = [p.stem for p in sorted((REPO / "deploys").glob("*.py"))
+            if p.stem not in ("__init__", "all", "rollback", "restore")]  # fmt: skip
+
+
+def test_deploys_all_composes_every_deploy():
+    """deploys/all.py reads each deploy's packages and facts through DEPLOYS (base: first)."""
+    tree = ast.parse((REPO / "deploys" / "all.py").read_text())
+    listed = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                  and getattr(node.targets[0], "id", None) == "DEPLOYS")  # fmt: skip
+    names = {element.elts[0].id for element in listed.elts}
+    assert names | {"base"} == set(COMPOSED)
+
+
+@pytest.mark.parametrize("name", COMPOSED)
+def test_a_deploy_declares_packages_and_facts_and_deploys_in_apply(name):
+    """`apply` is the @deploy (its operations carry the deploy's name); `facts` only declares
+    what it reads; PACKAGES (or packages()) what it installs."""
+    module = importlib.import_module(f"deploys.{name}")
+    assert hasattr(module, "PACKAGES") or hasattr(module, "packages")
+    assert callable(module.facts)
+    assert hasattr(module.apply, "__wrapped__"), "apply is not a @deploy"
+    assert not hasattr(module.facts, "__wrapped__"), "facts is a @deploy"
