@@ -43,7 +43,7 @@ from infra.zabbix_api import (
     import_template,
     wait_until_available,
 )
-from infra.zabbix_items import HOST_MACROS, TEMPLATE_FILE, TEMPLATE_NAME
+from infra.zabbix_template import HOST_MACROS, TEMPLATE_FILE, TEMPLATE_NAME
 
 PSK_FILE = "/etc/zabbix/aktienanalyse.psk"  # deploys/zabbix.py
 HOST_GROUP = "aktienanalyse"
