@@ -26,8 +26,10 @@ _ONLY_DIGITS = 'case "$1" in ""|*[!0-9]*) exit 1 ;; esac; '
 _ONLY_NAME = 'case "$1" in ""|*[!a-z0-9-]*) exit 1 ;; esac; '
 _ONLY_IDENTIFIER = 'case "$1" in ""|*[!a-z0-9_]*) exit 1 ;; esac; '
 
-_REDIS_INFO = (f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
-               '--no-auth-warning --user zabbix -p "$1" INFO')  # fmt: skip
+_REDIS_INFO = (
+    f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
+    '--no-auth-warning --user zabbix -p "$1" INFO'
+)
 MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged by its result
 
 # The keys the agent answers (AllowKey, first match wins; then DenyKey=*): ours and the stock
@@ -35,11 +37,25 @@ MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged b
 # whoever controls the Zabbix server must not read this host's files or run commands. A
 # pattern without brackets matches a key without parameters only, hence both forms.
 _ALLOWED_NAMES = [
-    "agent.*", "aktienanalyse.*", "kernel.*", "net.if.*", "proc.num", "system.boottime",
-    "system.cpu.*", "system.hostname", "system.localtime", "system.sw.*", "system.swap.*",
-    "system.uname", "system.uptime", "system.users.num", "systemd.unit.*", "vfs.dev.*",
-    "vfs.fs.*", "vm.memory.*",
-]  # fmt: skip
+    "agent.*",
+    "aktienanalyse.*",
+    "kernel.*",
+    "net.if.*",
+    "proc.num",
+    "system.boottime",
+    "system.cpu.*",
+    "system.hostname",
+    "system.localtime",
+    "system.sw.*",
+    "system.swap.*",
+    "system.uname",
+    "system.uptime",
+    "system.users.num",
+    "systemd.unit.*",
+    "vfs.dev.*",
+    "vfs.fs.*",
+    "vm.memory.*",
+]
 ALLOWED_KEYS = [
     *(key for name in _ALLOWED_NAMES for key in (name, f"{name}[*]")),
     "vfs.file.cksum[/etc/passwd,sha256]",
@@ -198,8 +214,13 @@ def backups_discovery(settings: Settings, groups: set[str]) -> dict:
     for job in host_jobs(settings, groups):
         kind = next((k for k in ("postgresql", "redis") if job.name.startswith(k + "-")), None)
         if job.name.startswith("postgresql-backup") or job.name == "redis-snapshot-copy":
-            entries.append({"{#JOB}": job.unit, "{#STAMP}": stamp(kind),
-                            "{#MAXAGE}": str(settings.backup.max_age_hours * 3600)})  # fmt: skip
+            entries.append(
+                {
+                    "{#JOB}": job.unit,
+                    "{#STAMP}": stamp(kind),
+                    "{#MAXAGE}": str(settings.backup.max_age_hours * 3600),
+                }
+            )
     return {"data": entries}
 
 
@@ -244,6 +265,8 @@ def user_parameters_text(log_dir: str = Platform().log_dir) -> str:
     """The agent's UserParameter file, the log items reading `log_dir` (`platform.log_dir`;
     a SafePath, so it needs no quoting)."""
     lines = ["# Managed by deploys/zabbix.py (USER_PARAMETERS); edits are overwritten."]
-    lines += [f"UserParameter={key},{command.replace(LOG_DIR, log_dir)}"
-              for key, (command, _, _) in USER_PARAMETERS.items()]  # fmt: skip
+    lines += [
+        f"UserParameter={key},{command.replace(LOG_DIR, log_dir)}"
+        for key, (command, _, _) in USER_PARAMETERS.items()
+    ]
     return "\n".join(lines) + "\n"

@@ -118,44 +118,87 @@ def template() -> dict:
     """The Zabbix 6.0 template export: discovery rules, item prototypes, host items, triggers."""
     # Agent 2's systemd plugin, not a UserParameter: the agent refuses '@' (every instance
     # unit has one) in a UserParameter's arguments, and the plugin reads D-Bus, not a shell.
-    state = _item("systemd.unit.info[{#UNIT},ActiveState]", "{#UNIT}: state", "CHAR", "1m",
-                  prototype=True)  # fmt: skip
+    state = _item(
+        "systemd.unit.info[{#UNIT},ActiveState]", "{#UNIT}: state", "CHAR", "1m", prototype=True
+    )
     prototypes = {
         rule: [
-            _item(key.replace("[*]", f"[{argument}]"), USER_PARAMETERS[key][1],
-                  USER_PARAMETERS[key][2], "1m", prototype=True)
+            _item(
+                key.replace("[*]", f"[{argument}]"),
+                USER_PARAMETERS[key][1],
+                USER_PARAMETERS[key][2],
+                "1m",
+                prototype=True,
+            )
             for key, argument in keys.items()
         ]
         for rule, keys in PROTOTYPES.items()
-    }  # fmt: skip
+    }
     certificate = "web.certificate.get[localhost,{#TLSPORT}]"
     not_after = "aktienanalyse.tls.not_after[{#TLSPORT}]"
     rules = [
         _rule("aktienanalyse.discovery", [state, *prototypes["aktienanalyse.discovery"]]),
-        _rule("aktienanalyse.daemons.discovery", [
-            _item("systemd.unit.info[{#DAEMON},ActiveState]", "{#DAEMON}: state", "CHAR", "1m",
-                  prototype=True),
-        ]),
+        _rule(
+            "aktienanalyse.daemons.discovery",
+            [
+                _item(
+                    "systemd.unit.info[{#DAEMON},ActiveState]",
+                    "{#DAEMON}: state",
+                    "CHAR",
+                    "1m",
+                    prototype=True,
+                ),
+            ],
+        ),
         _rule("aktienanalyse.pgsql.discovery", prototypes["aktienanalyse.pgsql.discovery"]),
         _rule("aktienanalyse.redis.discovery", prototypes["aktienanalyse.redis.discovery"]),
-        _rule("aktienanalyse.jobs.discovery", [
-            _item("systemd.unit.info[{#JOB}.service,Result,Service]", "{#JOB}: last result",
-                  "CHAR", "5m", prototype=True),
-        ]),
-        _rule("aktienanalyse.backups.discovery", [
-            _item("vfs.file.time[{#STAMP},modify]", "{#JOB}: last verified backup",
-                  "UNSIGNED", "5m", prototype=True, units="unixtime"),
-        ]),
-        _rule("aktienanalyse.tls.discovery", [
-            _item(certificate, "TLS certificate on port {#TLSPORT}", "TEXT", "1h",
-                  prototype=True),
-            _item(not_after, "TLS certificate on port {#TLSPORT}: valid until", "UNSIGNED",
-                  "0", prototype=True, units="unixtime", type="DEPENDENT",
-                  master_item={"key": certificate},
-                  preprocessing=[{"type": "JSONPATH",
-                                  "parameters": ["$.x509.not_after.timestamp"]}]),
-        ]),
-    ]  # fmt: skip
+        _rule(
+            "aktienanalyse.jobs.discovery",
+            [
+                _item(
+                    "systemd.unit.info[{#JOB}.service,Result,Service]",
+                    "{#JOB}: last result",
+                    "CHAR",
+                    "5m",
+                    prototype=True,
+                ),
+            ],
+        ),
+        _rule(
+            "aktienanalyse.backups.discovery",
+            [
+                _item(
+                    "vfs.file.time[{#STAMP},modify]",
+                    "{#JOB}: last verified backup",
+                    "UNSIGNED",
+                    "5m",
+                    prototype=True,
+                    units="unixtime",
+                ),
+            ],
+        ),
+        _rule(
+            "aktienanalyse.tls.discovery",
+            [
+                _item(
+                    certificate, "TLS certificate on port {#TLSPORT}", "TEXT", "1h", prototype=True
+                ),
+                _item(
+                    not_after,
+                    "TLS certificate on port {#TLSPORT}: valid until",
+                    "UNSIGNED",
+                    "0",
+                    prototype=True,
+                    units="unixtime",
+                    type="DEPENDENT",
+                    master_item={"key": certificate},
+                    preprocessing=[
+                        {"type": "JSONPATH", "parameters": ["$.x509.not_after.timestamp"]}
+                    ],
+                ),
+            ],
+        ),
+    ]
     updates_key = "aktienanalyse.updates.security"
     items = [_item(updates_key, USER_PARAMETERS[updates_key][1], "UNSIGNED", "1h")]
     items += [_item(key, name, value_type, "1m") for key, name, value_type in HOST_ITEMS]
@@ -181,16 +224,30 @@ def _rule(key: str, prototypes: list[dict]) -> dict:
     """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
     # lifetime 0: what the host no longer declares (an instance scaled away, a job removed)
     # goes at once, instead of raising "down" for the 30 days Zabbix keeps it by default.
-    return {"uuid": _uuid(key), "name": USER_PARAMETERS[key][1], "key": key, "delay": "1h",
-            "lifetime": "0", "item_prototypes": prototypes}  # fmt: skip
+    return {
+        "uuid": _uuid(key),
+        "name": USER_PARAMETERS[key][1],
+        "key": key,
+        "delay": "1h",
+        "lifetime": "0",
+        "item_prototypes": prototypes,
+    }
 
 
-def _item(key: str, name: str, value_type: str, delay: str, prototype: bool = False,
-          **extra) -> dict:  # fmt: skip
+def _item(
+    key: str, name: str, value_type: str, delay: str, prototype: bool = False, **extra
+) -> dict:
     """An item (or item prototype) with the triggers TRIGGERS declares for its key; `extra`
     adds export fields (type, units, master_item, preprocessing)."""
-    return {"uuid": _uuid(key), "name": name, "key": key, "delay": delay,
-            "value_type": value_type, **extra, **_triggers(key, prototype)}  # fmt: skip
+    return {
+        "uuid": _uuid(key),
+        "name": name,
+        "key": key,
+        "delay": delay,
+        "value_type": value_type,
+        **extra,
+        **_triggers(key, prototype),
+    }
 
 
 def template_text() -> str:
