@@ -136,10 +136,19 @@ def wait_until_booted(host: LabHost, ssh_config: Path, timeout: float = 90) -> s
     deadline = time.monotonic() + timeout
     while True:
         result = subprocess.run(
-            ["ssh", "-F", str(ssh_config), "-o", "ConnectTimeout=2", host.name,
-             "systemctl is-system-running --wait"],
-            capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+            [
+                "ssh",
+                "-F",
+                str(ssh_config),
+                "-o",
+                "ConnectTimeout=2",
+                host.name,
+                "systemctl is-system-running --wait",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         verdict = result.stdout.strip()
         if verdict in {"running", "degraded"}:
             return verdict
