@@ -116,89 +116,7 @@ def _uuid(name: str) -> str:
 
 def template() -> dict:
     """The Zabbix 6.0 template export: discovery rules, item prototypes, host items, triggers."""
-    # Agent 2's systemd plugin, not a UserParameter: the agent refuses '@' (every instance
-    # unit has one) in a UserParameter's arguments, and the plugin reads D-Bus, not a shell.
-    state = _item(
-        "systemd.unit.info[{#UNIT},ActiveState]", "{#UNIT}: state", "CHAR", "1m", prototype=True
-    )
-    prototypes = {
-        rule: [
-            _item(
-                key.replace("[*]", f"[{argument}]"),
-                USER_PARAMETERS[key][1],
-                USER_PARAMETERS[key][2],
-                "1m",
-                prototype=True,
-            )
-            for key, argument in keys.items()
-        ]
-        for rule, keys in PROTOTYPES.items()
-    }
-    certificate = "web.certificate.get[localhost,{#TLSPORT}]"
-    not_after = "aktienanalyse.tls.not_after[{#TLSPORT}]"
-    rules = [
-        _rule("aktienanalyse.discovery", [state, *prototypes["aktienanalyse.discovery"]]),
-        _rule(
-            "aktienanalyse.daemons.discovery",
-            [
-                _item(
-                    "systemd.unit.info[{#DAEMON},ActiveState]",
-                    "{#DAEMON}: state",
-                    "CHAR",
-                    "1m",
-                    prototype=True,
-                ),
-            ],
-        ),
-        _rule("aktienanalyse.pgsql.discovery", prototypes["aktienanalyse.pgsql.discovery"]),
-        _rule("aktienanalyse.redis.discovery", prototypes["aktienanalyse.redis.discovery"]),
-        _rule(
-            "aktienanalyse.jobs.discovery",
-            [
-                _item(
-                    "systemd.unit.info[{#JOB}.service,Result,Service]",
-                    "{#JOB}: last result",
-                    "CHAR",
-                    "5m",
-                    prototype=True,
-                ),
-            ],
-        ),
-        _rule(
-            "aktienanalyse.backups.discovery",
-            [
-                _item(
-                    "vfs.file.time[{#STAMP},modify]",
-                    "{#JOB}: last verified backup",
-                    "UNSIGNED",
-                    "5m",
-                    prototype=True,
-                    units="unixtime",
-                ),
-            ],
-        ),
-        _rule(
-            "aktienanalyse.tls.discovery",
-            [
-                _item(
-                    certificate, "TLS certificate on port {#TLSPORT}", "TEXT", "1h", prototype=True
-                ),
-                _item(
-                    not_after,
-                    "TLS certificate on port {#TLSPORT}: valid until",
-                    "UNSIGNED",
-                    "0",
-                    prototype=True,
-                    units="unixtime",
-                    type="DEPENDENT",
-                    master_item={"key": certificate},
-                    preprocessing=[
-                        {"type": "JSONPATH", "parameters": ["$.x509.not_after.timestamp"]}
-                    ],
-                ),
-            ],
-        ),
-    ]
+    rules = [_rule(key, prototypes) for key, prototypes in _rule_prototypes().items()]
     updates_key = "aktienanalyse.updates.security"
     items = [_item(updates_key, USER_PARAMETERS[updates_key][1], "UNSIGNED", "1h")]
     items += [_item(key, name, value_type, "1m") for key, name, value_type in HOST_ITEMS]
@@ -220,6 +138,67 @@ def template() -> dict:
     }
 
 
+def _rule_prototypes() -> dict[str, list[dict]]:
+    """Each discovery rule's item prototypes, in the template's order."""
+    filled = {
+        rule: [_filled(key, argument) for key, argument in keys.items()]
+        for rule, keys in PROTOTYPES.items()
+    }
+    certificate = "web.certificate.get[localhost,{#TLSPORT}]"
+    valid_until = {
+        "units": "unixtime",
+        "type": "DEPENDENT",
+        "master_item": {"key": certificate},
+        "preprocessing": [{"type": "JSONPATH", "parameters": ["$.x509.not_after.timestamp"]}],
+    }
+    return {
+        "aktienanalyse.discovery": [_unit_state("{#UNIT}"), *filled["aktienanalyse.discovery"]],
+        "aktienanalyse.daemons.discovery": [_unit_state("{#DAEMON}")],
+        "aktienanalyse.pgsql.discovery": filled["aktienanalyse.pgsql.discovery"],
+        "aktienanalyse.redis.discovery": filled["aktienanalyse.redis.discovery"],
+        "aktienanalyse.jobs.discovery": [
+            _prototype(
+                "systemd.unit.info[{#JOB}.service,Result,Service]",
+                "{#JOB}: last result",
+                "CHAR",
+                "5m",
+            ),
+        ],
+        "aktienanalyse.backups.discovery": [
+            _prototype(
+                "vfs.file.time[{#STAMP},modify]",
+                "{#JOB}: last verified backup",
+                "UNSIGNED",
+                "5m",
+                units="unixtime",
+            ),
+        ],
+        "aktienanalyse.tls.discovery": [
+            _prototype(certificate, "TLS certificate on port {#TLSPORT}", "TEXT", "1h"),
+            _prototype(
+                "aktienanalyse.tls.not_after[{#TLSPORT}]",
+                "TLS certificate on port {#TLSPORT}: valid until",
+                "UNSIGNED",
+                "0",
+                **valid_until,
+            ),
+        ],
+    }
+
+
+def _unit_state(macro: str) -> dict:
+    """The state of the discovered unit `macro`, from Agent 2's systemd plugin, not a
+    UserParameter: the agent refuses '@' (every instance unit has one) in a UserParameter's
+    arguments, and the plugin reads D-Bus, not a shell."""
+    return _prototype(f"systemd.unit.info[{macro},ActiveState]", f"{macro}: state", "CHAR", "1m")
+
+
+def _filled(key: str, argument: str) -> dict:
+    """The item prototype of the [*] UserParameter `key`, its parameter filled by `argument`."""
+    _, name, value_type = USER_PARAMETERS[key]
+    return _prototype(key.replace("[*]", f"[{argument}]"), name, value_type, "1m")
+
+
 def _rule(key: str, prototypes: list[dict]) -> dict:
     """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
     # lifetime 0: what the host no longer declares (an instance scaled away, a job removed)
@@ -232,6 +211,11 @@ def _rule(key: str, prototypes: list[dict]) -> dict:
         "lifetime": "0",
         "item_prototypes": prototypes,
     }
+
+
+def _prototype(key: str, name: str, value_type: str, delay: str, **extra) -> dict:
+    """An item prototype (of a discovery rule), with its trigger prototypes."""
+    return _item(key, name, value_type, delay, prototype=True, **extra)
 
 
 def _item(
