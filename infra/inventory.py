@@ -89,11 +89,8 @@ def load(inventory_file: str, cwd: Path = REPO, env: Mapping[str, str] | None = 
         if problems:
             raise InventoryError("\n".join(problems))
         groups = {k: v for k, v in names.items() if _is_group(k, v)}
-        all_hosts = list(
-            dict.fromkeys(
-                h if isinstance(h, str) else h[0] for hosts in groups.values() for h in hosts
-            )
-        )
+        listed = [h if isinstance(h, str) else h[0] for hosts in groups.values() for h in hosts]
+        all_hosts = list(dict.fromkeys(listed))
         folders = [Path(cwd) / "group_data", Path(inventory_file).resolve().parent / "group_data"]
         group_data: dict[str, dict[str, Any]] = {}
         for folder in dict.fromkeys(folders):
