@@ -134,17 +134,10 @@ def start(container: str) -> None:
 def wait_until_booted(host: LabHost, ssh_config: Path, timeout: float = 90) -> str:
     """Wait until SSH answers and systemd has finished booting; return systemd's verdict."""
     deadline = time.monotonic() + timeout
+    ssh = ["ssh", "-F", str(ssh_config), "-o", "ConnectTimeout=2", host.name]
     while True:
         result = subprocess.run(
-            [
-                "ssh",
-                "-F",
-                str(ssh_config),
-                "-o",
-                "ConnectTimeout=2",
-                host.name,
-                "systemctl is-system-running --wait",
-            ],
+            [*ssh, "systemctl is-system-running --wait"],
             capture_output=True,
             text=True,
             timeout=timeout,

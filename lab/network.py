@@ -81,19 +81,8 @@ def ensure_apt_cache() -> str:
         subprocess.run(["chown", "-R", "apt-cacher-ng:apt-cacher-ng", "/var/cache/apt-cacher-ng"])
         RUN_DIR.mkdir(exist_ok=True)
         shutil.chown(RUN_DIR, "apt-cacher-ng", "apt-cacher-ng")
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "apt-cacher-ng",
-                "--",
-                "/usr/sbin/apt-cacher-ng",
-                "-c",
-                str(ACNG_DIR),
-                *_DAEMON_OPTIONS,
-            ],
-            check=True,
-        )
+        daemon = ["runuser", "-u", "apt-cacher-ng", "--", "/usr/sbin/apt-cacher-ng"]
+        subprocess.run([*daemon, "-c", str(ACNG_DIR), *_DAEMON_OPTIONS], check=True)
     _wait_for_port(BRIDGE_ADDRESS, APT_CACHE_PORT)
     return f"http://{BRIDGE_ADDRESS}:{APT_CACHE_PORT}"
 
