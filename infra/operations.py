@@ -400,8 +400,8 @@ def install_release(
     hashed = any("--hash=" in line for line in requirements)
     requirements_file = q(f"{base_dir}/releases/{service}/{version}/requirements.txt")
     wanted = f"--require-hashes -r {requirements_file}" if hashed else lines
-    # The host's pip (python3-pip) installs into a venv without one of its own: creating a
-    # venv with pip costs ~5 s of ensurepip per release, and a release needs no installer.
+    # The host's pip (python3-pip) installs into a venv without one of its own: a venv with
+    # pip would run ensurepip for every release, and a release needs no installer.
     pip = f"python3 -m pip --python {target}/bin/python"
     yield f"rm -rf {target} && mkdir -p {q(f'{base_dir}/releases/{service}')}"
     yield f"python3 -m venv --without-pip {target}"
