@@ -4,8 +4,8 @@
 
 Order: base (with every deploy's Debian packages, in one apt transaction), security updates,
 logrotate and the firewall (all hosts); data services (db, cache) and their backups; the
-application's releases (app); HAProxy in front (lb); then the app instances HAProxy no longer
-routes to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
+application's releases (app); HAProxy in front (lb); then the app instances HAProxy does not
+route to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
 agent. This file only composes.
 """
 

@@ -213,7 +213,7 @@ def service_access_arguments(settings: Settings, database: str) -> dict:
 
 
 def _service_roles(own: Settings) -> dict[str, list[str]]:
-    """Each service's login role with its own password; the databases' owner logs in no more
+    """Each service's login role with its own password; the databases' owner cannot log in
     and the core's role is a member of it (infra/credentials.py). Returns what is missing in
     each database."""
     pg = own.postgresql

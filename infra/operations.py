@@ -165,7 +165,7 @@ def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
 
     One listing of ``dest`` with checksums decides (facts/files.py), where pyinfra's files.sync
     asks about every file: a no-op costs one command however many releases the wheelhouse
-    keeps. Changed or new files are uploaded, files ``src`` no longer has are removed.
+    keeps. Changed or new files are uploaded, files that are not in ``src`` are removed.
     """
     present = regular_files(dest)
     wanted = {

@@ -201,8 +201,9 @@ def _filled(key: str, argument: str) -> dict:
 
 def _rule(key: str, prototypes: list[dict]) -> dict:
     """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
-    # lifetime 0: what the host no longer declares (an instance scaled away, a job removed)
-    # goes at once, instead of raising "down" for the 30 days Zabbix keeps it by default.
+    # lifetime 0: what the host's discovery file leaves out (an instance scaled away, a job
+    # removed) is deleted at once, instead of raising "down" for the 30 days Zabbix keeps it
+    # by default.
     return {
         "uuid": _uuid(key),
         "name": USER_PARAMETERS[key][1],
