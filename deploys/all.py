@@ -4,8 +4,8 @@
 
 Order: base (with every deploy's Debian packages, in one apt transaction), security updates,
 logrotate and the firewall (all hosts); data services (db, cache) and their backups; the
-application's releases (app); HAProxy in front (lb); then the app instances HAProxy no longer
-routes to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
+application's releases (app); HAProxy in front (lb); then the app instances HAProxy does not
+route to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
 agent. This file only composes.
 """
 
@@ -35,9 +35,20 @@ from infra.tuning import memory_overcommit, pg_memory_bytes, redis_maxmemory
 
 # Each deploy with the group it serves (None: every host), in the order they run. Each
 # declares its Debian packages (PACKAGES or packages()) and what it reads (facts()).
-DEPLOYS = [(updates, None), (hardening, None), (logrotate, None), (firewall, None),
-           (postgresql, "db"), (redis, "cache"), (backup, None), (app, "app"), (haproxy, "lb"),
-           (jobs, None), (monitoring, "monitoring"), (zabbix, None)]  # fmt: skip
+DEPLOYS = [
+    (updates, None),
+    (hardening, None),
+    (logrotate, None),
+    (firewall, None),
+    (postgresql, "db"),
+    (redis, "cache"),
+    (backup, None),
+    (app, "app"),
+    (haproxy, "lb"),
+    (jobs, None),
+    (monitoring, "monitoring"),
+    (zabbix, None),
+]
 
 
 def host_deploys(groups: set[str]) -> list:

@@ -156,9 +156,9 @@ def apply() -> None:
 
 @deploy("Application: instances no longer wanted")
 def stop_unwanted_instances() -> None:
-    """Stop the instances the settings no longer want (fewer `instances`, a service without a
-    version): after HAProxy has dropped them (deploys/all.py runs this after haproxy), so no
-    request is sent to an instance that is stopping."""
+    """Stop the running instances the settings do not want (fewer `instances`, a service
+    without a version): after HAProxy has dropped them (deploys/all.py runs this after
+    haproxy), so no request is sent to an instance that is stopping."""
     wanted = {
         unit for name, service in deployed(settings()) for unit in instance_units(name, service)
     }

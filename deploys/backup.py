@@ -40,10 +40,17 @@ def facts(own: Settings) -> list[Read]:
     """What the backups read on a db or cache host, when backups are enabled."""
     if not own.backup.enabled or not {"db", "cache"} & set(host.groups):
         return []
-    reads = files_in(own.backup.path, STATUS_DIR, f"{STATUS_DIR}/postgresql",
-                     f"{STATUS_DIR}/redis", repository(own), redis_copies(own),
-                     f"{repository(own)}/backup/{STANZA}", "/var/log/pgbackrest",
-                     "/var/spool/pgbackrest")  # fmt: skip
+    reads = files_in(
+        own.backup.path,
+        STATUS_DIR,
+        f"{STATUS_DIR}/postgresql",
+        f"{STATUS_DIR}/redis",
+        repository(own),
+        redis_copies(own),
+        f"{repository(own)}/backup/{STANZA}",
+        "/var/log/pgbackrest",
+        "/var/spool/pgbackrest",
+    )
     if "db" in host.groups:
         reads += file_entries(CONFIG)
     if own.backup.require_mount:
@@ -82,8 +89,12 @@ def _backup_path(own: Settings) -> bool:
 
 def _postgresql(own: Settings) -> None:
     repo = repository(own)
-    owned = {repo: "750", "/var/log/pgbackrest": "750", "/var/spool/pgbackrest": "750",
-             f"{STATUS_DIR}/postgresql": "755"}  # fmt: skip
+    owned = {
+        repo: "750",
+        "/var/log/pgbackrest": "750",
+        "/var/spool/pgbackrest": "750",
+        f"{STATUS_DIR}/postgresql": "755",
+    }
     for path, mode in host.loop(owned.items()):
         ensure_directory(
             name=f"Directory {path}", path=path, user="postgres", group="postgres", mode=mode
@@ -129,5 +140,6 @@ def _redis(own: Settings) -> None:
     if not file_state(stamp("redis")):
         # The first copy now, as PostgreSQL's first full backup: its age is a Zabbix item
         # from the start (a missing stamp would leave the item unsupported, never alerting).
-        server.shell(name="First Redis snapshot copy (once)",
-                     commands=[f"runuser -u redis -- {REDIS_COPY}"])  # fmt: skip
+        server.shell(
+            name="First Redis snapshot copy (once)", commands=[f"runuser -u redis -- {REDIS_COPY}"]
+        )

@@ -115,8 +115,14 @@ def _platform_user(settings: Settings) -> None:
 def _ssh() -> None:
     """sshd: keys only, no forwarding, idle sessions end (the drop-in's comments say why)."""
     config = put_rendered(SSHD_DROP_IN, {}, mode=644, check="sshd -t -f {path}")
-    run_if_changed({"sshd drop-in": config}, systemd.service, effect="reload",
-                   name="Reload sshd", service="ssh", reloaded=True)  # fmt: skip
+    run_if_changed(
+        {"sshd drop-in": config},
+        systemd.service,
+        effect="reload",
+        name="Reload sshd",
+        service="ssh",
+        reloaded=True,
+    )
 
 
 def _operators(settings: Settings) -> None:
@@ -135,12 +141,16 @@ def _operators(settings: Settings) -> None:
                 groups=[OPERATORS_GROUP],
                 ensure_home=True,
             )
-        ensure_directory(name=f"Home {home} (its owner's only)", path=home, user=op.name,
-                         group=op.name, mode=750)  # fmt: skip
         ensure_directory(
-            name=f"Directory {home}/.ssh", path=f"{home}/.ssh", user=op.name, group=op.name,
+            name=f"Home {home} (its owner's only)", path=home, user=op.name, group=op.name, mode=750
+        )
+        ensure_directory(
+            name=f"Directory {home}/.ssh",
+            path=f"{home}/.ssh",
+            user=op.name,
+            group=op.name,
             mode=700,
-        )  # fmt: skip
+        )
         checked_file(
             name=f"SSH keys of {op.name}",
             dest=f"{home}/.ssh/authorized_keys",
@@ -153,8 +163,13 @@ def _operators(settings: Settings) -> None:
     former = read_once(Accounts)["groups"].get(OPERATORS_GROUP, [])
     for name in sorted(set(former) - wanted):
         server.user(name=f"Remove former operator {name}", user=name, present=False)
-    ensure_directory(name="Directory /etc/sudoers.d (root's only)", path="/etc/sudoers.d",
-                     user="root", group="root", mode=750)  # fmt: skip
+    ensure_directory(
+        name="Directory /etc/sudoers.d (root's only)",
+        path="/etc/sudoers.d",
+        user="root",
+        group="root",
+        mode=750,
+    )
     checked_file(
         name=f"Sudoers {SUDOERS_FILE} (checked by visudo)",
         dest=SUDOERS_FILE,

@@ -50,8 +50,12 @@ def apply() -> None:
     by_group = {"db": [5432], "cache": [6379]}
     if "lb" in host.groups:  # the lb owns its internal entry and admin port
         by_group["lb"] = [settings().haproxy.internal_port, settings().haproxy.admin_port]
-    ports = [port for group, group_ports in by_group.items() if group in host.groups
-             for port in group_ports]  # fmt: skip
+    ports = [
+        port
+        for group, group_ports in by_group.items()
+        if group in host.groups
+        for port in group_ports
+    ]
     admin_sockets = remote_lb_admin() if "app" in host.groups else []
     instance_ports = (
         [port for _, service in deployed(settings()) for port in service.ports]

@@ -52,9 +52,15 @@ def apply() -> None:
     for path in host.loop(FILES):
         put_rendered(path, {}, mode=644)
     for path in host.loop(CRON_DIRS):
-        ensure_directory(name=f"Directory {path} (root's alone)", path=path, user="root",
-                         group="root", mode=700)  # fmt: skip
-    ensure_stat_override(name="Owner of /etc/ssh/sshd_config (root's alone)",
-                         path="/etc/ssh/sshd_config", user="root", group="root", mode=600,
-                         kind="f")  # fmt: skip
+        ensure_directory(
+            name=f"Directory {path} (root's alone)", path=path, user="root", group="root", mode=700
+        )
+    ensure_stat_override(
+        name="Owner of /etc/ssh/sshd_config (root's alone)",
+        path="/etc/ssh/sshd_config",
+        user="root",
+        group="root",
+        mode=600,
+        kind="f",
+    )
     ensure_service(name="sysstat collects", service="sysstat", running=True, enabled=True)

@@ -3,7 +3,7 @@ the `jobs` setting (name, schedule, run_as, command).
 
 Each job is `aktienanalyse-job-<name>.service` (oneshot, sandboxed like the service units,
 run as `postgres` on db hosts or as a service's own user on app hosts running it) and its
-timer. A job no longer declared loses its timer and unit. `systemctl list-timers
+timer. Job timers and units that no job declares are stopped and removed. `systemctl list-timers
 'aktienanalyse-job-*'` shows them; Zabbix reads each job's last result.
 """
 

@@ -52,10 +52,18 @@ AS_ZABBIX_PSQL = "runuser -u zabbix -- psql -XAq -v ON_ERROR_STOP=1 -d zabbix"
 
 
 def facts(own) -> list[Read]:
-    apache = ["", "/aktienanalyse", "/sites-available", "/sites-enabled", "/mods-enabled",
-              "/conf-enabled"]  # fmt: skip
-    return [*files_in(*(f"/etc/apache2{sub}" for sub in apache), "/etc/sudoers.d"),
-            *directories_read()]  # fmt: skip
+    apache = [
+        "",
+        "/aktienanalyse",
+        "/sites-available",
+        "/sites-enabled",
+        "/mods-enabled",
+        "/conf-enabled",
+    ]
+    return [
+        *files_in(*(f"/etc/apache2{sub}" for sub in apache), "/etc/sudoers.d"),
+        *directories_read(),
+    ]
 
 
 @deploy("Zabbix server")
@@ -75,9 +83,14 @@ def apply() -> None:
     # Enabled as postgresql.service: Debian's generator enables the cluster instances from it.
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name="PostgreSQL running", service=POSTGRESQL, running=True)
-    run_if_changed(access, systemd.service, effect="reload",
-                   name="Reload PostgreSQL (access changed)", service=POSTGRESQL,
-                   reloaded=True)  # fmt: skip
+    run_if_changed(
+        access,
+        systemd.service,
+        effect="reload",
+        name="Reload PostgreSQL (access changed)",
+        service=POSTGRESQL,
+        reloaded=True,
+    )
 
     # Its mode also fails `visudo -c`; nmap-based discovery is not used here. files.file, not
     # ensure_absent: the package puts it there during this very run, after the snapshot.
@@ -130,15 +143,26 @@ def apply() -> None:
         mode=640,
     )
     apache = _apache_https()
-    ensure_service(name="Zabbix server running", service="zabbix-server", running=True,
-                   enabled=True)  # fmt: skip
+    ensure_service(
+        name="Zabbix server running", service="zabbix-server", running=True, enabled=True
+    )
     ensure_service(name="Apache running", service="apache2", running=True, enabled=True)
-    run_if_changed({"server configuration": server_config}, systemd.service, effect="restart",
-                   name="Restart the Zabbix server (configuration changed)",
-                   service="zabbix-server", restarted=True)  # fmt: skip
-    run_if_changed(apache, systemd.service, effect="reload",
-                   name="Reload Apache (HTTPS or frontend changed)", service="apache2",
-                   reloaded=True)  # fmt: skip
+    run_if_changed(
+        {"server configuration": server_config},
+        systemd.service,
+        effect="restart",
+        name="Restart the Zabbix server (configuration changed)",
+        service="zabbix-server",
+        restarted=True,
+    )
+    run_if_changed(
+        apache,
+        systemd.service,
+        effect="reload",
+        name="Reload Apache (HTTPS or frontend changed)",
+        service="apache2",
+        reloaded=True,
+    )
 
 
 def _apache_https() -> dict:
@@ -147,8 +171,7 @@ def _apache_https() -> dict:
         zabbix_tls_pem; nothing listens on port 80 (ports.conf: the package's default site on *:80
     stays enabled and is never reached). Returns what changed, for the reload."""
     changed = {}
-    ensure_directory(name=f"Directory {TLS_DIR}", path=TLS_DIR, user="root", group="root",
-                     mode=700)  # fmt: skip
+    ensure_directory(name=f"Directory {TLS_DIR}", path=TLS_DIR, user="root", group="root", mode=700)
     changed["certificate"] = checked_file(
         name=f"TLS certificate and key {CERTIFICATE} (secret zabbix_tls_pem)",
         dest=CERTIFICATE,
@@ -158,8 +181,9 @@ def _apache_https() -> dict:
         sensitive=True,
     )
     changed["ports"] = put_rendered(f"{APACHE}/ports.conf", {}, mode=644)
-    changed["site"] = put_rendered(f"{APACHE}/sites-available/{SITE}", {"certificate": CERTIFICATE},
-                                   mode=644)  # fmt: skip
+    changed["site"] = put_rendered(
+        f"{APACHE}/sites-available/{SITE}", {"certificate": CERTIFICATE}, mode=644
+    )
     modules = ("ssl.load", "ssl.conf", "socache_shmcb.load")
     links = [("conf", APACHE_CONF), ("sites", SITE), *(("mods", name) for name in modules)]
     for kind, name in host.loop(links):

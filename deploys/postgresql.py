@@ -120,7 +120,7 @@ def facts(own: Settings) -> list[Read]:
         *((PostgresqlExtensions, {"database": name}) for name in pg.databases),
         *((PostgresqlServiceAccess, service_access_arguments(own, name)) for name in pg.databases),
         *directories_read(),
-    ]  # fmt: skip
+    ]
 
 
 @deploy("PostgreSQL")
@@ -213,7 +213,7 @@ def service_access_arguments(settings: Settings, database: str) -> dict:
 
 
 def _service_roles(own: Settings) -> dict[str, list[str]]:
-    """Each service's login role with its own password; the databases' owner logs in no more
+    """Each service's login role with its own password; the databases' owner cannot log in
     and the core's role is a member of it (infra/credentials.py). Returns what is missing in
     each database."""
     pg = own.postgresql
@@ -228,11 +228,15 @@ def _service_roles(own: Settings) -> dict[str, list[str]]:
             f'CREATE ROLE "{role}" {"NOLOGIN" if role == pg.app_role else "LOGIN"}; END IF;'
             for role in [pg.app_role, *roles.values()]
         )
-        sql = (f"DO $$BEGIN {create} END$$; "
-               f'ALTER ROLE "{pg.app_role}" NOLOGIN PASSWORD NULL; '
-               f'GRANT "{pg.app_role}" TO "{roles[CORE]}"')  # fmt: skip
-        server.shell(name="Service roles (the owner logs in no more)",
-                     commands=[f"{PSQL} -c {shlex.quote(sql)}"])  # fmt: skip
+        sql = (
+            f"DO $$BEGIN {create} END$$; "
+            f'ALTER ROLE "{pg.app_role}" NOLOGIN PASSWORD NULL; '
+            f'GRANT "{pg.app_role}" TO "{roles[CORE]}"'
+        )
+        server.shell(
+            name="Service roles (the owner logs in no more)",
+            commands=[f"{PSQL} -c {shlex.quote(sql)}"],
+        )
     master = own.secrets["postgresql_app_password"]
     for service, role in host.loop(roles.items()):
         role_password(
@@ -250,19 +254,23 @@ def _service_access(own: Settings, database: str) -> None:
     others = ", ".join(f'"{role}"' for role in arguments["others"])
     grantors = f'"{arguments["owner"]}", "{arguments["core"]}"'
     dml = "SELECT, INSERT, UPDATE, DELETE"
-    sql = (f"GRANT USAGE ON SCHEMA public TO {others}; "
-           # Tables only: ON ALL TABLES would take the extensions' views too.
-           "DO $$DECLARE t regclass; BEGIN FOR t IN SELECT c.oid FROM pg_class c "
-           "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
-           f"AND c.relkind IN ('r', 'p') LOOP EXECUTE format('GRANT {dml} ON %s TO {others}', "
-           "t); END LOOP; END$$; "
-           f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {others}; "
-           f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantors} IN SCHEMA public "
-           f"GRANT {dml} ON TABLES TO {others}; "
-           f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantors} IN SCHEMA public "
-           f"GRANT USAGE, SELECT ON SEQUENCES TO {others}")  # fmt: skip
-    server.shell(name=f"Data access of the services in {database}",
-                 commands=[f"{PSQL} -d {shlex.quote(database)} -c {shlex.quote(sql)}"])  # fmt: skip
+    sql = (
+        f"GRANT USAGE ON SCHEMA public TO {others}; "
+        # Tables only: ON ALL TABLES would take the extensions' views too.
+        "DO $$DECLARE t regclass; BEGIN FOR t IN SELECT c.oid FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+        f"AND c.relkind IN ('r', 'p') LOOP EXECUTE format('GRANT {dml} ON %s TO {others}', "
+        "t); END LOOP; END$$; "
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {others}; "
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantors} IN SCHEMA public "
+        f"GRANT {dml} ON TABLES TO {others}; "
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantors} IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {others}"
+    )
+    server.shell(
+        name=f"Data access of the services in {database}",
+        commands=[f"{PSQL} -d {shlex.quote(database)} -c {shlex.quote(sql)}"],
+    )
 
 
 def _monitoring_role() -> None:
@@ -273,8 +281,12 @@ def _monitoring_role() -> None:
     if found == "member":
         return
     # Complete in itself: a fact read while PostgreSQL was down says "no role".
-    sql = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{MONITORING_ROLE}') "
-           f"THEN CREATE ROLE {MONITORING_ROLE} LOGIN; END IF; END$$; "
-           f"GRANT pg_monitor TO {MONITORING_ROLE}")  # fmt: skip
-    server.shell(name=f"Role {MONITORING_ROLE} (pg_monitor, for the Zabbix agent)",
-                 commands=[f"{PSQL} -c {shlex.quote(sql)}"])  # fmt: skip
+    sql = (
+        f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{MONITORING_ROLE}') "
+        f"THEN CREATE ROLE {MONITORING_ROLE} LOGIN; END IF; END$$; "
+        f"GRANT pg_monitor TO {MONITORING_ROLE}"
+    )
+    server.shell(
+        name=f"Role {MONITORING_ROLE} (pg_monitor, for the Zabbix agent)",
+        commands=[f"{PSQL} -c {shlex.quote(sql)}"],
+    )

@@ -57,8 +57,10 @@ def user_matches(
     found = accounts["users"].get(user)
     if found is None:
         return False
-    if any(want is not None and found[key] != want
-           for key, want in (("home", home), ("shell", shell), ("group", group))):  # fmt: skip
+    if any(
+        want is not None and found[key] != want
+        for key, want in (("home", home), ("shell", shell), ("group", group))
+    ):
         return False
     if groups is None:
         return True

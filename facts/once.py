@@ -34,8 +34,10 @@ def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
     key = _key(fact, kwargs)
     declared = _DECLARED.get(_current())
     if declared is not None and key not in declared:
-        raise UndeclaredFact(f"{host.name}: {fact.__name__}({_arguments(kwargs)}) is read but "
-                             "not declared: add it to the reading deploy's facts()")  # fmt: skip
+        raise UndeclaredFact(
+            f"{host.name}: {fact.__name__}({_arguments(kwargs)}) is read but "
+            "not declared: add it to the reading deploy's facts()"
+        )
     if key not in read:
         read[key] = host.get_fact(fact, **kwargs)
     return read[key]

@@ -90,7 +90,7 @@ class PostgresqlServiceAccess(FactBase):
     like "role X", "owner logs in", "core not a member of the owner", "table X events",
     "default X r SELECT"; empty when everything is granted, ["database"] when it does not exist.
 
-    + owner: the role that owns the database, logs in no more
+    + owner: the role that owns the database, which cannot log in
     + core: the migrating service's role, a member of `owner`
     + others: the other services' roles: data access only
     """

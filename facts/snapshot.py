@@ -80,8 +80,10 @@ def read_snapshot(facts: list[Read]) -> None:
     value for `read_once`. A fact whose section failed or is missing is left to be read on
     its own when first needed (and to fail there, naming itself). From here on, `read_once`
     refuses a fact that is not among `facts`: every deploy declares what it reads."""
-    unique = list({(fact, repr(sorted(arguments.items()))): (fact, arguments)
-                   for fact, arguments in facts}.values())  # fmt: skip
+    by_key = {
+        (fact, repr(sorted(arguments.items()))): (fact, arguments) for fact, arguments in facts
+    }
+    unique = list(by_key.values())
     declare(unique)
     requested = [(dotted(fact), arguments) for fact, arguments in unique]
     sections = host.get_fact(Snapshot, facts=requested, nonce=secrets.token_hex(8))
@@ -101,5 +103,7 @@ def file_entries(*paths: str) -> list[Read]:
     """Reads of single files, in directories that are never listed whole (such as /etc)."""
     from facts.files import FilesIn
 
-    return [(FilesIn, dict(zip(("directory", "entry"), path.rsplit("/", 1), strict=True)))
-            for path in paths]  # fmt: skip
+    return [
+        (FilesIn, dict(zip(("directory", "entry"), path.rsplit("/", 1), strict=True)))
+        for path in paths
+    ]

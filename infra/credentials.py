@@ -2,7 +2,7 @@
 
 Every service logs in as itself: `<postgresql.app_role>_<service>` (dashes as underscores) and
 `<redis.app_user>-<service>`. The core (intelligent-core) runs the migrations: its role is a
-member of `postgresql.app_role`, which owns the databases and logs in no more; the others get
+member of `postgresql.app_role`, which owns the databases and cannot log in; the others get
 data access (SELECT, INSERT, UPDATE, DELETE, sequences) on the schema it makes. Their
 passwords are derived on the control machine from the secrets `postgresql_app_password` and
 `redis_app_password` (HMAC-SHA256 with the service's name): a service receives its own

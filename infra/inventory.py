@@ -89,8 +89,8 @@ def load(inventory_file: str, cwd: Path = REPO, env: Mapping[str, str] | None = 
         if problems:
             raise InventoryError("\n".join(problems))
         groups = {k: v for k, v in names.items() if _is_group(k, v)}
-        all_hosts = list(dict.fromkeys(h if isinstance(h, str) else h[0]
-                                       for hosts in groups.values() for h in hosts))  # fmt: skip
+        listed = [h if isinstance(h, str) else h[0] for hosts in groups.values() for h in hosts]
+        all_hosts = list(dict.fromkeys(listed))
         folders = [Path(cwd) / "group_data", Path(inventory_file).resolve().parent / "group_data"]
         group_data: dict[str, dict[str, Any]] = {}
         for folder in dict.fromkeys(folders):
@@ -160,21 +160,27 @@ def shape_problems(names: Mapping[str, Any], label: str) -> list[str]:
         if group.startswith("_") or isinstance(hosts, ModuleType | type) or callable(hosts):
             continue
         if not isinstance(hosts, list):
-            problems.append(f"{label}: {escaped(group)}: a group is a list of hosts (group "
-                            "settings go in group_data/; helpers' names start with _)")  # fmt: skip
+            problems.append(
+                f"{label}: {escaped(group)}: a group is a list of hosts (group "
+                "settings go in group_data/; helpers' names start with _)"
+            )
             continue
         for index, entry in enumerate(hosts):
             name, data = (entry, {}) if isinstance(entry, str) else (None, None)
             if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
                 name, data = entry
             if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-                problems.append(f"{label}: {escaped(group)}.{index}: a host is a name or a "
-                                "(name, data) pair, data a dict with string keys")  # fmt: skip
+                problems.append(
+                    f"{label}: {escaped(group)}.{index}: a host is a name or a "
+                    "(name, data) pair, data a dict with string keys"
+                )
                 continue
             for key, value in data.items():
                 if seen.setdefault((name, key), value) != value:
-                    problems.append(f"{label}: {escaped(name)}: {escaped(key)}: two values in "
-                                    "the host's entries; give its data once")  # fmt: skip
+                    problems.append(
+                        f"{label}: {escaped(name)}: {escaped(key)}: two values in "
+                        "the host's entries; give its data once"
+                    )
     return problems
 
 
@@ -202,7 +208,10 @@ def one_line(exc: BaseException, filename: str) -> str:
     line), never a traceback."""
     if isinstance(exc, SyntaxError):
         return f"{relative(exc.filename or filename)}:{exc.lineno}: {exc.msg}"
-    lines = [line for frame, line in traceback.walk_tb(exc.__traceback__)
-             if frame.f_code.co_filename == filename]  # fmt: skip
+    lines = [
+        line
+        for frame, line in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename == filename
+    ]
     where = f"{relative(filename)}:{lines[-1]}" if lines else relative(filename)
     return f"{where}: {type(exc).__name__}: {' '.join(str(exc).splitlines())}"

@@ -165,7 +165,7 @@ def mirrored_files(src: str, dest: str, exclude: tuple[str, ...] = ()):
 
     One listing of ``dest`` with checksums decides (facts/files.py), where pyinfra's files.sync
     asks about every file: a no-op costs one command however many releases the wheelhouse
-    keeps. Changed or new files are uploaded, files ``src`` no longer has are removed.
+    keeps. Changed or new files are uploaded, files that are not in ``src`` are removed.
     """
     present = regular_files(dest)
     wanted = {
@@ -400,8 +400,8 @@ def install_release(
     hashed = any("--hash=" in line for line in requirements)
     requirements_file = q(f"{base_dir}/releases/{service}/{version}/requirements.txt")
     wanted = f"--require-hashes -r {requirements_file}" if hashed else lines
-    # The host's pip (python3-pip) installs into a venv without one of its own: creating a
-    # venv with pip costs ~5 s of ensurepip per release, and a release needs no installer.
+    # The host's pip (python3-pip) installs into a venv without one of its own: a venv with
+    # pip would run ensurepip for every release, and a release needs no installer.
     pip = f"python3 -m pip --python {target}/bin/python"
     yield f"rm -rf {target} && mkdir -p {q(f'{base_dir}/releases/{service}')}"
     yield f"python3 -m venv --without-pip {target}"

@@ -22,9 +22,15 @@ def secure_directories(conf_d: bool) -> None:
     """pg_createcluster makes the configuration directories postgres's: root, which writes our
     files there, must not write through a path postgres controls, so they become root's
     (postgres reads them through its group). postgres's home is its own alone (0750)."""
-    ensure_directory(name=f"postgres's home {HOME} (its own alone)", path=HOME, user="postgres",
-                     group="postgres", mode=750)  # fmt: skip
+    ensure_directory(
+        name=f"postgres's home {HOME} (its own alone)",
+        path=HOME,
+        user="postgres",
+        group="postgres",
+        mode=750,
+    )
     paths = ["/etc/postgresql", "/etc/postgresql/15", CONF_DIR]
     for path in host.loop(paths + ([f"{CONF_DIR}/conf.d"] if conf_d else [])):
-        ensure_directory(name=f"Directory {path}", path=path, user="root", group="postgres",
-                         mode=755)  # fmt: skip
+        ensure_directory(
+            name=f"Directory {path}", path=path, user="root", group="postgres", mode=755
+        )

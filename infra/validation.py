@@ -27,9 +27,19 @@ OWNERS = {"services": "app", "haproxy": "lb", "postgresql": "db", "redis": "cach
 # Host data that is not a setting: how pyinfra connects, and the host's address. Nothing else:
 # pyinfra would read e.g. `_shell_executable` or `_ignore_errors` as every operation's default.
 CONNECTION_KEYS = frozenset(
-    {"address", "ssh_hostname", "ssh_user", "ssh_port", "ssh_key", "ssh_known_hosts_file",
-     "ssh_strict_host_key_checking", "ssh_config_file", "ssh_connect_retries", "_sudo"}
-)  # fmt: skip
+    {
+        "address",
+        "ssh_hostname",
+        "ssh_user",
+        "ssh_port",
+        "ssh_key",
+        "ssh_known_hosts_file",
+        "ssh_strict_host_key_checking",
+        "ssh_config_file",
+        "ssh_connect_retries",
+        "_sudo",
+    }
+)
 # Groups whose hosts the others connect to at their `address` (pg_hba, firewall sets, HAProxy's
 # backends and admin sockets, the services' database and cache).
 REACHED_BY_PEERS = ("lb", "app", "db", "cache")
@@ -80,34 +90,50 @@ def validate_host(host: HostView) -> Settings:
     problems = []
     inventory_file = host.layers[1][0]
     if not HOST_NAME.fullmatch(host.name):  # it names the host in scripts, HAProxy and Zabbix
-        problems.append(f"{escaped(host.name)}: {inventory_file}: host name: use letters, "
-                        "digits, '.' and '-' (at most 63)")  # fmt: skip
+        problems.append(
+            f"{escaped(host.name)}: {inventory_file}: host name: use letters, "
+            "digits, '.' and '-' (at most 63)"
+        )
     if not host.groups:
         problems.append(f"{host.name}: {inventory_file}: groups: the host is in no group")
     if host.get("ssh_strict_host_key_checking") != "yes" and not host.name.startswith("@"):
-        problems.append(f"{host.name}: {host.source('ssh_strict_host_key_checking')}: "
-                        "ssh_strict_host_key_checking: must be \"yes\" (host keys pinned in "
-                        "ssh_known_hosts_file); never accept unknown host keys")  # fmt: skip
+        problems.append(
+            f"{host.name}: {host.source('ssh_strict_host_key_checking')}: "
+            'ssh_strict_host_key_checking: must be "yes" (host keys pinned in '
+            "ssh_known_hosts_file); never accept unknown host keys"
+        )
     unknown_groups = sorted(set(host.groups) - set(GROUPS))
     if unknown_groups:
-        problems.append(f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
-                        f"{', '.join(unknown_groups)} (known: {', '.join(GROUPS)})")  # fmt: skip
+        problems.append(
+            f"{host.name}: {host.layers[1][0]}: groups: unknown group(s) "
+            f"{', '.join(unknown_groups)} (known: {', '.join(GROUPS)})"
+        )
     if "monitoring" in host.groups and "db" in host.groups:
-        problems.append(f"{host.name}: {inventory_file}: groups: monitoring and db on one host "
-                        "(each manages PostgreSQL's pg_hba.conf); give the Zabbix server a host "
-                        "of its own")  # fmt: skip
+        problems.append(
+            f"{host.name}: {inventory_file}: groups: monitoring and db on one host "
+            "(each manages PostgreSQL's pg_hba.conf); give the Zabbix server a host "
+            "of its own"
+        )
     for key in sorted({k for _, data in host.layers for k in data}):
         if key not in SECTIONS and key not in CONNECTION_KEYS:
-            problems.append(f"{host.name}: {host.source(key)}: {escaped(key)}: unknown setting "
-                            "(settings are the sections of infra/settings/; connection data "
-                            f"is {', '.join(sorted(CONNECTION_KEYS))})")  # fmt: skip
+            problems.append(
+                f"{host.name}: {host.source(key)}: {escaped(key)}: unknown setting "
+                "(settings are the sections of infra/settings/; connection data "
+                f"is {', '.join(sorted(CONNECTION_KEYS))})"
+            )
     problems += group_conflicts(host)
     problems += _address_problems(host)
-    wrong = {(where, key): path for where, data in host.layers for key in data
-             if (path := not_plain_data(data[key], key))}  # fmt: skip
-    problems += [f"{host.name}: {where}: {escaped(path)}: not a setting value (settings are "
-                 "dicts with string keys, lists, strings, numbers, booleans and None)"
-                 for (where, _), path in wrong.items()]  # fmt: skip
+    wrong = {
+        (where, key): path
+        for where, data in host.layers
+        for key in data
+        if (path := not_plain_data(data[key], key))
+    }
+    problems += [
+        f"{host.name}: {where}: {escaped(path)}: not a setting value (settings are "
+        "dicts with string keys, lists, strings, numbers, booleans and None)"
+        for (where, _), path in wrong.items()
+    ]
     unusable = {key for _, key in wrong}
     raw = {s: host.get(s) for s in SECTIONS if host.has(s) and s not in unusable}
     settings = None
@@ -121,8 +147,10 @@ def validate_host(host: HostView) -> Settings:
         for secret, group in SECRET_OWNERS.items():
             needed = secret != "pgbackrest_cipher_pass" or settings.backup.enabled
             if group in host.groups and needed and secret not in settings.secrets:
-                problems.append(f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
-                                f"required on {group} hosts")  # fmt: skip
+                problems.append(
+                    f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
+                    f"required on {group} hosts"
+                )
     if problems:
         raise SettingsError("\n".join(problems))
     return settings
@@ -137,9 +165,11 @@ def _connecting_user_problems(host: HostView, settings: Settings) -> list[str]:
     operator = next((op for op in settings.operators if op.name == user), None)
     if operator is not None and operator.sudo:
         return []
-    return [f"{host.name}: {host.source('operators')}: operators: pyinfra connects as "
-            f"{escaped(str(user))} ({host.source('ssh_user')}: ssh_user), who must be listed "
-            "with sudo, or a converge takes away the access it runs on"]  # fmt: skip
+    return [
+        f"{host.name}: {host.source('operators')}: operators: pyinfra connects as "
+        f"{escaped(str(user))} ({host.source('ssh_user')}: ssh_user), who must be listed "
+        "with sudo, or a converge takes away the access it runs on"
+    ]
 
 
 def generated_names(settings: Settings) -> dict[str, str]:
@@ -158,8 +188,9 @@ def _generated_name_problems(host: HostView, settings: Settings) -> list[str]:
     a unit. Directories the platform writes (its four, the backup path, the backups' status
     stamps) may not contain each other: backups would land in live data, or be pruned with it."""
     generated = generated_names(settings)
-    given = [(f"operators.{i}.name", "operators", op.name)
-             for i, op in enumerate(settings.operators)]  # fmt: skip
+    given = [
+        (f"operators.{i}.name", "operators", op.name) for i, op in enumerate(settings.operators)
+    ]
     given += [(f"jobs.{name}", "jobs", name) for name in settings.jobs]
     problems = [
         f"{host.name}: {host.source(section)}: {key}: is {generated[name]}, a name the deploy "
@@ -168,15 +199,22 @@ def _generated_name_problems(host: HostView, settings: Settings) -> list[str]:
         if name in generated
     ]
     p = settings.platform
-    written = {"backup.path": settings.backup.path, "platform.base_dir": p.base_dir,
-               "platform.config_dir": p.config_dir, "platform.log_dir": p.log_dir,
-               "platform.state_dir": p.state_dir, STATUS_DIR: STATUS_DIR}  # fmt: skip
+    written = {
+        "backup.path": settings.backup.path,
+        "platform.base_dir": p.base_dir,
+        "platform.config_dir": p.config_dir,
+        "platform.log_dir": p.log_dir,
+        "platform.state_dir": p.state_dir,
+        STATUS_DIR: STATUS_DIR,
+    }
     pairs = [(a, b) for i, a in enumerate(written) for b in list(written)[i + 1 :]]
     for a, b in pairs:
         inner, outer = sorted((f"{written[a]}/", f"{written[b]}/"), key=len, reverse=True)
         if inner.startswith(outer):
-            problems.append(f"{host.name}: {host.source(a.split('.')[0])}: {a}: holds or is "
-                            f"inside {b}, another directory the platform writes")  # fmt: skip
+            problems.append(
+                f"{host.name}: {host.source(a.split('.')[0])}: {a}: holds or is "
+                f"inside {b}, another directory the platform writes"
+            )
     return problems
 
 
@@ -202,16 +240,19 @@ def group_conflicts(host: HostView) -> list[str]:
     """Two of a host's groups setting one section differently: pyinfra would pick one by the
     order of the inventory's groups, so the run refuses to guess."""
     problems = []
-    group_layers = [(w, d) for w, d in host.layers if w.startswith("group_data/") and
-                    w != "group_data/all.py"]  # fmt: skip
+    group_layers = [
+        (w, d) for w, d in host.layers if w.startswith("group_data/") and w != "group_data/all.py"
+    ]
     for key in SECTIONS:
         setters = [(where, data[key]) for where, data in group_layers if key in data]
         if len({repr(value) for _, value in setters}) > 1 and not any(
             key in data for where, data in host.layers[:2]
         ):
             files = " and ".join(where for where, _ in setters)
-            problems.append(f"{host.name}: {files}: {key}: set differently in two of its groups; "
-                            "set it in one place")  # fmt: skip
+            problems.append(
+                f"{host.name}: {files}: {key}: set differently in two of its groups; "
+                "set it in one place"
+            )
     return problems
 
 
@@ -253,14 +294,18 @@ def cross_host_problems(hosts: list[HostView], settings: Mapping[str, Settings])
     for h in hosts:
         address = str(h.get("address"))
         if address in addresses:
-            problems.append(f"{addresses[address]} and {h.name} ({h.source('address')}): "
-                            "address: two hosts with one address")  # fmt: skip
+            problems.append(
+                f"{addresses[address]} and {h.name} ({h.source('address')}): "
+                "address: two hosts with one address"
+            )
         addresses[address] = h.name
         reached = sorted(set(h.groups) & set(REACHED_BY_PEERS))
         if len(hosts) > 1 and reached and ip_address(address).is_loopback:
-            problems.append(f"{h.name}: {h.source('address')}: address: a loopback address, "
-                            f"which the other hosts cannot reach (they connect to its "
-                            f"{', '.join(reached)})")  # fmt: skip
+            problems.append(
+                f"{h.name}: {h.source('address')}: address: a loopback address, "
+                f"which the other hosts cannot reach (they connect to its "
+                f"{', '.join(reached)})"
+            )
     return problems
 
 
@@ -273,16 +318,20 @@ def reused_secrets(hosts: list[HostView], settings: Mapping[str, Settings]) -> l
     for host in hosts:
         validated = settings[host.name]
         keyed = [(f"secrets.{n}", "secrets", v) for n, v in validated.secrets.items()]
-        keyed += [(f"services.{name}.secrets.{n}", "services", v)
-                  for name, service in validated.services.items()
-                  for n, v in service.secrets.items()]  # fmt: skip
+        keyed += [
+            (f"services.{name}.secrets.{n}", "services", v)
+            for name, service in validated.services.items()
+            for n, v in service.secrets.items()
+        ]
         for key, section, secret in keyed:
             value = secret.get_secret_value()
             if not value:  # a service secret this host does not resolve
                 continue
             other = first.setdefault(value, key)
-            problem = (f"{host.name}: {host.source(section)}: {key}: must differ from {other} "
-                       "(one value for two secrets)")  # fmt: skip
+            problem = (
+                f"{host.name}: {host.source(section)}: {key}: must differ from {other} "
+                "(one value for two secrets)"
+            )
             platform = key.startswith("secrets.") or other.startswith("secrets.")
             if other != key and platform and problem not in problems:
                 problems.append(problem)
@@ -307,8 +356,10 @@ def secret_leaks(hosts: list[HostView], settings: Mapping[str, Settings]) -> lis
         for key, text in _strings(dumped):
             if any(value in text for value in values):
                 where = host.source(key.split(".")[0])
-                problems.append(f"{host.name}: {where}: {key}: holds a secret's value; "
-                                "reference secrets in `secrets` only")  # fmt: skip
+                problems.append(
+                    f"{host.name}: {where}: {key}: holds a secret's value; "
+                    "reference secrets in `secrets` only"
+                )
     return problems
 
 
@@ -351,8 +402,11 @@ def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, S
         except SettingsError as exc:
             problems += str(exc).splitlines()
     if not problems:
-        problems = [*cross_host_problems(hosts, settings), *secret_leaks(hosts, settings),
-                    *reused_secrets(hosts, settings)]  # fmt: skip
+        problems = [
+            *cross_host_problems(hosts, settings),
+            *secret_leaks(hosts, settings),
+            *reused_secrets(hosts, settings),
+        ]
     if problems:
         raise SettingsError("\n".join(problems))
     return settings

@@ -41,8 +41,8 @@ PSK_TAG = "aktienanalyse.psk"
 PSK_IDENTITY_TAG = "aktienanalyse.psk_identity"
 TLS_PSK = 2  # tls_connect / tls_accept: PSK only, unencrypted connections refused
 _CUD = {"createMissing": True, "updateExisting": True, "deleteMissing": True}
-# Zabbix 6.0's rule names ("groups": 6.2 split it into host_groups/template_groups).
-# deleteMissing: the file is the whole template, so what it no longer declares goes too.
+# Zabbix 6.0's rule names ("groups"; 6.2 and later have host_groups and template_groups).
+# deleteMissing: the file is the whole template, so what it does not declare is deleted.
 IMPORT_RULES = {
     "groups": {"createMissing": True},
     "templates": {"createMissing": True, "updateExisting": True},
@@ -294,7 +294,7 @@ def ensure_host(api: ZabbixAPI, *, template_names: Iterable[str], **host: Any) -
         output=["hostid", "host", "tls_connect", "tls_accept"],
         filter={"host": [desired["host"]]},
         selectInterfaces=["interfaceid", *_INTERFACE_FIELDS],
-        selectGroups=["groupid"],  # 6.0's name; 6.2 renamed it selectHostGroups
+        selectGroups=["groupid"],  # 6.0's name; 6.2 and later call it selectHostGroups
         selectParentTemplates=["templateid", "host"],
         selectTags=["tag", "value"],
         selectMacros=["hostmacroid", "macro", "value"],

@@ -1,24 +1,20 @@
 """The Zabbix items of the platform, declared once (USER_PARAMETERS).
 
 The agent's UserParameter file (deploys/zabbix.py) and the Zabbix 6.0 template in zabbix/
-(`python -m tools.zabbix_template`) are both generated from it; a unit test fails when the
-committed template differs.
+(infra/zabbix_template.py, `python -m tools.zabbix_template`) are both generated from it; a
+unit test fails when the committed template differs.
 """
 
 from __future__ import annotations
 
 import hmac
-import uuid
-from pathlib import Path
 
-import yaml
 from pydantic import SecretStr
 
 from infra.jobs import STATUS_DIR, host_jobs, stamp
 from infra.services import deployed, instance_units
 from infra.settings import Platform, Settings
 
-TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "zabbix" / "aktienanalyse-template.yaml"
 LOG_DIR = "{log_dir}"  # `platform.log_dir`, filled in by user_parameters_text
 REDIS_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-redis.pass"
 _MONITOR_CONTEXT = b"aktienanalyse: the Zabbix agent's Redis password"
@@ -30,8 +26,10 @@ _ONLY_DIGITS = 'case "$1" in ""|*[!0-9]*) exit 1 ;; esac; '
 _ONLY_NAME = 'case "$1" in ""|*[!a-z0-9-]*) exit 1 ;; esac; '
 _ONLY_IDENTIFIER = 'case "$1" in ""|*[!a-z0-9_]*) exit 1 ;; esac; '
 
-_REDIS_INFO = (f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
-               '--no-auth-warning --user zabbix -p "$1" INFO')  # fmt: skip
+_REDIS_INFO = (
+    f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
+    '--no-auth-warning --user zabbix -p "$1" INFO'
+)
 MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged by its result
 
 # The keys the agent answers (AllowKey, first match wins; then DenyKey=*): ours and the stock
@@ -39,11 +37,25 @@ MIGRATION = "aktienanalyse-migration"  # a oneshot: inactive once done, judged b
 # whoever controls the Zabbix server must not read this host's files or run commands. A
 # pattern without brackets matches a key without parameters only, hence both forms.
 _ALLOWED_NAMES = [
-    "agent.*", "aktienanalyse.*", "kernel.*", "net.if.*", "proc.num", "system.boottime",
-    "system.cpu.*", "system.hostname", "system.localtime", "system.sw.*", "system.swap.*",
-    "system.uname", "system.uptime", "system.users.num", "systemd.unit.*", "vfs.dev.*",
-    "vfs.fs.*", "vm.memory.*",
-]  # fmt: skip
+    "agent.*",
+    "aktienanalyse.*",
+    "kernel.*",
+    "net.if.*",
+    "proc.num",
+    "system.boottime",
+    "system.cpu.*",
+    "system.hostname",
+    "system.localtime",
+    "system.sw.*",
+    "system.swap.*",
+    "system.uname",
+    "system.uptime",
+    "system.users.num",
+    "systemd.unit.*",
+    "vfs.dev.*",
+    "vfs.fs.*",
+    "vm.memory.*",
+]
 ALLOWED_KEYS = [
     *(key for name in _ALLOWED_NAMES for key in (name, f"{name}[*]")),
     "vfs.file.cksum[/etc/passwd,sha256]",
@@ -202,8 +214,13 @@ def backups_discovery(settings: Settings, groups: set[str]) -> dict:
     for job in host_jobs(settings, groups):
         kind = next((k for k in ("postgresql", "redis") if job.name.startswith(k + "-")), None)
         if job.name.startswith("postgresql-backup") or job.name == "redis-snapshot-copy":
-            entries.append({"{#JOB}": job.unit, "{#STAMP}": stamp(kind),
-                            "{#MAXAGE}": str(settings.backup.max_age_hours * 3600)})  # fmt: skip
+            entries.append(
+                {
+                    "{#JOB}": job.unit,
+                    "{#STAMP}": stamp(kind),
+                    "{#MAXAGE}": str(settings.backup.max_age_hours * 3600),
+                }
+            )
     return {"data": entries}
 
 
@@ -244,195 +261,12 @@ def tls_discovery(settings: Settings, groups: set[str]) -> dict:
     return {"data": [{"{#TLSPORT}": str(settings.haproxy.port)}] if "lb" in groups else []}
 
 
-# The stock "Linux by Zabbix agent" template's thresholds, set as host macros when a host is
-# registered (tools/zabbix_register.py): disks warn at 85 % and go critical at 90 % (seed 001);
-# CPU and memory raise the stock template's problem at 90 %, and warn at 85 % through this
-# template's own items.
-HOST_MACROS = {
-    "{$VFS.FS.PUSED.MAX.WARN}": "85",
-    "{$VFS.FS.PUSED.MAX.CRIT}": "90",
-    "{$CPU.UTIL.CRIT}": "90",
-    "{$MEMORY.UTIL.MAX}": "90",
-}
-CERTIFICATE_MIN_DAYS = 21
-# Agent 2's own items this template adds (key, name, value type); the keys differ from the
-# stock Linux template's, which a host links too (Zabbix refuses a key twice on one host).
-HOST_ITEMS = [
-    ("system.cpu.util[all,idle,avg1]", "CPU idle (1 min average)", "FLOAT"),
-    ("aktienanalyse.memory.pused", "memory used (MemAvailable), %", "FLOAT"),
-]
-
-
-# Triggers: (item key in the template, expression after the function's item reference,
-# name, severity). `{item}` is replaced with the item reference.
-TRIGGERS = {
-    "systemd.unit.info[{#UNIT},ActiveState]": [
-        ('last({item})<>"active"', "{#UNIT} is down", "HIGH"),
-    ],
-    "aktienanalyse.health[{#PORT}]": [
-        ("last({item})<>200", "{#UNIT} is not healthy (/health)", "AVERAGE"),
-    ],
-    "systemd.unit.info[{#DAEMON},ActiveState]": [
-        ('last({item})<>"active"', "{#DAEMON} is down", "HIGH"),
-    ],
-    "systemd.unit.info[{#JOB}.service,Result,Service]": [
-        ('last({item})<>"success"', "job {#JOB} failed", "AVERAGE"),
-    ],
-    "vfs.file.time[{#STAMP},modify]": [
-        ("now()-last({item})>{#MAXAGE}", "{#JOB}: last verified backup too old", "HIGH"),
-    ],
-    "aktienanalyse.tls.not_after[{#TLSPORT}]": [
-        (
-            f"last({{item}})-now()<{CERTIFICATE_MIN_DAYS * 86400}",
-            f"TLS certificate on port {{#TLSPORT}} expires within {CERTIFICATE_MIN_DAYS} days",
-            "WARNING",
-        ),
-    ],
-    "system.cpu.util[all,idle,avg1]": [
-        ("max({item},5m)<15", "CPU busier than 85 % for 5 minutes", "WARNING"),
-    ],
-    "aktienanalyse.memory.pused": [
-        ("min({item},5m)>85", "memory more than 85 % used for 5 minutes", "WARNING"),
-    ],
-    "aktienanalyse.pgsql.connections[{#PGDB}]": [
-        ("last({item})>=40", "{#PGDB}: 40 connections or more", "WARNING"),
-        ("last({item})>=45", "{#PGDB}: 45 connections or more", "HIGH"),
-    ],
-    "aktienanalyse.pgsql.cache_hit[{#PGDB}]": [
-        ("max({item},15m)<95", "{#PGDB}: cache hit ratio below 95 % for 15 minutes", "WARNING"),
-    ],
-    "aktienanalyse.redis.memory_pused[{#REDISPORT}]": [
-        ("last({item})>=80", "Redis: 80 % of maxmemory used", "WARNING"),
-        ("last({item})>=95", "Redis: 95 % of maxmemory used", "HIGH"),
-    ],
-    "aktienanalyse.redis.clients[{#REDISPORT}]": [
-        ("last({item})>=50", "Redis: 50 clients or more", "WARNING"),
-        ("last({item})>=100", "Redis: 100 clients or more", "HIGH"),
-    ],
-    "aktienanalyse.updates.security": [
-        # A day of hourly values, none of them 0: unattended-upgrades did not install them.
-        (
-            "min({item},1d)>0 and count({item},1d)>=24",
-            "security updates pending for a day",
-            "WARNING",
-        ),
-    ],
-}
-TEMPLATE_NAME = "aktienanalyse platform"
-
-
-def _triggers(key: str, prototype: bool) -> dict:
-    found = TRIGGERS.get(key)
-    if not found:
-        return {}
-    item = f"/{TEMPLATE_NAME}/{key}"
-    triggers = [
-        {
-            "uuid": _uuid(f"trigger {key} {name}"),
-            "expression": expression.replace("{item}", item),
-            "name": name,
-            "priority": priority,
-        }
-        for expression, name, priority in found
-    ]
-    return {"trigger_prototypes" if prototype else "triggers": triggers}
-
-
 def user_parameters_text(log_dir: str = Platform().log_dir) -> str:
     """The agent's UserParameter file, the log items reading `log_dir` (`platform.log_dir`;
     a SafePath, so it needs no quoting)."""
     lines = ["# Managed by deploys/zabbix.py (USER_PARAMETERS); edits are overwritten."]
-    lines += [f"UserParameter={key},{command.replace(LOG_DIR, log_dir)}"
-              for key, (command, _, _) in USER_PARAMETERS.items()]  # fmt: skip
+    lines += [
+        f"UserParameter={key},{command.replace(LOG_DIR, log_dir)}"
+        for key, (command, _, _) in USER_PARAMETERS.items()
+    ]
     return "\n".join(lines) + "\n"
-
-
-def _uuid(name: str) -> str:
-    """A stable UUID per name, in the version-4 form Zabbix's import insists on."""
-    digest = uuid.uuid5(uuid.NAMESPACE_URL, f"aktienanalyse/{name}").bytes
-    return uuid.UUID(bytes=digest, version=4).hex
-
-
-def template() -> dict:
-    """The Zabbix 6.0 template export: discovery rules, item prototypes, host items, triggers."""
-    # Agent 2's systemd plugin, not a UserParameter: the agent refuses '@' (every instance
-    # unit has one) in a UserParameter's arguments, and the plugin reads D-Bus, not a shell.
-    state = _item("systemd.unit.info[{#UNIT},ActiveState]", "{#UNIT}: state", "CHAR", "1m",
-                  prototype=True)  # fmt: skip
-    prototypes = {
-        rule: [
-            _item(key.replace("[*]", f"[{argument}]"), USER_PARAMETERS[key][1],
-                  USER_PARAMETERS[key][2], "1m", prototype=True)
-            for key, argument in keys.items()
-        ]
-        for rule, keys in PROTOTYPES.items()
-    }  # fmt: skip
-    certificate = "web.certificate.get[localhost,{#TLSPORT}]"
-    not_after = "aktienanalyse.tls.not_after[{#TLSPORT}]"
-    rules = [
-        _rule("aktienanalyse.discovery", [state, *prototypes["aktienanalyse.discovery"]]),
-        _rule("aktienanalyse.daemons.discovery", [
-            _item("systemd.unit.info[{#DAEMON},ActiveState]", "{#DAEMON}: state", "CHAR", "1m",
-                  prototype=True),
-        ]),
-        _rule("aktienanalyse.pgsql.discovery", prototypes["aktienanalyse.pgsql.discovery"]),
-        _rule("aktienanalyse.redis.discovery", prototypes["aktienanalyse.redis.discovery"]),
-        _rule("aktienanalyse.jobs.discovery", [
-            _item("systemd.unit.info[{#JOB}.service,Result,Service]", "{#JOB}: last result",
-                  "CHAR", "5m", prototype=True),
-        ]),
-        _rule("aktienanalyse.backups.discovery", [
-            _item("vfs.file.time[{#STAMP},modify]", "{#JOB}: last verified backup",
-                  "UNSIGNED", "5m", prototype=True, units="unixtime"),
-        ]),
-        _rule("aktienanalyse.tls.discovery", [
-            _item(certificate, "TLS certificate on port {#TLSPORT}", "TEXT", "1h",
-                  prototype=True),
-            _item(not_after, "TLS certificate on port {#TLSPORT}: valid until", "UNSIGNED",
-                  "0", prototype=True, units="unixtime", type="DEPENDENT",
-                  master_item={"key": certificate},
-                  preprocessing=[{"type": "JSONPATH",
-                                  "parameters": ["$.x509.not_after.timestamp"]}]),
-        ]),
-    ]  # fmt: skip
-    updates_key = "aktienanalyse.updates.security"
-    items = [_item(updates_key, USER_PARAMETERS[updates_key][1], "UNSIGNED", "1h")]
-    items += [_item(key, name, value_type, "1m") for key, name, value_type in HOST_ITEMS]
-    return {
-        "zabbix_export": {
-            "version": "6.0",
-            "groups": [{"uuid": _uuid("group"), "name": "Templates/Applications"}],
-            "templates": [
-                {
-                    "uuid": _uuid("template"),
-                    "template": TEMPLATE_NAME,
-                    "name": TEMPLATE_NAME,
-                    "groups": [{"name": "Templates/Applications"}],
-                    "discovery_rules": rules,
-                    "items": items,
-                }
-            ],
-        }
-    }
-
-
-def _rule(key: str, prototypes: list[dict]) -> dict:
-    """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
-    # lifetime 0: what the host no longer declares (an instance scaled away, a job removed)
-    # goes at once, instead of raising "down" for the 30 days Zabbix keeps it by default.
-    return {"uuid": _uuid(key), "name": USER_PARAMETERS[key][1], "key": key, "delay": "1h",
-            "lifetime": "0", "item_prototypes": prototypes}  # fmt: skip
-
-
-def _item(key: str, name: str, value_type: str, delay: str, prototype: bool = False,
-          **extra) -> dict:  # fmt: skip
-    """An item (or item prototype) with the triggers TRIGGERS declares for its key; `extra`
-    adds export fields (type, units, master_item, preprocessing)."""
-    return {"uuid": _uuid(key), "name": name, "key": key, "delay": delay,
-            "value_type": value_type, **extra, **_triggers(key, prototype)}  # fmt: skip
-
-
-def template_text() -> str:
-    return "# Generated by `python -m tools.zabbix_template`; do not edit.\n" + yaml.safe_dump(
-        template(), sort_keys=False
-    )

@@ -56,11 +56,8 @@ def _ensure_ssh_key() -> str:
     if not SSH_KEY.exists() or not SSH_KEY.with_suffix(".pub").exists():
         SSH_KEY.unlink(missing_ok=True)
         SSH_KEY.with_suffix(".pub").unlink(missing_ok=True)
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "aktienanalyse-lab",
-             "-f", str(SSH_KEY)],
-            check=True,
-        )  # fmt: skip
+        keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "aktienanalyse-lab"]
+        subprocess.run([*keygen, "-f", str(SSH_KEY)], check=True)
     return SSH_KEY.with_suffix(".pub").read_text()
 
 
@@ -89,11 +86,10 @@ def _self_signed_pem(name: str = "aktienanalyse-lab", addresses: tuple[str, ...]
     san = ["-addext", "subjectAltName=" + ",".join(f"IP:{a}" for a in addresses)]
     with tempfile.TemporaryDirectory() as tmp:
         key, cert = Path(tmp) / "key.pem", Path(tmp) / "cert.pem"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-             "-subj", f"/CN={name}", *(san if addresses else []), "-keyout", key, "-out", cert],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365"]
+        subject = ["-subj", f"/CN={name}", *(san if addresses else [])]
+        output = ["-keyout", key, "-out", cert]
+        subprocess.run([*request, *subject, *output], check=True, capture_output=True)
         return cert.read_text() + key.read_text()
 
 
@@ -188,11 +184,8 @@ def _warm_apt_cache(host: LabHost, proxy: str) -> None:
     """Renew the cache's release files with one `apt-get update` before any converge, so
     the hosts' concurrent updates are all served from the cache (lab/network.py)."""
     network.refresh_release_files()
-    subprocess.run(
-        ["ssh", "-F", str(SSH_CONFIG), host.name,
-         f"apt-get update -qq -o Acquire::http::Proxy={shlex.quote(proxy)}"],
-        check=True,
-    )  # fmt: skip
+    update = f"apt-get update -qq -o Acquire::http::Proxy={shlex.quote(proxy)}"
+    subprocess.run(["ssh", "-F", str(SSH_CONFIG), host.name, update], check=True)
 
 
 def _provision_operator(host: LabHost, authorized_key: str) -> None:
@@ -236,8 +229,10 @@ def status() -> int:
         print("no lab (run `make lab`)")
         return 1
     manifest = json.loads(HOSTS_JSON.read_text())
-    print(f"topology {manifest['topology']}, bridge {BRIDGE} {BRIDGE_ADDRESS}, "
-          f"apt cache {manifest['apt_proxy']}")  # fmt: skip
+    print(
+        f"topology {manifest['topology']}, bridge {BRIDGE} {BRIDGE_ADDRESS}, "
+        f"apt cache {manifest['apt_proxy']}"
+    )
     print(f"{'host':8} {'address':14} {'state':8} {'memory':7} {'cpus':5} groups")
     for host in manifest["hosts"]:
         print(

@@ -134,12 +134,14 @@ def start(container: str) -> None:
 def wait_until_booted(host: LabHost, ssh_config: Path, timeout: float = 90) -> str:
     """Wait until SSH answers and systemd has finished booting; return systemd's verdict."""
     deadline = time.monotonic() + timeout
+    ssh = ["ssh", "-F", str(ssh_config), "-o", "ConnectTimeout=2", host.name]
     while True:
         result = subprocess.run(
-            ["ssh", "-F", str(ssh_config), "-o", "ConnectTimeout=2", host.name,
-             "systemctl is-system-running --wait"],
-            capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+            [*ssh, "systemctl is-system-running --wait"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         verdict = result.stdout.strip()
         if verdict in {"running", "degraded"}:
             return verdict

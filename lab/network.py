@@ -81,21 +81,21 @@ def ensure_apt_cache() -> str:
         subprocess.run(["chown", "-R", "apt-cacher-ng:apt-cacher-ng", "/var/cache/apt-cacher-ng"])
         RUN_DIR.mkdir(exist_ok=True)
         shutil.chown(RUN_DIR, "apt-cacher-ng", "apt-cacher-ng")
-        subprocess.run(
-            ["runuser", "-u", "apt-cacher-ng", "--", "/usr/sbin/apt-cacher-ng",
-             "-c", str(ACNG_DIR), *_DAEMON_OPTIONS],
-            check=True,
-        )  # fmt: skip
+        daemon = ["runuser", "-u", "apt-cacher-ng", "--", "/usr/sbin/apt-cacher-ng"]
+        subprocess.run([*daemon, "-c", str(ACNG_DIR), *_DAEMON_OPTIONS], check=True)
     _wait_for_port(BRIDGE_ADDRESS, APT_CACHE_PORT)
     return f"http://{BRIDGE_ADDRESS}:{APT_CACHE_PORT}"
 
 
 _DAEMON_OPTIONS = [
-    f"BindAddress={BRIDGE_ADDRESS}", f"Port={APT_CACHE_PORT}",
-    f"PidFile={ACNG_PIDFILE}", f"SocketPath={RUN_DIR / 'acng.socket'}",
-    f"LogDir={RUN_DIR}", "ForeGround=0",
+    f"BindAddress={BRIDGE_ADDRESS}",
+    f"Port={APT_CACHE_PORT}",
+    f"PidFile={ACNG_PIDFILE}",
+    f"SocketPath={RUN_DIR / 'acng.socket'}",
+    f"LogDir={RUN_DIR}",
+    "ForeGround=0",
     f"SPfilePatternEx={RELEASE_FILES}",  # last: ensure_apt_cache compares it
-]  # fmt: skip
+]
 
 
 def refresh_release_files() -> None:

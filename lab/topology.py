@@ -20,9 +20,14 @@ DEFAULT_CPUS = 1
 
 # Fixed last octet per host name, so a host keeps its address across topologies and runs.
 HOST_NUMBERS = {
-    "node-1": 10, "lb-1": 11, "app-1": 21, "app-2": 22, "data-1": 31, "mon-1": 41,
+    "node-1": 10,
+    "lb-1": 11,
+    "app-1": 21,
+    "app-2": 22,
+    "data-1": 31,
+    "mon-1": 41,
     **{f"app-{n}": 100 + n for n in range(3, 15)},
-}  # fmt: skip
+}
 
 TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
     # One container in every group, like production (one LXC container).

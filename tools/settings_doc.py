@@ -66,8 +66,17 @@ def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
 def table() -> str:
     fields = Settings.model_fields
     lines = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
-    sections = ("system", "platform", "releases", "haproxy", "postgresql", "redis", "backup",
-                "updates", "zabbix")  # fmt: skip
+    sections = (
+        "system",
+        "platform",
+        "releases",
+        "haproxy",
+        "postgresql",
+        "redis",
+        "backup",
+        "updates",
+        "zabbix",
+    )
     for section in sections:
         lines += _rows(f"{section}.", fields[section].annotation)
     lines.append(f"| `operators` | list | none | {fields['operators'].description} |")
@@ -95,8 +104,10 @@ def table() -> str:
         command = " ".join(job.command)
         lines.append(f"| `{name}` | `{job.schedule}` | {job.run_as} | `{command}` |")
     lines += ["", "Per-service defaults (seeds 000 §1.2 and 003; instances: seed 001):", ""]
-    lines += ["| service | port | instances (ports) | memory_max | cpu_quota |",
-              "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines += [
+        "| service | port | instances (ports) | memory_max | cpu_quota |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for service in SERVICES:
         s = DEFAULT_SERVICES[service]
         ports = f"{s.instances} ({', '.join(map(str, s.ports))})"

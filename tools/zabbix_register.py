@@ -43,7 +43,7 @@ from infra.zabbix_api import (
     import_template,
     wait_until_available,
 )
-from infra.zabbix_items import HOST_MACROS, TEMPLATE_FILE, TEMPLATE_NAME
+from infra.zabbix_template import HOST_MACROS, TEMPLATE_FILE, TEMPLATE_NAME
 
 PSK_FILE = "/etc/zabbix/aktienanalyse.psk"  # deploys/zabbix.py
 HOST_GROUP = "aktienanalyse"
@@ -116,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.inventory}: no monitoring host; give --url", file=sys.stderr)
         return 2
     if urlsplit(url).scheme != "https" and not args.allow_http:
-        print("refused: the API URL is not https (the password and PSKs would cross the "
-              "network in clear text); --allow-http only for a test", file=sys.stderr)  # fmt: skip
+        print(
+            "refused: the API URL is not https (the password and PSKs would cross the "
+            "network in clear text); --allow-http only for a test",
+            file=sys.stderr,
+        )
         return 2
     if not password:
         print("no API password: set AKTIENANALYSE_ZABBIX_PASSWORD", file=sys.stderr)
@@ -155,8 +158,9 @@ class Unavailable(Exception):
     """Agents the server could not reach over PSK within the wait."""
 
 
-def register(api: ZabbixAPI, hosts: dict, psks: dict[str, str], own_server: bool,
-             wait: float) -> None:  # fmt: skip
+def register(
+    api: ZabbixAPI, hosts: dict, psks: dict[str, str], own_server: bool, wait: float
+) -> None:
     """The template, the host group, every host; with `wait`, their availability."""
     imported = import_template(api, TEMPLATE_FILE.read_text())
     print(f"template {TEMPLATE_NAME}: {'imported' if imported else 'unchanged'}")

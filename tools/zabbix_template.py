@@ -1,4 +1,4 @@
-"""Write the Zabbix 6.0 template generated from infra/zabbix_items.py.
+"""Write the Zabbix 6.0 template generated from infra/zabbix_items.py (infra/zabbix_template.py).
 
 python -m tools.zabbix_template            # writes zabbix/aktienanalyse-template.yaml
 python -m tools.zabbix_template --print    # the agent's UserParameter file, to stdout
@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.zabbix_items import TEMPLATE_FILE, template_text, user_parameters_text
+from infra.zabbix_items import user_parameters_text
+from infra.zabbix_template import TEMPLATE_FILE, template_text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from infra.certificates import certificate_of
 from infra.zabbix_api import ZabbixAPI, ZabbixError, check_now, problems
-from infra.zabbix_items import HOST_MACROS, TEMPLATE_NAME, TRIGGERS
+from infra.zabbix_template import HOST_MACROS, TEMPLATE_NAME, TRIGGERS
 from tests.acceptance import lab
 
 if not lab.names("monitoring"):

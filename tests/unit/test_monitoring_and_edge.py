@@ -13,7 +13,6 @@ from infra.settings import DEFAULT_SERVICES, Settings
 from infra.templating import render
 from infra.zabbix_items import (
     PROTOTYPES,
-    TEMPLATE_FILE,
     USER_PARAMETERS,
     backups_discovery,
     daemons_discovery,
@@ -22,10 +21,10 @@ from infra.zabbix_items import (
     pgsql_discovery,
     redis_discovery,
     redis_monitor_password,
-    template_text,
     tls_discovery,
     user_parameters_text,
 )
+from infra.zabbix_template import TEMPLATE_FILE, template_text
 
 
 def settings_with(**versions) -> Settings:
