@@ -33,7 +33,6 @@ from infra.credentials import database_role, redis_user, service_password
 from infra.effects import run_if_changed
 from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
-    checked_file,
     ensure_absent,
     ensure_directory,
     ensure_file,
@@ -62,7 +61,7 @@ from infra.services import (
     url_variable,
 )
 from infra.settings import START_ORDER, PostgreSQL, Redis, Service, Settings
-from infra.templating import put_rendered, render
+from infra.templating import put_rendered
 
 SERVICE_SECRETS = "/etc/aktienanalyse/service.secrets.env"  # the template
 # How long a switch waits for an earlier switch of the same service (then it fails).
@@ -192,10 +191,11 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     variables = environment(
         shared("postgresql"), _address_of("db"), _address_of("cache")
     ) | service_urls(_address_of("lb"), shared("haproxy").internal_port)
-    env_file = checked_file(
+    env_file = put_rendered(
+        f"{p.config_dir}/production.env",
+        {"variables": variables},
+        template="/etc/aktienanalyse/production.env",
         name=f"Environment {p.config_dir}/production.env",
-        dest=f"{p.config_dir}/production.env",
-        content=render("/etc/aktienanalyse/production.env", variables=variables),
         user="root",
         group=p.user,
         mode=640,
@@ -233,10 +233,11 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
         )
         secrets = {k: v.get_secret_value() for k, v in service.secrets.items()}
         secrets |= credentials(name, shared("postgresql"), shared("redis"), master_secrets)
-        secret_files[name] = checked_file(
+        secret_files[name] = put_rendered(
+            secrets_file(p.config_dir, name),
+            {"service": name, "variables": secrets},
+            template=SERVICE_SECRETS,
             name=f"Secrets of {name} {secrets_file(p.config_dir, name)}",
-            dest=secrets_file(p.config_dir, name),
-            content=render(SERVICE_SECRETS, service=name, variables=secrets),
             user=user,
             group="root",
             mode=400,

@@ -28,7 +28,7 @@ from infra.operations import (
 )
 from infra.services import LOG_READERS
 from infra.settings import Settings
-from infra.templating import put_rendered, render
+from infra.templating import put_rendered
 
 PACKAGES: list[str] = []  # its own; apply() installs every deploy's (deploys/all.py)
 APT_PROXY_FILE = "/etc/apt/apt.conf.d/01aktienanalyse-proxy"
@@ -170,10 +170,10 @@ def _operators(settings: Settings) -> None:
         group="root",
         mode=750,
     )
-    checked_file(
+    put_rendered(
+        SUDOERS_FILE,
+        {"operators": settings.operators},
         name=f"Sudoers {SUDOERS_FILE} (checked by visudo)",
-        dest=SUDOERS_FILE,
-        content=render(SUDOERS_FILE, operators=settings.operators),
         check="visudo -cf {path}",
         mode=440,
     )

@@ -28,9 +28,9 @@ from pyinfra.operations import systemd
 from facts.snapshot import Read, files_in
 from infra.effects import run_if_changed
 from infra.hostdata import peer_addresses, remote_lb_admin, settings
-from infra.operations import checked_file, ensure_directory, ensure_service, unit_check
+from infra.operations import ensure_directory, ensure_service, unit_check
 from infra.services import UNIT_DIR, deployed
-from infra.templating import put_rendered, render
+from infra.templating import put_rendered
 
 RULES_FILE = "/etc/nftables.d/aktienanalyse.nft"
 SYSCTL_FILE = "/etc/sysctl.d/60-aktienanalyse-net.conf"
@@ -65,18 +65,17 @@ def apply() -> None:
     ensure_directory(
         name="/etc/nftables.d", path="/etc/nftables.d", user="root", group="root", mode=755
     )
-    rules = checked_file(
+    rules = put_rendered(
+        RULES_FILE,
+        {
+            "ports": ports,
+            "app_addresses": peer_addresses("app"),
+            "admin_sockets": admin_sockets,
+            "instance_ports": instance_ports,
+            "lb_addresses": peer_addresses("lb"),
+            "local_admin_port": settings().haproxy.admin_port if "lb" in host.groups else None,
+        },
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
-        dest=RULES_FILE,
-        content=render(
-            RULES_FILE,
-            ports=ports,
-            app_addresses=peer_addresses("app"),
-            admin_sockets=admin_sockets,
-            instance_ports=instance_ports,
-            lb_addresses=peer_addresses("lb"),
-            local_admin_port=settings().haproxy.admin_port if "lb" in host.groups else None,
-        ),
         check="nft -c -f {path}",
         mode=644,
     )

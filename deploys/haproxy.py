@@ -24,7 +24,7 @@ from infra.hostdata import address, members, settings
 from infra.operations import checked_file, ensure_directory, ensure_service
 from infra.services import FRONTEND, deployed, route
 from infra.settings import START_ORDER, Service
-from infra.templating import render
+from infra.templating import put_rendered
 
 CONFIG = "/etc/haproxy/haproxy.cfg"
 CERTIFICATE = "/etc/haproxy/certs/aktienanalyse.pem"
@@ -81,23 +81,22 @@ def apply() -> None:
         mode=640,
         sensitive=True,
     )
-    config = checked_file(
+    config = put_rendered(
+        CONFIG,
+        {
+            "port": h.port,
+            "stats_port": h.stats_port,
+            "check_interval_ms": h.check_interval_ms,
+            "ciphers": h.ciphers,
+            "admin_address": f"{address(host)}:{h.admin_port}" if remote_apps else None,
+            "internal_port": h.internal_port,
+            "internal_addresses": ["127.0.0.1", *([address(host)] if remote_apps else [])],
+            "routes": {name: route(name) for name in START_ORDER if name != FRONTEND},
+            "public_services": h.public_services,
+            "certificate": CERTIFICATE,
+            "backends": backends(app_hosts),
+        },
         name=f"HAProxy configuration {CONFIG} (checked by haproxy -c)",
-        dest=CONFIG,
-        content=render(
-            CONFIG,
-            port=h.port,
-            stats_port=h.stats_port,
-            check_interval_ms=h.check_interval_ms,
-            ciphers=h.ciphers,
-            admin_address=f"{address(host)}:{h.admin_port}" if remote_apps else None,
-            internal_port=h.internal_port,
-            internal_addresses=["127.0.0.1", *([address(host)] if remote_apps else [])],
-            routes={name: route(name) for name in START_ORDER if name != FRONTEND},
-            public_services=h.public_services,
-            certificate=CERTIFICATE,
-            backends=backends(app_hosts),
-        ),
         check="haproxy -c -f {path} >/dev/null",
         mode=644,
     )

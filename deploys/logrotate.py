@@ -9,9 +9,8 @@ from pyinfra.api import deploy
 
 from facts.snapshot import Read, files_in
 from infra.hostdata import settings
-from infra.operations import checked_file
 from infra.services import LOG_READERS
-from infra.templating import render
+from infra.templating import put_rendered
 
 CONFIG = "/etc/logrotate.d/aktienanalyse"
 
@@ -27,15 +26,10 @@ def facts(own) -> list[Read]:
 @deploy("logrotate")
 def apply() -> None:
     own = settings()
-    checked_file(
+    put_rendered(
+        CONFIG,
+        {"log_dir": own.platform.log_dir, "user": own.platform.user, "group": LOG_READERS},
         name=f"Rotation policy {CONFIG} (checked by logrotate -d)",
-        dest=CONFIG,
-        content=render(
-            CONFIG,
-            log_dir=own.platform.log_dir,
-            user=own.platform.user,
-            group=LOG_READERS,
-        ),
         check="! logrotate -d {path} 2>&1 | grep '^error:'",
         mode=644,
     )

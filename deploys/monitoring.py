@@ -29,7 +29,7 @@ from infra.effects import run_if_changed
 from infra.hostdata import settings
 from infra.operations import checked_file, ensure_directory, ensure_service, with_secret_input
 from infra.pgcluster import CONF_DIR, directories_read, secure_directories
-from infra.templating import put_rendered, render
+from infra.templating import put_rendered
 
 PACKAGES = [
     "postgresql-15",
@@ -70,10 +70,11 @@ def facts(own) -> list[Read]:
 def apply() -> None:
     secure_directories(conf_d=False)
     access = {
-        name: checked_file(
+        name: put_rendered(
+            f"{PG_CONF}/{name}",
+            {},
+            template=f"monitoring{PG_CONF}/{name}",
             name=f"{PG_CONF}/{name}: local peer connections only",
-            dest=f"{PG_CONF}/{name}",
-            content=render(f"{PG_CONF}/{name}", template=f"monitoring{PG_CONF}/{name}"),
             user="root",
             group="postgres",
             mode=640,
@@ -128,17 +129,13 @@ def apply() -> None:
         current_hash=database["admin_hash"],
     )
 
-    server_config = checked_file(
-        name=f"Server configuration {SERVER_CONFIG}",
-        dest=SERVER_CONFIG,
-        content=render(SERVER_CONFIG),
-        group="zabbix",
-        mode=640,
+    server_config = put_rendered(
+        SERVER_CONFIG, {}, name=f"Server configuration {SERVER_CONFIG}", group="zabbix", mode=640
     )
-    checked_file(
+    put_rendered(
+        FRONTEND_CONFIG,
+        {},
         name=f"Frontend configuration {FRONTEND_CONFIG} (no password: peer authentication)",
-        dest=FRONTEND_CONFIG,
-        content=render(FRONTEND_CONFIG),
         group="www-data",
         mode=640,
     )

@@ -26,9 +26,9 @@ from facts.snapshot import Read, files_in
 from infra.credentials import redis_users, service_password
 from infra.effects import run_if_changed
 from infra.hostdata import address, peer_addresses, settings
-from infra.operations import checked_file, ensure_service, ensure_stat_override
+from infra.operations import ensure_service, ensure_stat_override
 from infra.settings import size_bytes
-from infra.templating import put_rendered, render
+from infra.templating import put_rendered
 from infra.tuning import redis_maxmemory
 from infra.zabbix_items import redis_monitor_password
 
@@ -91,19 +91,20 @@ def apply() -> None:
             name=f"Owner of {path}", path=path, user="root", group="redis", mode=mode, kind=kind
         )
     # The ACL file first: the configuration names it, and its check loads it.
-    acl = checked_file(
-        name=f"ACL users {ACL_FILE}",
-        dest=ACL_FILE,
-        content=render(
-            ACL_FILE,
-            redis=redis,
-            service_digests={
+    acl = put_rendered(
+        ACL_FILE,
+        {
+            "redis": redis,
+            "service_digests": {
                 user: acl_digest(service_password(own.secrets["redis_app_password"], "redis", name))
                 for name, user in redis_users(redis.app_user).items()
             },
-            admin_digest=acl_digest(own.secrets["redis_admin_password"]),
-            monitor_digest=acl_digest(redis_monitor_password(own.secrets["redis_admin_password"])),
-        ),
+            "admin_digest": acl_digest(own.secrets["redis_admin_password"]),
+            "monitor_digest": acl_digest(
+                redis_monitor_password(own.secrets["redis_admin_password"])
+            ),
+        },
+        name=f"ACL users {ACL_FILE}",
         check=server_accepts("aclfile"),
         user="root",
         group="redis",

@@ -21,7 +21,7 @@ from infra.effects import run_if_changed
 from infra.hostdata import settings
 from infra.operations import checked_file, ensure_service, ensure_user
 from infra.services import LOG_READERS, migrates
-from infra.templating import render
+from infra.templating import put_rendered
 from infra.zabbix_items import (
     ALLOWED_KEYS,
     REDIS_PASSWORD_FILE,
@@ -71,18 +71,15 @@ def apply() -> None:
                 f" && mv {PSK_FILE}.new {PSK_FILE}"
             ],
         )
-    config = checked_file(
+    config = put_rendered(
+        CONFIG,
+        {
+            "zabbix": own.zabbix,
+            "hostname": host.name,
+            "psk_file": PSK_FILE,
+            "allowed_keys": ALLOWED_KEYS,
+        },
         name=f"Agent configuration {CONFIG} (checked by zabbix_agent2 -t agent.ping)",
-        dest=CONFIG,
-        content=render(
-            CONFIG,
-            zabbix=own.zabbix,
-            hostname=host.name,
-            psk_file=PSK_FILE,
-            allowed_keys=ALLOWED_KEYS,
-        ),
-        # -t loads all of it (parameters, user parameters, plugins) and answers one item;
-        # not -p, which answers every item and makes the check slow.
         check="zabbix_agent2 -c {path} -t agent.ping >/dev/null",
         mode=644,
     )

@@ -50,10 +50,17 @@ def render(target: str, template: str | None = None, **context: Any) -> str:
     return _env.get_template((template or target).lstrip("/") + ".j2").render(**context)
 
 
-def put_rendered(target: str, context: dict[str, Any], template: str | None = None, **kwargs):
-    """checked_file of the rendered template at `target` (diffable, idempotent by checksum)."""
+def put_rendered(
+    target: str,
+    context: dict[str, Any],
+    template: str | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+):
+    """The one way to write a templated file: `checked_file` (infra/operations.py) of the
+    rendered template at `target`, named `name` (default "Render <target>"). ``kwargs``:
+    check, user, group, mode, sensitive. Content that is no template goes to `checked_file`."""
     from infra.operations import checked_file
 
-    return checked_file(
-        name=f"Render {target}", dest=target, content=render(target, template, **context), **kwargs
-    )
+    content = render(target, template, **context)
+    return checked_file(name=name or f"Render {target}", dest=target, content=content, **kwargs)

@@ -57,3 +57,17 @@ def test_a_deploy_declares_packages_and_facts_and_deploys_in_apply(name):
     assert callable(module.facts)
     assert hasattr(module.apply, "__wrapped__"), "apply is not a @deploy"
     assert not hasattr(module.facts, "__wrapped__"), "facts is a @deploy"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "deploys").glob("*.py")), ids=lambda p: p.name)
+def test_a_templated_file_is_written_one_way(path):
+    """A template reaches a host through put_rendered; checked_file takes other content."""
+    calls = [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)]
+    rendered = [
+        call.lineno
+        for call in calls
+        if getattr(call.func, "id", None) == "checked_file"
+        for keyword in call.keywords
+        if keyword.arg == "content" and "render(" in ast.unparse(keyword.value)
+    ]
+    assert not rendered, f"checked_file(content=render(...)) at lines {rendered}"
