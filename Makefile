@@ -177,12 +177,13 @@ verify: deps
 verify-summary: deps
 	$(PY) -m tests.verify.summary $(JUNIT) $(SUMMARY)
 
-# CI: the deploy key from $$AKTIENANALYSE_SSH_PRIVATE_KEY into ~/.ssh (0600); host keys are pinned
-# in inventories/known_hosts, never accepted blindly.
+# CI: the deploy key from $$AKTIENANALYSE_SSH_PRIVATE_KEY into $$AKTIENANALYSE_SSH_KEY_FILE (0600,
+# the job's temporary directory, which the runner empties), where inventories/prod.py reads it;
+# never into the runner account's ~/.ssh. Host keys are pinned in inventories/known_hosts.
 ssh-key:
 	@test -n "$${AKTIENANALYSE_SSH_PRIVATE_KEY:-}" || { echo "AKTIENANALYSE_SSH_PRIVATE_KEY is empty" >&2; exit 1; }
-	install -d -m 700 ~/.ssh
-	umask 077 && printf '%s\n' "$$AKTIENANALYSE_SSH_PRIVATE_KEY" > ~/.ssh/id_ed25519
+	@test -n "$${AKTIENANALYSE_SSH_KEY_FILE:-}" || { echo "AKTIENANALYSE_SSH_KEY_FILE is empty" >&2; exit 1; }
+	umask 077 && printf '%s\n' "$$AKTIENANALYSE_SSH_PRIVATE_KEY" > "$$AKTIENANALYSE_SSH_KEY_FILE"
 
 # Re-pin every transitive dependency, with the hashes of every file PyPI has for it, after
 # changing the pins in pyproject.toml (pip-tools, in a venv of its own: never in the jobs).

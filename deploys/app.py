@@ -355,6 +355,8 @@ def _switch(name: str, service: Service, state: dict, migrate: bool, changed: di
         "version": service.version,
         "ports": list(service.ports),
         "migrate": migrate,
+        # for tools/apply.py's summary of a failed switch (the switch rolls back to `previous`)
+        "details": {"service": name, "version": service.version, "previous": state.get("current")},
     }
     # pyinfra runs an operation's hosts in no fixed order, so the migrating host's core switch
     # is an operation of its own: it finishes on every host before the others' begin. An

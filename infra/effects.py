@@ -3,7 +3,8 @@
 When AKTIENANALYSE_PLAN_RECORD names a file (tools/plan.py sets it for its dry run), the
 project's operations append JSON lines to it: each file change with its diff
 (infra/operations.py) and each effect with its reasons (here), under the exact name the
-operation runs as. The plan reads these records, never an operation's name.
+operation runs as. The plan reads these records, never an operation's name. The effects also
+go to AKTIENANALYSE_APPLY_RECORD (tools/apply.py), whose summary explains a failed switch.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import systemd
 
 PLAN_RECORD = "AKTIENANALYSE_PLAN_RECORD"
+APPLY_RECORD = "AKTIENANALYSE_APPLY_RECORD"
 
 
-def record_for_plan(**entry: Any) -> None:
-    """Append one entry (a file's diff, an effect) to the plan record, if one is kept."""
-    path = os.environ.get(PLAN_RECORD)
-    if path:
+def record_for_plan(records: Iterable[str] = (PLAN_RECORD,), **entry: Any) -> None:
+    """Append one entry (a file's diff, an effect) to each record kept (`records`: the
+    variables naming their files)."""
+    for path in filter(None, (os.environ.get(variable) for variable in records)):
         with open(path, "a") as file:
             file.write(json.dumps({"host": host.name, **entry}) + "\n")
 
@@ -32,10 +34,17 @@ EFFECTS = ("restart", "reload", "switch")
 _SERVICE_FLAG = {"restart": "restarted", "reload": "reloaded"}  # systemd.service's argument
 
 
-def run_with_effect(effect: str, operation, because: Iterable[str] = (), **kwargs) -> OperationMeta:
+def run_with_effect(
+    effect: str,
+    operation,
+    because: Iterable[str] = (),
+    details: Mapping[str, Any] | None = None,
+    **kwargs,
+) -> OperationMeta:
     """Call `operation` (``name=`` in ``kwargs``) and record for the plan that it restarts,
     reloads or switches, and because of what: the one place an effect is recorded. The call
-    must agree: systemd.service with restarted=/reloaded=True; only switch_release switches."""
+    must agree: systemd.service with restarted=/reloaded=True; only switch_release switches.
+    ``details`` go into the record (a switch: service, version, and the previous release)."""
     if effect not in EFFECTS:
         raise ValueError(f"effect {effect!r} is not one of {', '.join(EFFECTS)}")
     flag = _SERVICE_FLAG.get(effect)
@@ -44,7 +53,14 @@ def run_with_effect(effect: str, operation, because: Iterable[str] = (), **kwarg
     ):
         what = getattr(operation, "__name__", operation)
         raise ValueError(f"{kwargs['name']}: {what} with these arguments does not {effect}")
-    record_for_plan(kind="effect", operation=kwargs["name"], effect=effect, because=list(because))
+    record_for_plan(
+        (PLAN_RECORD, APPLY_RECORD),
+        kind="effect",
+        operation=kwargs["name"],
+        effect=effect,
+        because=list(because),
+        **(details or {}),
+    )
     return operation(**kwargs)
 
 

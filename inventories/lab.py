@@ -25,6 +25,13 @@ _manifest = json.loads(_MANIFEST_FILE.read_text())
 _secrets_dir = Path(_manifest["secrets_dir"])
 
 
+def _secret_reference(path: Path) -> dict:
+    """From its file, or, as in production, from AKTIENANALYSE_<NAME> when that is set (the
+    workflows, run by act in tests/acceptance/test_workflows.py, pass the lab's secrets so)."""
+    variable = f"AKTIENANALYSE_{path.name.upper()}"
+    return {"env": variable} if variable in os.environ else {"file": str(path)}
+
+
 _settings = {
     "system": {"apt_proxy": _manifest["apt_proxy"]},
     "operators": [
@@ -33,7 +40,7 @@ _settings = {
             "ssh_keys": [(_LAB / "id_ed25519.pub").read_text().strip()],
         },
     ],
-    "secrets": {path.name: {"file": str(path)} for path in sorted(_secrets_dir.iterdir())},
+    "secrets": {path.name: _secret_reference(path) for path in sorted(_secrets_dir.iterdir())},
     # The fixture services (tests/fixtures), built by `python -m tests.fixtures.build`.
     "releases": {"wheelhouse": str(_LAB / "wheelhouse"), "health_timeout": 10},
     "services": {name: {"version": "1.0.0"} for name in _SERVICES},

@@ -15,6 +15,8 @@ check_before_connecting(__file__)
 
 _connection = {
     "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
+    # The workflows' deploy key (make ssh-key); by hand, your own key or agent.
+    **({"ssh_key": _key} if (_key := os.environ.get("AKTIENANALYSE_SSH_KEY_FILE")) else {}),
     "ssh_known_hosts_file": str(Path(__file__).with_name("known_hosts")),
     "ssh_strict_host_key_checking": "yes",
     "_sudo": True,

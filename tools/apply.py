@@ -6,7 +6,10 @@
 
 The settings are validated first (nothing is contacted when they are invalid). pyinfra's
 progress goes to stderr, every secret of the inventory redacted; its JSON results (stdout)
-are read here, never scraped from text, and kept where --results says.
+are read here, never scraped from text, and kept where --results says. The summary of a failed
+run names each failed host and operation, quotes the host's last lines of (redacted) output,
+and, for a release switch (the operations' own record, infra/effects.py), the service, the
+version and the release that serves instead.
 """
 
 from __future__ import annotations
@@ -16,13 +19,18 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from infra.effects import APPLY_RECORD
 from infra.hostdata import SettingsError, load_inventory, refusal
 from tools.redact import Redactor, inventory_secrets
+
+QUOTED_LINES = 8  # of a failed host's output, in the summary
 
 REPO = Path(__file__).resolve().parent.parent
 PYINFRA = [sys.executable, "-m", "pyinfra"]
@@ -55,8 +63,13 @@ def run_pyinfra(
             output: list[str] = []
             reader = threading.Thread(target=lambda: output.append(process.stdout.read()))
             reader.start()
+            by_host: dict[str, deque] = defaultdict(lambda: deque(maxlen=QUOTED_LINES))
             for line in process.stderr:
-                print(redact(line), end="", file=sys.stderr, flush=True)
+                shown = redact(line)
+                print(shown, end="", file=sys.stderr, flush=True)
+                tag = shown.strip().split("]", 1)[0]
+                if tag.startswith("["):  # a host's line: kept to be quoted, never interpreted
+                    by_host[tag[1:].strip()].append(shown.rstrip())
             reader.join()
             process.wait()
             stdout, stderr = output[0], ""
@@ -69,6 +82,7 @@ def run_pyinfra(
         payload = {"results": None}
     payload["exit_code"] = process.returncode
     payload["stderr"] = stderr or ""
+    payload["output_by_host"] = {h: list(lines) for h, lines in by_host.items()} if redact else {}
     return payload
 
 
@@ -83,8 +97,12 @@ def failed_operations(payload: dict) -> list[tuple[str, str]]:
     return sorted((h, op["name"]) for op in results["operations"] for h in op["error"])
 
 
-def markdown_summary(inventory: str, payload: dict, seconds: float) -> str:
-    """What changed and what failed, per host, for a GitHub job summary."""
+def markdown_summary(
+    inventory: str, payload: dict, seconds: float, effects: Iterable[dict] = ()
+) -> str:
+    """What changed and what failed, per host, for a GitHub job summary: a failure with the
+    host's last output lines and, for a release switch, what serves now."""
+    effects = list(effects)
     results = payload.get("results") or {"totals": {}, "failed_hosts": []}
     changed, failed = changed_operations(payload), failed_operations(payload)
     verdict = "failed" if failed or payload["exit_code"] != 0 else "succeeded"
@@ -96,9 +114,48 @@ def markdown_summary(inventory: str, payload: dict, seconds: float) -> str:
         f"{', '.join(results.get('failed_hosts') or []) or 'none'}.",
         "",
         *(f"- changed `{host}`: {name}" for host, name in changed),
-        *(f"- **FAILED** `{host}`: {name}" for host, name in failed),
     ]
+    for host, name in failed:
+        lines.append(f"- **FAILED** `{host}`: {name}")
+        switch = _switch_of(host, name, effects)
+        if switch:
+            lines.append(f"  - {_switch_failure(switch)}")
+        quoted = payload.get("output_by_host", {}).get(host, [])
+        if quoted:
+            lines += ["", "  ```", *(f"  {line}" for line in quoted), "  ```", ""]
     return "\n".join(lines) + "\n\n"
+
+
+def _switch_of(host: str, name: str, effects: Iterable[dict]) -> dict | None:
+    """The switch record of `host`'s operation `name`, if it is a release switch."""
+    return next(
+        (
+            effect
+            for effect in effects
+            if effect["host"] == host
+            and effect["effect"] == "switch"
+            and _named(name, effect["operation"])
+        ),
+        None,
+    )
+
+
+def _switch_failure(switch: dict) -> str:
+    previous = switch.get("previous")
+    serving = (
+        f"the previous release, {previous}, is serving"
+        if previous
+        else "no earlier release of it was serving"
+    )
+    return (
+        f"release switch of {switch['service']} to {switch['version']} failed and was "
+        f"rolled back: {serving}"
+    )
+
+
+def _named(full_name: str, operation: str) -> bool:
+    """pyinfra prefixes an operation's name with its deploy's: "Application | Switch ..."."""
+    return full_name == operation or full_name.endswith(f" | {operation}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         print(refusal(invalid), file=sys.stderr)
         return 1
     started = time.monotonic()
-    payload = run_pyinfra(args.inventory, redact=Redactor(inventory_secrets(hosts)))
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as record:
+        payload = run_pyinfra(args.inventory, redact=Redactor(inventory_secrets(hosts)),
+                              env={APPLY_RECORD: record.name})  # fmt: skip
+        effects = [json.loads(line) for line in record.read().splitlines()]
     elapsed = time.monotonic() - started
     if args.results:
         Path(args.results).write_text(json.dumps(payload, indent=1))
@@ -130,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  FAILED  {host}: {name}")
     if args.summary:
         with open(args.summary, "a") as summary:
-            summary.write(markdown_summary(args.inventory, payload, elapsed))
+            summary.write(markdown_summary(args.inventory, payload, elapsed, effects))
     if failed or payload["exit_code"] != 0:
         failed_hosts = (payload.get("results") or {}).get("failed_hosts", [])
         print(f"pyinfra exit {payload['exit_code']}; failed hosts: {failed_hosts or 'none'}")

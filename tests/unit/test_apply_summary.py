@@ -1,0 +1,44 @@
+"""The job summary of `make apply` (tools/apply.py) for a failed run."""
+
+from tools.apply import markdown_summary
+
+SWITCH = "Application | Switch event-bus to 1.1.0 (health-gated)"
+FAILED_RUN = {
+    "exit_code": 1,
+    "results": {
+        "operations": [{"name": SWITCH, "success": [], "error": ["app-2"]}],
+        "totals": {"hosts": 2},
+        "failed_hosts": ["app-2"],
+    },
+    "output_by_host": {
+        "app-2": [
+            "    [app-2]  FAILED: app-2: event-bus 1.1.0: instance 8003 did not start; "
+            "rolled back to 1.0.0"
+        ]
+    },
+}
+EFFECT = {"host": "app-2", "kind": "effect", "effect": "switch", "because": [],
+          "operation": "Switch event-bus to 1.1.0 (health-gated)", "service": "event-bus",
+          "version": "1.1.0", "previous": "1.0.0"}  # fmt: skip
+
+
+def test_a_failed_run_names_host_and_operation():
+    summary = markdown_summary("inventories/lab.py", FAILED_RUN, 12.0, [EFFECT])
+    assert "## Apply `inventories/lab.py`: failed" in summary
+    assert f"- **FAILED** `app-2`: {SWITCH}" in summary
+
+
+def test_a_failed_switch_names_service_version_and_what_serves():
+    summary = markdown_summary("inventories/lab.py", FAILED_RUN, 12.0, [EFFECT])
+    assert "release switch of event-bus to 1.1.0 failed and was rolled back: the previous " \
+           "release, 1.0.0, is serving" in summary  # fmt: skip
+
+
+def test_the_hosts_own_output_is_quoted():
+    summary = markdown_summary("inventories/lab.py", FAILED_RUN, 12.0, [EFFECT])
+    assert "instance 8003 did not start" in summary
+
+
+def test_a_switch_of_another_host_is_not_claimed():
+    other = {**EFFECT, "host": "app-1"}
+    assert "release switch" not in markdown_summary("inventories/lab.py", FAILED_RUN, 1.0, [other])
