@@ -60,7 +60,7 @@ def act(event: str, workflow: str, tmp_path: Path, job: str | None = None):
         ACT, event, "-W", f".github/workflows/{workflow}", "-e", str(event_file),
         *(["-j", job] if job else []),
         "-P", "self-hosted=-self-hosted", "-P", "aktienanalyse=-self-hosted",
-        "--remote-name", "none", "--action-offline-mode",
+        "--remote-name", "none", "--action-offline-mode", "--no-cache-server",
         "--var", "AKTIENANALYSE_INVENTORY=inventories/lab.py",
         "--env", f"LAB_DIR={LAB_DIR}",
         "--env", f"AKTIENANALYSE_LAB_SETTINGS={json.dumps(bumped)}",
