@@ -101,9 +101,19 @@ def upgraded():
 
 
 @pytest.fixture(scope="module")
-def failed_upgrade(upgraded):
-    payload = converge("1.2.0")
-    return {"payload": payload, "versions": lab.all_versions()}
+def failed_upgrade(upgraded, tmp_path_factory):
+    """The broken release through `make apply`'s tool, with its job summary (single: the one
+    host is the app host, so this converges what `converge` would)."""
+    tmp = tmp_path_factory.mktemp("failed-upgrade")
+    summary, results = tmp / "summary.md", tmp / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.apply", "inventories/lab.py", "--summary", str(summary),
+         "--results", str(results)],
+        cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, "AKTIENANALYSE_LAB_SETTINGS": json.dumps(settings("1.2.0"))},
+    )  # fmt: skip
+    payload = json.loads(results.read_text()) | {"stderr": run.stderr}
+    return {"payload": payload, "versions": lab.all_versions(), "summary": summary.read_text()}
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +148,21 @@ def test_broken_release_fails_the_run(failed_upgrade):
 def test_broken_release_failure_names_host_service_and_version(failed_upgrade):
     stderr = failed_upgrade["payload"]["stderr"]
     assert f"FAILED: {APP_HOSTS[0]}: intelligent-core 1.2.0: instance 8001 did not answer" in stderr
+
+
+def test_the_failed_applys_summary_names_the_switch_and_what_serves(failed_upgrade):
+    assert (
+        f"- **FAILED** `{APP_HOSTS[0]}`: Application | Migrate and switch intelligent-core to "
+        "1.2.0" in failed_upgrade["summary"]
+    )
+    assert (
+        "release switch of intelligent-core to 1.2.0 failed and was rolled back: the previous "
+        "release, 1.1.0, is serving" in failed_upgrade["summary"]
+    )
+
+
+def test_the_failed_applys_summary_quotes_the_hosts_output(failed_upgrade):
+    assert "intelligent-core 1.2.0: instance 8001 did not answer" in failed_upgrade["summary"]
 
 
 def test_broken_release_is_rolled_back(failed_upgrade):

@@ -82,8 +82,9 @@ def runs(tmp_path_factory):
     assert restored["exit_code"] == 0, restored["stderr"][-2000:]
 
 
-def test_the_plan_job_succeeds(runs):
+def test_the_plan_job_runs_and_succeeds(runs):
     assert runs["plan"].returncode == 0, runs["plan"].stdout[-4000:]
+    assert "Plan against production] 🏁  Job succeeded" in runs["plan"].stdout
 
 
 def test_the_plan_in_the_job_summary_lists_the_bumped_release(runs):
@@ -94,8 +95,9 @@ def test_the_plan_comment_is_the_only_step_skipped(runs):
     assert "Post the plan as the pull request's plan comment" not in runs["plan"].stdout
 
 
-def test_the_apply_job_succeeds(runs):
+def test_the_apply_job_runs_and_succeeds(runs):
     assert runs["apply"].returncode == 0, runs["apply"].stdout[-4000:]
+    assert "Apply to production] 🏁  Job succeeded" in runs["apply"].stdout
 
 
 def test_the_apply_summary_says_it_succeeded(runs):
