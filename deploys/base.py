@@ -9,14 +9,14 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Timezone
-from pyinfra.operations import server, systemd
+from pyinfra.operations import server
 
 from facts.accounts import Accounts, user_matches
 from facts.once import read_once
 from facts.packages import InstalledPackages
 from facts.snapshot import Read, file_entries, files_in
 from facts.systemd import UNIT_FILES, Units
-from infra.effects import run_if_changed
+from infra.effects import reload_if_changed
 from infra.hostdata import settings
 from infra.operations import (
     checked_file,
@@ -115,14 +115,7 @@ def _platform_user(settings: Settings) -> None:
 def _ssh() -> None:
     """sshd: keys only, no forwarding, idle sessions end (the drop-in's comments say why)."""
     config = put_rendered(SSHD_DROP_IN, {}, mode=644, check="sshd -t -f {path}")
-    run_if_changed(
-        {"sshd drop-in": config},
-        systemd.service,
-        effect="reload",
-        name="Reload sshd",
-        service="ssh",
-        reloaded=True,
-    )
+    reload_if_changed({"sshd drop-in": config}, name="Reload sshd", service="ssh")
 
 
 def _operators(settings: Settings) -> None:

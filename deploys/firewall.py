@@ -26,7 +26,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
 from facts.snapshot import Read, files_in
-from infra.effects import run_if_changed
+from infra.effects import reload_if_changed, run_if_changed
 from infra.hostdata import peer_addresses, remote_lb_admin, settings
 from infra.operations import ensure_directory, ensure_service, unit_check
 from infra.services import UNIT_DIR, deployed
@@ -93,11 +93,8 @@ def apply() -> None:
         name="Reload systemd (firewall unit)",
     )
     ensure_service(name="Firewall table loaded at boot", service=UNIT, running=True, enabled=True)
-    run_if_changed(
+    reload_if_changed(
         {"firewall rules": rules, "network sysctl": network},
-        systemd.service,
-        effect="reload",
         name="Reload the firewall table and network sysctl (rules changed)",
         service=UNIT,
-        reloaded=True,
     )

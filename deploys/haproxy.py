@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import systemd
 
 from facts.snapshot import Read, files_in
-from infra.effects import run_if_changed
+from infra.effects import reload_if_changed
 from infra.hostdata import address, members, settings
 from infra.operations import checked_file, ensure_directory, ensure_service
 from infra.services import FRONTEND, deployed, route
@@ -103,11 +102,8 @@ def apply() -> None:
     ensure_service(
         name="HAProxy running and enabled", service="haproxy", running=True, enabled=True
     )
-    run_if_changed(
+    reload_if_changed(
         {"TLS certificate": certificate, "HAProxy configuration": config},
-        systemd.service,
-        effect="reload",
         name="Reload HAProxy (configuration or certificate changed)",
         service="haproxy",
-        reloaded=True,
     )

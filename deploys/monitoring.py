@@ -19,13 +19,13 @@ import bcrypt
 from pydantic import SecretStr
 from pyinfra import host
 from pyinfra.api import deploy, operation
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, server
 
 from facts.files import path_state
 from facts.postgresql import UNIT as POSTGRESQL
 from facts.snapshot import Read, files_in
 from facts.zabbix import ZabbixDatabase
-from infra.effects import run_if_changed
+from infra.effects import reload_if_changed, restart_if_changed
 from infra.hostdata import settings
 from infra.operations import checked_file, ensure_directory, ensure_service, with_secret_input
 from infra.pgcluster import CONF_DIR, directories_read, secure_directories
@@ -84,14 +84,7 @@ def apply() -> None:
     # Enabled as postgresql.service: Debian's generator enables the cluster instances from it.
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name="PostgreSQL running", service=POSTGRESQL, running=True)
-    run_if_changed(
-        access,
-        systemd.service,
-        effect="reload",
-        name="Reload PostgreSQL (access changed)",
-        service=POSTGRESQL,
-        reloaded=True,
-    )
+    reload_if_changed(access, name="Reload PostgreSQL (access changed)", service=POSTGRESQL)
 
     # Its mode also fails `visudo -c`; nmap-based discovery is not used here. files.file, not
     # ensure_absent: the package puts it there during this very run, after the snapshot.
@@ -144,22 +137,12 @@ def apply() -> None:
         name="Zabbix server running", service="zabbix-server", running=True, enabled=True
     )
     ensure_service(name="Apache running", service="apache2", running=True, enabled=True)
-    run_if_changed(
+    restart_if_changed(
         {"server configuration": server_config},
-        systemd.service,
-        effect="restart",
         name="Restart the Zabbix server (configuration changed)",
         service="zabbix-server",
-        restarted=True,
     )
-    run_if_changed(
-        apache,
-        systemd.service,
-        effect="reload",
-        name="Reload Apache (HTTPS or frontend changed)",
-        service="apache2",
-        reloaded=True,
-    )
+    reload_if_changed(apache, name="Reload Apache (HTTPS or frontend changed)", service="apache2")
 
 
 def _apache_https() -> dict:

@@ -19,7 +19,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
-from pyinfra.operations import postgres, server, systemd
+from pyinfra.operations import postgres, server
 
 from facts.files import file_state
 from facts.once import read_once
@@ -35,7 +35,7 @@ from facts.resources import EffectiveResources
 from facts.snapshot import Read
 from infra import tuning
 from infra.credentials import database_roles, service_password
-from infra.effects import restart_service, run_if_changed
+from infra.effects import reload_if_changed, restart_service
 from infra.hostdata import address, peer_addresses, settings
 from infra.jobs import STANZA
 from infra.operations import PSQL, checked_file, ensure_service, extension, role_password
@@ -178,13 +178,8 @@ def apply() -> None:
             name=f"Restart PostgreSQL ({', '.join(reasons)})", service=UNIT, because=reasons
         )
     else:
-        run_if_changed(
-            {"tuning drop-in": drop_in, "pg_hba.conf": hba},
-            systemd.service,
-            effect="reload",
-            name="Reload PostgreSQL",
-            service=UNIT,
-            reloaded=True,
+        reload_if_changed(
+            {"tuning drop-in": drop_in, "pg_hba.conf": hba}, name="Reload PostgreSQL", service=UNIT
         )
 
     as_postgres = {"_sudo": True, "_sudo_user": "postgres"}

@@ -17,14 +17,14 @@ import hashlib
 from pydantic import SecretStr
 from pyinfra import host, logger
 from pyinfra.api import deploy
-from pyinfra.operations import server, systemd
+from pyinfra.operations import server
 
 from facts.kernel import Sysctl
 from facts.once import read_once
 from facts.resources import EffectiveResources
 from facts.snapshot import Read, files_in
 from infra.credentials import redis_users, service_password
-from infra.effects import run_if_changed
+from infra.effects import restart_if_changed
 from infra.hostdata import address, peer_addresses, settings
 from infra.operations import ensure_service, ensure_stat_override
 from infra.settings import size_bytes
@@ -129,13 +129,10 @@ def apply() -> None:
         mode=640,
     )
     ensure_service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
-    run_if_changed(
+    restart_if_changed(
         {"redis.conf": config, "ACL users": acl},
-        systemd.service,
-        effect="restart",
         name="Restart Redis (config or users changed)",
         service=UNIT,
-        restarted=True,
     )
 
 

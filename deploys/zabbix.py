@@ -13,11 +13,11 @@ import json
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import server, systemd
+from pyinfra.operations import server
 
 from facts.files import file_state
 from facts.snapshot import Read, files_in
-from infra.effects import run_if_changed
+from infra.effects import restart_if_changed
 from infra.hostdata import settings
 from infra.operations import checked_file, ensure_service, ensure_user
 from infra.services import LOG_READERS, migrates
@@ -121,16 +121,13 @@ def apply() -> None:
             sensitive=True,
         )
     ensure_service(name="Agent running and enabled", service="zabbix-agent2", enabled=True)
-    run_if_changed(
+    restart_if_changed(
         {
             **watched,
             "agent configuration": config,
             "UserParameters": parameters,
             "log reader group": reader,
         },
-        systemd.service,
-        effect="restart",
         name="Restart the agent (configuration or PSK changed)",
         service="zabbix-agent2",
-        restarted=True,
     )

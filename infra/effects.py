@@ -96,6 +96,24 @@ def run_if_changed(
     return run_with_effect(effect, operation, because, **kwargs)
 
 
+def reload_if_changed(
+    watched: Mapping[str, OperationMeta | None], name: str, service: str, **kwargs
+) -> OperationMeta | None:
+    """Reload `service` (systemd) when one of `watched` will change: `run_if_changed`."""
+    return run_if_changed(
+        watched, systemd.service, "reload", name=name, service=service, reloaded=True, **kwargs
+    )
+
+
+def restart_if_changed(
+    watched: Mapping[str, OperationMeta | None], name: str, service: str, **kwargs
+) -> OperationMeta | None:
+    """Restart `service` (systemd) when one of `watched` will change: `run_if_changed`."""
+    return run_if_changed(
+        watched, systemd.service, "restart", name=name, service=service, restarted=True, **kwargs
+    )
+
+
 def _switch_release():
     from infra.operations import switch_release  # it records its switches through here
 
