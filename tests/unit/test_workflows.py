@@ -1,6 +1,7 @@
 """What the workflows promise that only GitHub can enforce, read from the files themselves
 (act runs their steps in tests/acceptance/test_workflows.py, but not GitHub's own checks)."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,8 @@ def test_the_target_comes_from_one_repository_variable(workflow):
 
 @pytest.mark.parametrize("job", PRODUCTION_JOBS, ids=["apply", "plan"])
 def test_no_step_names_an_inventory_of_its_own(job):
-    runs = [step.get("run", "") for step in job["steps"]]
-    assert not [run for run in runs if "inventories/" in run]
+    runs = [step.get("run", "") for step in job["steps"] if "make " in step.get("run", "")]
+    assert runs and not [run for run in runs if "inventories/" in run]
 
 
 def test_one_apply_at_a_time_and_never_cancelled():
@@ -55,3 +56,30 @@ def test_only_the_plan_comment_is_skipped_under_act():
              for s in job["steps"]]  # fmt: skip
     skipped = [step["name"] for step in steps if "env.ACT" in str(step.get("if", ""))]
     assert skipped == ["Post the plan as the pull request's plan comment"]
+
+
+def _inventory_check(job: dict) -> str:
+    return next(s["run"] for s in job["steps"] if s.get("name", "").startswith("Check the inv"))
+
+
+@pytest.mark.parametrize("job", PRODUCTION_JOBS, ids=["apply", "plan"])
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("inventories/prod.py", True),
+        ("inventories/lab.py", True),
+        ("inventories/prod.py; touch /tmp/x", False),
+        ("inventories/../deploys/all.py", False),
+        ("/etc/passwd", False),
+        ("inventories/missing.py", False),
+        ("", False),
+    ],
+)
+def test_the_inventory_variable_is_checked_before_use(job, value, accepted):
+    """The repository variable reaches make's command lines: only a file of inventories/."""
+    run = subprocess.run(
+        ["bash", "-c", _inventory_check(job)],
+        cwd=WORKFLOWS.parent.parent, env={"INVENTORY": value, "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert (run.returncode == 0) == accepted
