@@ -9,9 +9,10 @@ from __future__ import annotations
 from packaging.utils import parse_wheel_filename
 
 from infra.settings import START_ORDER, Service, Settings
+from infra.settings.services import DEFAULT_ROUTE, MIGRATING
 
-CORE = "intelligent-core"  # runs the migrations; switched first
-FRONTEND = "frontend"  # HAProxy's default backend: what clients reach at /
+CORE = MIGRATING  # runs the migrations; switched first
+FRONTEND = DEFAULT_ROUTE  # HAProxy's default backend: what clients reach at /
 SWITCH = "/usr/local/sbin/aktienanalyse-switch"
 UNIT_DIR = "/etc/systemd/system"
 MIGRATION_UNIT = "aktienanalyse-migration.service"

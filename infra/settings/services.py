@@ -32,6 +32,7 @@ class Spec:
     cpu_quota: int  # systemd CPUQuota in percent (seed 000 §1.2)
     instances: int = 1
     default_route: bool = False  # HAProxy's default backend: no /<name>/ route, always public
+    migrates: bool = False  # runs the database migrations (the oneshot) and is switched first
 
 
 # In start order (seed 000 §4.1): after the migration, event-bus, core, broker, monitoring,
@@ -39,12 +40,14 @@ class Spec:
 # least 2 for high availability"), broker-gateway and monitoring one.
 CATALOGUE = (
     Spec("event-bus", port=8003, memory_max="1G", cpu_quota=200, instances=2),
-    Spec("intelligent-core", port=8001, memory_max="1G", cpu_quota=200, instances=2),
+    Spec("intelligent-core", port=8001, memory_max="1G", cpu_quota=200, instances=2, migrates=True),
     Spec("broker-gateway", port=8002, memory_max="512M", cpu_quota=150),
     Spec("monitoring", port=8004, memory_max="512M", cpu_quota=100),
     Spec("frontend", port=8005, memory_max="512M", cpu_quota=100, instances=2, default_route=True),
 )
 START_ORDER = tuple(spec.name for spec in CATALOGUE)
+MIGRATING = next(spec.name for spec in CATALOGUE if spec.migrates)
+DEFAULT_ROUTE = next(spec.name for spec in CATALOGUE if spec.default_route)
 BY_PORT = tuple(sorted(CATALOGUE, key=lambda spec: spec.port))  # the seeds' order
 SERVICES = tuple(spec.name for spec in BY_PORT)
 ServiceName = Literal[SERVICES]
