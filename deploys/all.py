@@ -29,6 +29,7 @@ from deploys import (
 from facts.once import read_once
 from facts.resources import EffectiveResources
 from facts.snapshot import read_snapshot
+from infra.effects import record_failures
 from infra.hostdata import settings
 from infra.settings import Settings, size_bytes
 from infra.tuning import memory_overcommit, pg_memory_bytes, redis_maxmemory
@@ -91,6 +92,7 @@ def check_memory_budget(own: Settings, groups: set[str]) -> None:
 
 
 own = settings()  # every host's settings valid, or the run stops before any command
+record_failures()  # for tools/apply.py's summary, when it keeps a record
 groups = set(host.groups)
 wanted = packages(own, groups)
 read_snapshot(reads(own, groups, wanted))  # in one command, before any operation

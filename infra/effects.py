@@ -114,6 +114,31 @@ def restart_if_changed(
     )
 
 
+_recording_failures = False
+
+
+def record_failures() -> None:
+    """With AKTIENANALYSE_APPLY_RECORD set, record each operation that fails on a host, by its
+    names, through pyinfra's state callbacks: pyinfra prints no results when every host has
+    failed, and tools/apply.py's summary still names the operation."""
+    global _recording_failures
+    path = os.environ.get(APPLY_RECORD)
+    if not path or _recording_failures:
+        return
+    from pyinfra import state
+    from pyinfra.api.state import BaseStateCallback
+
+    class RecordFailures(BaseStateCallback):
+        @staticmethod
+        def operation_host_error(state, host, operation, *retries) -> None:
+            names = sorted(state.get_op_meta(operation).names)
+            with open(path, "a") as file:
+                file.write(json.dumps({"host": host.name, "kind": "failed", "names": names}) + "\n")
+
+    state.add_callback_handler(RecordFailures())
+    _recording_failures = True
+
+
 def _switch_release():
     from infra.operations import switch_release  # it records its switches through here
 

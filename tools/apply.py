@@ -92,32 +92,39 @@ def changed_operations(payload: dict) -> list[tuple[str, str]]:
     return sorted((h, op["name"]) for op in results["operations"] for h in op["success"])
 
 
-def failed_operations(payload: dict) -> list[tuple[str, str]]:
-    results = payload.get("results") or {"operations": []}
-    return sorted((h, op["name"]) for op in results["operations"] for h in op["error"])
+def failed_operations(payload: dict, records: Iterable[dict] = ()) -> list[tuple[str, str]]:
+    """(host, operation name) for every operation that failed: from pyinfra's results, or,
+    when pyinfra printed none (every host failed), from the operations' record."""
+    results = payload.get("results")
+    if results:
+        return sorted((h, op["name"]) for op in results["operations"] for h in op["error"])
+    return sorted({(r["host"], r["names"][0]) for r in records if r["kind"] == "failed"})
 
 
 def markdown_summary(
-    inventory: str, payload: dict, seconds: float, effects: Iterable[dict] = ()
+    inventory: str, payload: dict, seconds: float, records: Iterable[dict] = ()
 ) -> str:
     """What changed and what failed, per host, for a GitHub job summary: a failure with the
     host's last output lines and, for a release switch, what serves now."""
-    effects = list(effects)
-    results = payload.get("results") or {"totals": {}, "failed_hosts": []}
-    changed, failed = changed_operations(payload), failed_operations(payload)
+    records = list(records)
+    changed, failed = changed_operations(payload), failed_operations(payload, records)
+    failed_hosts = (payload.get("results") or {}).get("failed_hosts") or sorted(
+        {host for host, _ in failed}
+    )
+    totals = (payload.get("results") or {}).get("totals", {})
     verdict = "failed" if failed or payload["exit_code"] != 0 else "succeeded"
     lines = [
         f"## Apply `{inventory}`: {verdict}",
         "",
-        f"{results['totals'].get('hosts', 0)} host-operations, {len(changed)} changed, "
+        f"{totals.get('hosts', 0)} host-operations, {len(changed)} changed, "
         f"{len(failed)} failed, {seconds:.0f}s. Failed hosts: "
-        f"{', '.join(results.get('failed_hosts') or []) or 'none'}.",
+        f"{', '.join(failed_hosts) or 'none'}.",
         "",
         *(f"- changed `{host}`: {name}" for host, name in changed),
     ]
     for host, name in failed:
         lines.append(f"- **FAILED** `{host}`: {name}")
-        switch = _switch_of(host, name, effects)
+        switch = _switch_of(host, name, records)
         if switch:
             lines.append(f"  - {_switch_failure(switch)}")
         quoted = payload.get("output_by_host", {}).get(host, [])
@@ -126,13 +133,14 @@ def markdown_summary(
     return "\n".join(lines) + "\n\n"
 
 
-def _switch_of(host: str, name: str, effects: Iterable[dict]) -> dict | None:
+def _switch_of(host: str, name: str, records: Iterable[dict]) -> dict | None:
     """The switch record of `host`'s operation `name`, if it is a release switch."""
     return next(
         (
             effect
-            for effect in effects
+            for effect in records
             if effect["host"] == host
+            and effect["kind"] == "effect"
             and effect["effect"] == "switch"
             and _named(name, effect["operation"])
         ),
@@ -175,13 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as record:
         payload = run_pyinfra(args.inventory, redact=Redactor(inventory_secrets(hosts)),
                               env={APPLY_RECORD: record.name})  # fmt: skip
-        effects = [json.loads(line) for line in record.read().splitlines()]
+        records = [json.loads(line) for line in record.read().splitlines()]
     elapsed = time.monotonic() - started
     if args.results:
         Path(args.results).write_text(json.dumps(payload, indent=1))
 
     totals = (payload.get("results") or {}).get("totals", {})
-    changed, failed = changed_operations(payload), failed_operations(payload)
+    changed, failed = changed_operations(payload), failed_operations(payload, records)
     print(
         f"converge {args.inventory}: {totals.get('hosts', 0)} host-operations, "
         f"{len(changed)} changed, {len(failed)} failed, {elapsed:.1f}s"
@@ -190,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  FAILED  {host}: {name}")
     if args.summary:
         with open(args.summary, "a") as summary:
-            summary.write(markdown_summary(args.inventory, payload, elapsed, effects))
+            summary.write(markdown_summary(args.inventory, payload, elapsed, records))
     if failed or payload["exit_code"] != 0:
         failed_hosts = (payload.get("results") or {}).get("failed_hosts", [])
         print(f"pyinfra exit {payload['exit_code']}; failed hosts: {failed_hosts or 'none'}")

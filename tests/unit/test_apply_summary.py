@@ -42,3 +42,13 @@ def test_the_hosts_own_output_is_quoted():
 def test_a_switch_of_another_host_is_not_claimed():
     other = {**EFFECT, "host": "app-1"}
     assert "release switch" not in markdown_summary("inventories/lab.py", FAILED_RUN, 1.0, [other])
+
+
+def test_without_pyinfras_results_the_record_names_the_failed_operation():
+    """pyinfra prints no results when every host failed; infra.effects.record_failures."""
+    run = {**FAILED_RUN, "results": None}
+    failed = {"host": "app-2", "kind": "failed", "names": [SWITCH]}
+    summary = markdown_summary("inventories/lab.py", run, 12.0, [EFFECT, failed])
+    assert f"- **FAILED** `app-2`: {SWITCH}" in summary
+    assert "Failed hosts: app-2." in summary
+    assert "the previous release, 1.0.0, is serving" in summary
