@@ -65,13 +65,12 @@ def parse_units(lines: list[str]) -> dict[str, dict]:
 
 
 def unit_state(unit: str, file_state: bool = True) -> dict:
-    """The Units entry of `unit` (a name without suffix is a service), read once per run:
-    from the snapshot's listing (facts/snapshot.py) unless its file state is wanted and it is
-    not one of UNIT_FILES."""
+    """The Units entry of `unit` (a name without suffix is a service), from the snapshot's
+    listing (facts/snapshot.py): its file state only for UNIT_FILES, which the snapshot lists."""
     name = unit if "." in unit else f"{unit}.service"
-    listed = not file_state or any(fnmatch.fnmatchcase(name, glob) for glob in UNIT_FILES)
-    units = read_once(Units, files=UNIT_FILES) if listed else read_once(Units)
-    return units.get(name, {"active": "unknown", "file": None})
+    if file_state and not any(fnmatch.fnmatchcase(name, glob) for glob in UNIT_FILES):
+        raise ValueError(f"{name}: its file state is read only for UNIT_FILES (facts/systemd.py)")
+    return read_once(Units, files=UNIT_FILES).get(name, {"active": "unknown", "file": None})
 
 
 def platform_instances() -> dict[str, str]:

@@ -30,6 +30,12 @@ def record_for_plan(records: Iterable[str] = (PLAN_RECORD,), **entry: Any) -> No
             file.write(json.dumps({"host": host.name, **entry}) + "\n")
 
 
+def runs_as(full_name: str, operation: str) -> bool:
+    """Whether pyinfra's name of an operation is the one a record names: pyinfra prefixes an
+    operation's name with its deploy's ("HAProxy | Reload HAProxy")."""
+    return full_name == operation or full_name.endswith(f" | {operation}")
+
+
 EFFECTS = ("restart", "reload", "switch")
 _SERVICE_FLAG = {"restart": "restarted", "reload": "reloaded"}  # systemd.service's argument
 

@@ -27,7 +27,6 @@ pyinfra's own loaded inventory again on their first `settings()` (cached), which
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,14 +146,12 @@ class LoadedHost:
     settings: Settings
 
 
-def load_inventory(
-    inventory_file: str, env: Mapping[str, str] | None = None, cwd: Path = REPO
-) -> dict[str, LoadedHost]:
+def load_inventory(inventory_file: str, cwd: Path = REPO) -> dict[str, LoadedHost]:
     """name → host of an inventory, loaded as pyinfra loads it (group data from
     `cwd`/group_data and the inventory's folder) and validated; nothing is contacted. Raises
-    SettingsError. `env` is added to the environment while the files run."""
+    SettingsError."""
     try:
-        inventory = load(inventory_file, cwd=cwd, env=env)
+        inventory = load(inventory_file, cwd=cwd)
     except InventoryError as exc:
         raise SettingsError(str(exc)) from None
     views = host_views(inventory, inventory_file)

@@ -14,11 +14,9 @@ checks the result against pyinfra's CLI loader for the repository's inventories.
 from __future__ import annotations
 
 import ast
-import os
 import runpy
 import traceback
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -77,44 +75,29 @@ def host_views(inventory, inventory_file: str) -> list[HostView]:
     return views
 
 
-def load(inventory_file: str, cwd: Path = REPO, env: Mapping[str, str] | None = None):
+def load(inventory_file: str, cwd: Path = REPO):
     """The pyinfra Inventory of an inventory file and the group data in
     `cwd`/group_data and the inventory's folder's group_data. Raises InventoryError."""
     from pyinfra.api import Inventory
 
     label = relative(inventory_file)
-    with _environment(env or {}):
-        names = _run(inventory_file) if Path(inventory_file).is_file() else {}
-        problems = shape_problems(names, label)
-        if problems:
-            raise InventoryError("\n".join(problems))
-        groups = {k: v for k, v in names.items() if _is_group(k, v)}
-        listed = [h if isinstance(h, str) else h[0] for hosts in groups.values() for h in hosts]
-        all_hosts = list(dict.fromkeys(listed))
-        folders = [Path(cwd) / "group_data", Path(inventory_file).resolve().parent / "group_data"]
-        group_data: dict[str, dict[str, Any]] = {}
-        for folder in dict.fromkeys(folders):
-            for name, data in _group_data(folder).items():
-                group_data.setdefault(name, {}).update(data)
+    names = _run(inventory_file) if Path(inventory_file).is_file() else {}
+    problems = shape_problems(names, label)
+    if problems:
+        raise InventoryError("\n".join(problems))
+    groups = {k: v for k, v in names.items() if _is_group(k, v)}
+    listed = [h if isinstance(h, str) else h[0] for hosts in groups.values() for h in hosts]
+    all_hosts = list(dict.fromkeys(listed))
+    folders = [Path(cwd) / "group_data", Path(inventory_file).resolve().parent / "group_data"]
+    group_data: dict[str, dict[str, Any]] = {}
+    for folder in dict.fromkeys(folders):
+        for name, data in _group_data(folder).items():
+            group_data.setdefault(name, {}).update(data)
     all_data = group_data.pop("all", {})
     groups.setdefault(Path(inventory_file).stem, all_hosts)
     with_data = {name: (hosts, group_data.pop(name, {})) for name, hosts in groups.items()}
     with_data |= {name: ([], data) for name, data in group_data.items()}
     return Inventory((all_hosts, all_data), **with_data)
-
-
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _run(filename: str | Path) -> dict[str, Any]:
@@ -155,6 +138,8 @@ def shape_problems(names: Mapping[str, Any], label: str) -> list[str]:
     skips a group of another shape, drops data of a host of another shape, and merges a host's
     entries in group order; a host's data key with two values would depend on that order."""
     problems = []
+    if "all" in names:  # pyinfra would take it as the whole host list, beside the groups
+        problems.append(f"{label}: all: list hosts in their groups only (every host is in all)")
     seen: dict[tuple[str, str], Any] = {}  # (host, key) -> value
     for group, hosts in names.items():
         if group.startswith("_") or isinstance(hosts, ModuleType | type) or callable(hosts):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.inventory import HostView, escaped, not_plain_data
+from infra.inventory import HostView, escaped, not_plain_data, relative
 from infra.jobs import STATUS_DIR, host_jobs
 from infra.services import LOG_READERS, service_user
 from infra.settings import GROUPS, SECRET_OWNERS, SERVICES, Settings
@@ -383,13 +383,26 @@ def _dump(value: Any) -> Any:
 
 
 def inventory_problems(inventory, inventory_file: str) -> list[str]:
-    """Group data for a group this project does not have (a typo would be ignored)."""
-    ignored = {Path(inventory_file).stem, "all"}
-    return [
-        f"group_data/{group}.py: {group}: no such group (known: {', '.join(GROUPS)})"
-        for group, data in sorted(inventory.group_data.items())
-        if data and group not in GROUPS and group not in ignored
-    ]
+    """Group data for a group this project does not have (a typo would be ignored), and the
+    group pyinfra makes of the inventory file's name: it holds every host of the file."""
+    stem = Path(inventory_file).stem
+    problems = []
+    if stem in GROUPS or stem == "all":
+        problems.append(
+            f"{relative(inventory_file)}: the file is named like the group {stem}, "
+            "which pyinfra would put every one of its hosts in; rename it"
+        )
+    for group, data in sorted(inventory.group_data.items()):
+        if data and group == stem:
+            problems.append(
+                f"group_data/{group}.py: {group}: the group of every host of "
+                f"{relative(inventory_file)}; set these in group_data/all.py"
+            )
+        elif data and group not in GROUPS and group != "all":
+            problems.append(
+                f"group_data/{group}.py: {group}: no such group (known: {', '.join(GROUPS)})"
+            )
+    return problems
 
 
 def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, Settings]:

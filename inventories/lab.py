@@ -26,10 +26,13 @@ _secrets_dir = Path(_manifest["secrets_dir"])
 
 
 def _secret_reference(path: Path) -> dict:
-    """From its file, or, as in production, from AKTIENANALYSE_<NAME> when that is set (the
-    workflows, run by act in tests/acceptance/test_workflows.py, pass the lab's secrets so)."""
+    """From its file; or, as in production, from AKTIENANALYSE_<NAME>, but only when asked
+    with AKTIENANALYSE_LAB_SECRETS_FROM_ENV=1 (the workflows run by act in
+    tests/acceptance/test_workflows.py): a shell that exported production's secrets for a
+    converge by hand must not send them into the lab."""
     variable = f"AKTIENANALYSE_{path.name.upper()}"
-    return {"env": variable} if variable in os.environ else {"file": str(path)}
+    from_env = os.environ.get("AKTIENANALYSE_LAB_SECRETS_FROM_ENV") == "1"
+    return {"env": variable} if from_env and variable in os.environ else {"file": str(path)}
 
 
 _settings = {

@@ -26,7 +26,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from infra.effects import APPLY_RECORD
+from infra.effects import APPLY_RECORD, runs_as
 from infra.hostdata import SettingsError, load_inventory, refusal
 from tools.redact import Redactor, inventory_secrets
 
@@ -64,9 +64,11 @@ def run_pyinfra(
             reader = threading.Thread(target=lambda: output.append(process.stdout.read()))
             reader.start()
             by_host: dict[str, deque] = defaultdict(lambda: deque(maxlen=QUOTED_LINES))
+            tail: deque = deque(maxlen=QUOTED_LINES)
             for line in process.stderr:
                 shown = redact(line)
                 print(shown, end="", file=sys.stderr, flush=True)
+                tail.append(shown.rstrip())
                 tag = shown.strip().split("]", 1)[0]
                 if tag.startswith("["):  # a host's line: kept to be quoted, never interpreted
                     by_host[tag[1:].strip()].append(shown.rstrip())
@@ -83,6 +85,7 @@ def run_pyinfra(
     payload["exit_code"] = process.returncode
     payload["stderr"] = stderr or ""
     payload["output_by_host"] = {h: list(lines) for h, lines in by_host.items()} if redact else {}
+    payload["output_tail"] = list(tail) if redact else []
     return payload
 
 
@@ -127,10 +130,19 @@ def markdown_summary(
         switch = _switch_of(host, name, records)
         if switch:
             lines.append(f"  - {_switch_failure(switch)}")
-        quoted = payload.get("output_by_host", {}).get(host, [])
-        if quoted:
-            lines += ["", "  ```", *(f"  {line}" for line in quoted), "  ```", ""]
+        lines += _quoted(payload.get("output_by_host", {}).get(host, []))
+    if payload["exit_code"] != 0 and not failed:  # it stopped before any operation ran
+        lines += ["- **pyinfra stopped** before any operation failed; its last lines:"]
+        lines += _quoted(payload.get("output_tail", []))
     return "\n".join(lines) + "\n\n"
+
+
+def _quoted(output: list[str]) -> list[str]:
+    """Redacted output lines as a code block that no line can end (its backticks replaced)."""
+    if not output:
+        return []
+    safe = (line.replace("`", "'") for line in output)
+    return ["", "  ```", *(f"  {line}" for line in safe), "  ```", ""]
 
 
 def _switch_of(host: str, name: str, records: Iterable[dict]) -> dict | None:
@@ -142,28 +154,24 @@ def _switch_of(host: str, name: str, records: Iterable[dict]) -> dict | None:
             if effect["host"] == host
             and effect["kind"] == "effect"
             and effect["effect"] == "switch"
-            and _named(name, effect["operation"])
+            and runs_as(name, effect["operation"])
         ),
         None,
     )
 
 
 def _switch_failure(switch: dict) -> str:
-    previous = switch.get("previous")
+    """What a failed switch left serving: the switch script rolls back to the release that was
+    current (its own report is quoted below, saying whether it could)."""
+    service, version, previous = switch["service"], switch["version"], switch.get("previous")
+    if previous == version:
+        return f"health-gated restart of {service} {version} failed (its report below)"
     serving = (
         f"the previous release, {previous}, is serving"
         if previous
         else "no earlier release of it was serving"
     )
-    return (
-        f"release switch of {switch['service']} to {switch['version']} failed and was "
-        f"rolled back: {serving}"
-    )
-
-
-def _named(full_name: str, operation: str) -> bool:
-    """pyinfra prefixes an operation's name with its deploy's: "Application | Switch ..."."""
-    return full_name == operation or full_name.endswith(f" | {operation}")
+    return f"release switch of {service} to {version} failed and was rolled back: {serving}"
 
 
 def main(argv: list[str] | None = None) -> int:

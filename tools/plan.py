@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.effects import PLAN_RECORD
+from infra.effects import PLAN_RECORD, runs_as
 from infra.hostdata import SettingsError, load_inventory, refusal
 from tools.redact import Redactor, inventory_secrets
 
@@ -86,8 +86,9 @@ def build(
 ) -> Plan:
     """The plan from pyinfra's dry-run JSON and the operations' records (effects, diffs).
 
-    A record belongs to the operation it names (`_named`): its effect gives the kind (without
-    one, a plain change) and its diff goes below it. No name decides a kind or an owner."""
+    A record belongs to the operation it names (`infra.effects.runs_as`): its effect gives the
+    kind (without one, a plain change) and its diff goes below it. No name decides a kind or
+    an owner."""
     records = list(records)
     effects = [r for r in records if r["kind"] == "effect"]
     hosts: dict[str, list[Change]] = {host: [] for host in host_names}
@@ -128,12 +129,7 @@ def build(
 
 
 def _named_any(names: list[str], operation: str) -> bool:
-    return any(_named(name, operation) for name in names)
-
-
-def _named(full_name: str, operation: str) -> bool:
-    """pyinfra prefixes an operation's name with its deploy's: "HAProxy | Reload HAProxy"."""
-    return full_name == operation or full_name.endswith(f" | {operation}")
+    return any(runs_as(name, operation) for name in names)
 
 
 def render(plan: Plan) -> str:

@@ -62,7 +62,7 @@ def act(event: str, workflow: str, tmp_path: Path, job: str | None = None):
         "-P", "self-hosted=-self-hosted", "-P", "aktienanalyse=-self-hosted",
         "--remote-name", "none", "--action-offline-mode", "--no-cache-server",
         "--var", "AKTIENANALYSE_INVENTORY=inventories/lab.py",
-        "--env", f"LAB_DIR={LAB_DIR}",
+        "--env", f"LAB_DIR={LAB_DIR}", "--env", "AKTIENANALYSE_LAB_SECRETS_FROM_ENV=1",
         "--env", f"AKTIENANALYSE_LAB_SETTINGS={json.dumps(bumped)}",
         *(arg for name in secrets for arg in ("-s", name)),
     ]  # fmt: skip

@@ -52,3 +52,15 @@ def test_without_pyinfras_results_the_record_names_the_failed_operation():
     assert f"- **FAILED** `app-2`: {SWITCH}" in summary
     assert "Failed hosts: app-2." in summary
     assert "the previous release, 1.0.0, is serving" in summary
+
+
+def test_a_run_that_stopped_before_any_operation_quotes_pyinfras_last_lines():
+    run = {"exit_code": 1, "results": None, "output_tail": ["app-1: memory budget: too much"]}
+    summary = markdown_summary("inventories/lab.py", run, 1.0, [])
+    assert "pyinfra stopped" in summary and "app-1: memory budget: too much" in summary
+
+
+def test_a_quoted_line_cannot_end_the_code_block():
+    run = {**FAILED_RUN, "output_by_host": {"app-2": ["```\n# injected heading"]}}
+    summary = markdown_summary("inventories/lab.py", run, 1.0, [EFFECT])
+    assert summary.count("```") == 2

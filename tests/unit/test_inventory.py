@@ -72,3 +72,30 @@ def tree(tmp_path: Path) -> Path:
 def test_groups_host_data_and_group_data_load_as_pyinfra_loads_them(tree):
     cwd = tree.parent.parent
     assert loaded_by_us(tree, cwd) == loaded_by_pyinfra(tree, cwd)
+
+
+def _refusal(tree: Path, inventory_text: str, name: str = "site.py") -> str:
+    from infra.hostdata import SettingsError, load_inventory
+
+    path = tree.parent / name
+    path.write_text(inventory_text)
+    with pytest.raises(SettingsError) as refused:
+        load_inventory(str(path), cwd=tree.parent.parent)
+    return str(refused.value)
+
+
+HOST = '[("a-1", {"address": "10.0.0.1", "ssh_strict_host_key_checking": "yes"})]'
+
+
+def test_an_inventory_named_like_a_group_is_refused(tree):
+    """pyinfra would put every host of inventories/cache.py in the group cache."""
+    assert "named like the group cache" in _refusal(tree, f"app = {HOST}\n", "cache.py")
+
+
+def test_group_data_for_the_inventorys_own_group_is_refused(tree):
+    (tree.parent.parent / "group_data" / "site.py").write_text('zabbix = {"server": []}\n')
+    assert "group_data/site.py: site: the group of every host" in _refusal(tree, f"app = {HOST}\n")
+
+
+def test_an_all_group_in_the_inventory_is_refused(tree):
+    assert "all: list hosts in their groups only" in _refusal(tree, f"all = {HOST}\napp = {HOST}\n")
