@@ -31,7 +31,7 @@ def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
     """`host.get_fact(fact, **kwargs)` for the current host, sent once per run (or never,
     when facts/snapshot.py read it already)."""
     read = _read()
-    key = _key(fact, kwargs)
+    key = fact_key(fact, kwargs)
     declared = _DECLARED.get(_current())
     if declared is not None and key not in declared:
         raise UndeclaredFact(
@@ -46,18 +46,18 @@ def read_once(fact: type[FactBase], **kwargs: Any) -> Any:
 def is_read(fact: type[FactBase], **kwargs: Any) -> bool:
     """Whether `read_once` answers this from the snapshot: read there, or declared for it (and
     then read on its own, once, because its section failed)."""
-    key = _key(fact, kwargs)
+    key = fact_key(fact, kwargs)
     return key in _read() or key in _DECLARED.get(_current(), ())
 
 
 def remember(fact: type[FactBase], kwargs: dict[str, Any], value: Any) -> None:
     """Keep a fact's value read by other means (facts/snapshot.py) for `read_once`."""
-    _read()[_key(fact, kwargs)] = value
+    _read()[fact_key(fact, kwargs)] = value
 
 
 def declare(facts: list[tuple[type[FactBase], dict[str, Any]]]) -> None:
     """The facts the current host's deploys read (its snapshot): `read_once` refuses others."""
-    _DECLARED[_current()] = {_key(fact, kwargs) for fact, kwargs in facts}
+    _DECLARED[_current()] = {fact_key(fact, kwargs) for fact, kwargs in facts}
 
 
 def _arguments(kwargs: dict[str, Any]) -> str:
@@ -72,7 +72,7 @@ def _read() -> dict[tuple, Any]:
     return _READ.setdefault(_current(), {})
 
 
-def _key(fact: type[FactBase], kwargs: dict[str, Any]) -> tuple:
+def fact_key(fact: type[FactBase], kwargs: dict[str, Any]) -> tuple:
     """Arguments as a key: a list (e.g. of packages) counts as the tuple of its items."""
     return (fact, tuple(sorted((name, _frozen(value)) for name, value in kwargs.items())))
 

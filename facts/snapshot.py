@@ -18,7 +18,7 @@ from typing import Any
 from pyinfra import host
 from pyinfra.api import FactBase
 
-from facts.once import declare, remember
+from facts.once import declare, fact_key, remember
 
 Read = tuple[type[FactBase], dict[str, Any]]  # a fact and its arguments, as a deploy reads it
 _MARK = "##aktienanalyse-snapshot"
@@ -80,9 +80,7 @@ def read_snapshot(facts: list[Read]) -> None:
     value for `read_once`. A fact whose section failed or is missing is left to be read on
     its own when first needed (and to fail there, naming itself). From here on, `read_once`
     refuses a fact that is not among `facts`: every deploy declares what it reads."""
-    by_key = {
-        (fact, repr(sorted(arguments.items()))): (fact, arguments) for fact, arguments in facts
-    }
+    by_key = {fact_key(fact, arguments): (fact, arguments) for fact, arguments in facts}
     unique = list(by_key.values())
     declare(unique)
     requested = [(dotted(fact), arguments) for fact, arguments in unique]

@@ -6,7 +6,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from infra.credentials import service_password
+from infra.settings import SERVICES
 from infra.zabbix_items import redis_monitor_password
+
+# Each service's own password is derived from these (infra/credentials.py).
+DERIVED_FROM = {"postgresql_app_password": "postgresql", "redis_app_password": "redis"}
 
 
 class Redactor:
@@ -45,6 +50,12 @@ def inventory_secrets(hosts: Mapping) -> dict[str, str]:
             if not value:  # a service secret another group's host does not resolve
                 continue
             secrets[name if secrets.get(name, value) == value else f"{name} ({host.name})"] = value
+        for name, store in DERIVED_FROM.items():
+            master = host.settings.secrets.get(name)
+            if master and master.get_secret_value():
+                for service in SERVICES:
+                    derived = service_password(master, store, service).get_secret_value()
+                    secrets[f"{store} password of {service} (derived)"] = derived
         admin = host.settings.secrets.get("redis_admin_password")
         if admin and admin.get_secret_value():  # the agent's, derived from it (infra/zabbix_items)
             secrets["redis monitor password (derived)"] = redis_monitor_password(

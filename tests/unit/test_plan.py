@@ -218,3 +218,25 @@ def test_the_redactor_knows_the_derived_redis_monitor_password():
     redact = Redactor(inventory_secrets({"cache-1": SimpleNamespace(settings=own, name="c")}))
     derived = redis_monitor_password(admin).get_secret_value()
     assert derived not in redact(f"AUTH zabbix {derived}")
+
+
+def test_the_redactor_knows_every_services_derived_password():
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from infra.credentials import service_password
+    from infra.settings import SERVICES, Settings
+    from tools.redact import inventory_secrets
+
+    masters = {"postgresql_app_password": SecretStr("pg-master-0123456789abc"),
+               "redis_app_password": SecretStr("redis-master-0123456789")}  # fmt: skip
+    own = Settings.model_construct(secrets=masters, services={})
+    redact = Redactor(inventory_secrets({"db-1": SimpleNamespace(settings=own, name="d")}))
+    for service in SERVICES:
+        for name, store in (
+            ("postgresql_app_password", "postgresql"),
+            ("redis_app_password", "redis"),
+        ):
+            derived = service_password(masters[name], store, service).get_secret_value()
+            assert derived not in redact(f"password={derived}"), (store, service)
