@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from infra import cluster
 from infra.inventory import HostView, escaped, not_plain_data, relative
 from infra.jobs import STATUS_DIR, host_jobs
 from infra.services import LOG_READERS, service_user
-from infra.settings import GROUPS, SECRET_OWNERS, SERVICES, Settings
+from infra.settings import CLUSTER_SECRETS, GROUPS, SECRET_OWNERS, SERVICES, Settings
 
 SECTIONS = tuple(Settings.model_fields)
 # Which group owns a section that other hosts read.
@@ -146,6 +147,7 @@ def validate_host(host: HostView) -> Settings:
         problems += _generated_name_problems(host, settings)
         for secret, group in SECRET_OWNERS.items():
             needed = secret != "pgbackrest_cipher_pass" or settings.backup.enabled
+            needed = needed and secret not in CLUSTER_SECRETS
             if group in host.groups and needed and secret not in settings.secrets:
                 problems.append(
                     f"{host.name}: {host.source('secrets')}: secrets.{secret}: "
@@ -417,6 +419,7 @@ def validate(hosts: list[HostView], problems: Iterable[str] = ()) -> dict[str, S
     if not problems:
         problems = [
             *cross_host_problems(hosts, settings),
+            *cluster.problems(hosts, settings),
             *secret_leaks(hosts, settings),
             *reused_secrets(hosts, settings),
         ]

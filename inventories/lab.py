@@ -68,8 +68,18 @@ _connection = {
     "ssh_known_hosts_file": _manifest["known_hosts"],
     "ssh_strict_host_key_checking": "yes",
 }
+
+
+def _machine(host: dict) -> dict:
+    """The container's limits as `python -m lab up` set them (a cluster member declares its)."""
+    return {"memory": f"{host['memory_mib']}M", "cpus": len(host["cpus"].split(","))}
+
+
 _hosts = {
-    host["name"]: ({**_connection, "address": host["address"], **_settings}, host["groups"])
+    host["name"]: (
+        {**_connection, "address": host["address"], "machine": _machine(host), **_settings},
+        host["groups"],
+    )
     for host in _manifest["hosts"]
 }
 
@@ -78,3 +88,4 @@ app = [(name, data) for name, (data, groups) in _hosts.items() if "app" in group
 db = [(name, data) for name, (data, groups) in _hosts.items() if "db" in groups]
 cache = [(name, data) for name, (data, groups) in _hosts.items() if "cache" in groups]
 monitoring = [(name, data) for name, (data, groups) in _hosts.items() if "monitoring" in groups]
+voter = [(name, data) for name, (data, groups) in _hosts.items() if "voter" in groups]

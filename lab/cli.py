@@ -31,6 +31,8 @@ OPERATOR = "ops"  # pyinfra connects as this operator, with sudo, like productio
 OPERATOR_SUDOERS = "/etc/sudoers.d/aktienanalyse-operators"  # base's file, same line
 LAB_SECRETS = [
     "postgresql_app_password",
+    "postgresql_superuser_password",
+    "postgresql_replication_password",
     "redis_app_password",
     "redis_admin_password",
     "zabbix_admin_password",

@@ -25,6 +25,7 @@ HOST_NUMBERS = {
     "app-1": 21,
     "app-2": 22,
     "data-1": 31,
+    "data-2": 32,
     "mon-1": 41,
     **{f"app-{n}": 100 + n for n in range(3, 15)},
 }
@@ -39,6 +40,16 @@ TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
         ("data-1", ["db", "cache"]),
         # The optional monitoring group: a Zabbix 6.0 server the agents are registered with.
         ("mon-1", ["monitoring"]),
+    ],
+    # Surviving the loss of a data host (issue 28): PostgreSQL on two db hosts under Patroni,
+    # etcd on both and on the voter, mon-1, so either data host may go.
+    "ha": [
+        ("lb-1", ["lb"]),
+        ("app-1", ["app"]),
+        ("app-2", ["app"]),
+        ("data-1", ["db", "cache"]),
+        ("data-2", ["db"]),
+        ("mon-1", ["voter"]),
     ],
     # The benchmark's (`make bench`): 16 hosts, 14 of them app hosts, to show how a converge
     # scales with hosts. Not tested; memory for all 16 fits the lab machine.

@@ -17,6 +17,7 @@ from pydantic import AnyUrl, BaseModel
 from pydantic_core import PydanticUndefined
 
 from infra.settings import (
+    CLUSTER_SECRETS,
     DEFAULT_JOBS,
     DEFAULT_SERVICES,
     SECRET_OWNERS,
@@ -94,6 +95,8 @@ def table() -> str:
     lines += _rows("jobs.<name>.", Job)
     for secret in get_args(SecretName):
         needed = f"required on {SECRET_OWNERS[secret]} hosts"
+        if secret in CLUSTER_SECRETS:
+            needed = f"required on {SECRET_OWNERS[secret]} hosts of a cluster (2 or more)"
         lines.append(
             f'| `secrets.{secret}` | `{{"env": NAME}}` or `{{"file": PATH}}` | {needed} '
             "| secret reference, resolved before any host is contacted |"

@@ -27,6 +27,7 @@ from pydantic import (
 from infra.settings.backup import BACKUP_ROOTS, DATA_DIRECTORIES, Backup
 from infra.settings.haproxy import MIN_SECLEVEL, HAProxy
 from infra.settings.jobs import DEFAULT_JOBS, JOB_NAME, PROGRAM, Job
+from infra.settings.machine import Machine
 from infra.settings.operators import KEY_TYPES, Operator
 from infra.settings.platform import PATH_ROOTS, SYSTEM_DIRECTORIES, Platform, PlatformDir
 from infra.settings.postgresql import (
@@ -41,6 +42,7 @@ from infra.settings.redis import ACL_PATTERN, ACL_RULE, APP_CATEGORIES, DANGEROU
 from infra.settings.releases import Releases
 from infra.settings.rules import check
 from infra.settings.secrets import (
+    CLUSTER_SECRETS,
     MIN_PASSWORD,
     PEM_SECRETS,
     SECRET_OWNERS,
@@ -93,6 +95,7 @@ __all__ = [
     "ACL_RULE",
     "APP_CATEGORIES",
     "BACKUP_ROOTS",
+    "CLUSTER_SECRETS",
     "DANGEROUS",
     "DATA_DIRECTORIES",
     "DEFAULT_JOBS",
@@ -135,6 +138,7 @@ __all__ = [
     "HttpUrl",
     "Job",
     "LoginName",
+    "Machine",
     "Operator",
     "Platform",
     "PlatformDir",
@@ -182,6 +186,9 @@ class Settings(Strict):
         description="scheduled jobs (systemd timers) besides the backups",
     )
     updates: Updates = Field(default_factory=Updates, description="unattended security updates")
+    machine: Machine = Field(
+        default_factory=Machine, description="the container's limits (cluster members)"
+    )
     secrets: dict[SecretName, SecretStr] = Field(
         default={}, description="secret references; a host resolves those its groups need"
     )

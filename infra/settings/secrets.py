@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 MIN_PASSWORD = 16  # the passwords reach network services (PostgreSQL, Redis)
 SecretName = Literal[
     "postgresql_app_password",
+    "postgresql_superuser_password",
+    "postgresql_replication_password",
     "pgbackrest_cipher_pass",
     "redis_app_password",
     "redis_admin_password",
@@ -32,10 +34,16 @@ SecretName = Literal[
     "zabbix_admin_password",
     "zabbix_tls_pem",
 ]
+# Needed only where their cluster exists (infra/cluster.py), not on every host of the group.
+CLUSTER_SECRETS = ("postgresql_superuser_password", "postgresql_replication_password")
 PEM_SECRETS = ("haproxy_tls_pem", "zabbix_tls_pem")  # certificate and key, checked as such
 # The group whose hosts use (and so need) each secret; others read it from them.
 SECRET_OWNERS = {
     "postgresql_app_password": "db",
+    # A PostgreSQL cluster's (two or more db hosts, Patroni): pg_rewind's and Patroni's
+    # superuser login, and the standbys' replication login (infra/cluster.py requires them).
+    "postgresql_superuser_password": "db",
+    "postgresql_replication_password": "db",
     "pgbackrest_cipher_pass": "db",
     "redis_app_password": "cache",
     "redis_admin_password": "cache",

@@ -26,7 +26,7 @@ from pydantic import (
 from infra.calendar import calendar_problem
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = ("lb", "app", "db", "cache", "monitoring")
+GROUPS = ("lb", "app", "db", "cache", "monitoring", "voter")
 
 
 def words(*lines: str) -> frozenset[str]:

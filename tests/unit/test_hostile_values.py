@@ -39,6 +39,7 @@ EXAMPLE: dict[str, Any] = {
     "jobs": {"cache-cleanup": {"schedule": "daily", "run_as": "frontend",
                                "command": ["aktienanalyse-frontend", "cache-cleanup", "--all"]}},
     "updates": {"window": "*-*-* 04:00"},
+    "machine": {"memory": "2048M", "cpus": 1},
     "redis": {"maxmemory_cap": "1G", "save": ["900 1"], "app_user": "aktienanalyse",
               "app_key_patterns": ["market:*"], "app_channel_patterns": ["events:*"],
               "app_commands": ["+@read"], "admin_user": "admin"},

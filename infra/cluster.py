@@ -1,0 +1,96 @@
+"""What the inventory makes a cluster, and the rules a cluster's hosts must keep (pure).
+
+Two or more `db` hosts make a PostgreSQL cluster: Patroni on each, etcd as its consensus
+store on every db and `voter` host (deploys/etcd.py, deploys/patroni.py); one db host keeps
+plain PostgreSQL. `problems()` is called by infra/validation.py with every host's settings,
+before any host is contacted; each problem is `host: file: key: reason`, never a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from infra.settings import CLUSTER_SECRETS, Settings
+
+SCOPE = "15-main"  # Debian's Patroni naming: one cluster per PostgreSQL version and name
+NAMESPACE = "/postgresql-common/"  # etcd key prefix, as pg_createconfig_patroni writes it
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The inventory's db and voter hosts, in inventory order."""
+
+    db: tuple[str, ...]
+    voters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, groups: Mapping[str, Iterable[str]]) -> Cluster:
+        """From {host name: its groups}, in inventory order."""
+        return cls(
+            db=tuple(name for name, g in groups.items() if "db" in g),
+            voters=tuple(name for name, g in groups.items() if "voter" in g and "db" not in g),
+        )
+
+    @property
+    def postgresql(self) -> bool:
+        """PostgreSQL is a Patroni cluster (two or more db hosts)."""
+        return len(self.db) >= 2
+
+    @property
+    def etcd_members(self) -> tuple[str, ...]:
+        """Who runs etcd: the db hosts and the voters, when PostgreSQL is clustered."""
+        return (*self.db, *self.voters) if self.postgresql else ()
+
+
+def problems(hosts: Sequence, settings: Mapping[str, Settings]) -> list[str]:
+    """A cluster that cannot keep a majority, members that would be tuned apart or stand on
+    one machine, and a cluster without its secrets."""
+    by_name = {h.name: h for h in hosts}
+    cluster = Cluster.of({h.name: h.groups for h in hosts})
+    found = [
+        f"{name}: {by_name[name].layers[1][0]}: groups: a voter that is also a db host "
+        "would cast two votes; give the voter a host of its own"
+        for name in (h.name for h in hosts if {"voter", "db"} <= set(h.groups))
+    ]
+    if not cluster.postgresql:
+        return found
+    first = by_name[cluster.db[0]]
+    members = len(cluster.etcd_members)
+    if members < 3 or members % 2 == 0:
+        found.append(
+            f"{first.name}: {first.layers[1][0]}: groups: etcd would have {members} members "
+            f"({len(cluster.db)} db, {len(cluster.voters)} voter); a majority survives the loss "
+            "of one only with an odd number, 3 or more: add or remove a voter"
+        )
+    for name in cluster.db:
+        host, own = by_name[name], settings[name]
+        for secret in CLUSTER_SECRETS:
+            if secret not in own.secrets:
+                found.append(
+                    f"{name}: {host.source('secrets')}: secrets.{secret}: required when "
+                    f"{len(cluster.db)} db hosts form a cluster"
+                )
+        machine_file = host.source("machine") if host.has("machine") else host.layers[1][0]
+        for key in ("memory", "cpus"):
+            if getattr(own.machine, key) is None:
+                found.append(
+                    f"{name}: {machine_file}: machine.{key}: required on a cluster "
+                    "member (its one tuning is computed from it)"
+                )
+            elif getattr(own.machine, key) != getattr(settings[first.name].machine, key):
+                found.append(
+                    f"{name}: {machine_file}: machine.{key}: differs from "
+                    f"{first.name}'s; a cluster has one tuning, so its members must be alike"
+                )
+    machines: dict[tuple, str] = {}
+    for name in cluster.db:
+        host = by_name[name]
+        where = (host.get("ssh_hostname") or host.get("address"), host.get("ssh_port") or 22)
+        if where in machines:
+            found.append(
+                f"{name}: {host.source('ssh_hostname')}: ssh_hostname: the same machine as "
+                f"{machines[where]}; a standby there survives nothing its primary does not"
+            )
+        machines.setdefault(where, name)
+    return found

@@ -1,0 +1,96 @@
+"""infra/cluster.py: what two db hosts need before any host is contacted (issue 28, item 6)."""
+
+import pytest
+
+from infra.cluster import Cluster
+from tests.unit.test_settings import load, problem, tree  # noqa: F401 (the fixture)
+
+MACHINE = {"machine": {"memory": "2048M", "cpus": 1}}
+CLUSTER_SECRETS = {
+    "postgresql_superuser_password": {"env": "T_PG_SUPER"},
+    "postgresql_replication_password": {"env": "T_PG_REPL"},
+}
+HOSTS = {"data-1": ["db"], "data-2": ["db"], "mon-1": ["voter"]}
+
+
+@pytest.fixture
+def cluster_tree(tree, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("T_PG_SUPER", "s3cret-superuser-long-enough")
+    monkeypatch.setenv("T_PG_REPL", "s3cret-replication-long-enough")
+    with_secrets(tree, CLUSTER_SECRETS)
+    return tree
+
+
+def with_secrets(folder, secrets: dict) -> None:
+    all_py = folder / "group_data" / "all.py"
+    all_py.write_text(all_py.read_text() + f"secrets.update({secrets!r})\n")
+
+
+def data(**overrides):
+    return {name: {**MACHINE, **overrides.get(name, {})} for name in HOSTS}
+
+
+def test_one_db_host_is_no_cluster():
+    cluster = Cluster.of({"node-1": ["lb", "app", "db", "cache"]})
+    assert not cluster.postgresql and cluster.etcd_members == ()
+
+
+def test_two_db_hosts_and_a_voter_make_three_etcd_members():
+    cluster = Cluster.of(HOSTS | {"app-1": ["app"]})
+    assert cluster.postgresql and cluster.etcd_members == ("data-1", "data-2", "mon-1")
+
+
+def test_a_valid_cluster_loads(cluster_tree):
+    loaded = load(cluster_tree, hosts=HOSTS, data=data())
+    assert loaded["data-2"].settings.machine.memory == "2048M"
+
+
+def test_two_members_without_a_voter_are_refused(cluster_tree):
+    hosts = {"data-1": ["db"], "data-2": ["db"]}
+    message = problem(cluster_tree, None, "", hosts=hosts, data=data())
+    assert "t.py (host data-1): groups: etcd would have 2 members (2 db, 0 voter)" in message
+
+
+def test_four_members_are_refused(cluster_tree):
+    hosts = HOSTS | {"mon-2": ["voter"]}
+    message = problem(cluster_tree, None, "", hosts=hosts, data=data())
+    assert "etcd would have 4 members" in message
+
+
+def test_a_voter_on_a_db_host_is_refused(cluster_tree):
+    hosts = {"data-1": ["db", "voter"], "data-2": ["db"], "mon-1": ["voter"]}
+    message = problem(cluster_tree, None, "", hosts=hosts, data=data())
+    assert "t.py (host data-1): groups: a voter that is also a db host" in message
+
+
+@pytest.mark.parametrize("secret", sorted(CLUSTER_SECRETS))
+def test_a_cluster_without_its_secret_is_refused(tree, monkeypatch, secret):  # noqa: F811
+    monkeypatch.setenv("T_PG_SUPER", "s3cret-superuser-long-enough")
+    monkeypatch.setenv("T_PG_REPL", "s3cret-replication-long-enough")
+    with_secrets(tree, {k: v for k, v in CLUSTER_SECRETS.items() if k != secret})
+    message = problem(tree, None, "", hosts=HOSTS, data=data())
+    assert (
+        f"data-1: group_data/all.py: secrets.{secret}: required when 2 db hosts form a cluster"
+        in message
+    )
+
+
+def test_members_tuned_apart_are_refused_without_showing_the_values(cluster_tree):
+    overrides = data(**{"data-2": {"machine": {"memory": "4096M", "cpus": 1}}})
+    message = problem(cluster_tree, None, "", hosts=HOSTS, data=overrides)
+    assert "t.py (host data-2): machine.memory: differs from data-1's; a cluster has one" in message
+    assert "4096" not in message
+
+
+def test_a_member_without_its_limits_is_refused(cluster_tree):
+    overrides = data() | {"data-1": {}}
+    message = problem(cluster_tree, None, "", hosts=HOSTS, data=overrides)
+    assert "t.py (host data-1): machine.memory: required on a cluster member" in message
+    assert "t.py (host data-1): machine.cpus: required on a cluster member" in message
+
+
+def test_a_standby_on_its_primarys_machine_is_refused(cluster_tree):
+    same = {"ssh_hostname": "10.9.9.9"}
+    overrides = data(**{"data-1": same, "data-2": same})
+    message = problem(cluster_tree, None, "", hosts=HOSTS, data=overrides)
+    assert "t.py (host data-2): ssh_hostname: the same machine as data-1" in message
