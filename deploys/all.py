@@ -3,7 +3,8 @@
     pyinfra inventories/prod.py deploys/all.py
 
 Order: base (with every deploy's Debian packages, in one apt transaction), security updates,
-logrotate and the firewall (all hosts); data services (db, cache) and their backups; the
+logrotate and the firewall (all hosts); etcd (a PostgreSQL cluster's members); data services
+(db, with Patroni in a cluster; cache) and their backups; the
 application's releases (app); HAProxy in front (lb); then the app instances HAProxy does not
 route to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
 agent. This file only composes.
@@ -15,12 +16,14 @@ from deploys import (
     app,
     backup,
     base,
+    etcd,
     firewall,
     haproxy,
     hardening,
     jobs,
     logrotate,
     monitoring,
+    patroni,
     postgresql,
     redis,
     updates,
@@ -41,7 +44,9 @@ DEPLOYS = [
     (hardening, None),
     (logrotate, None),
     (firewall, None),
+    (etcd, None),  # the members of a PostgreSQL cluster only (deploys/etcd.py)
     (postgresql, "db"),
+    (patroni, "db"),  # with two or more db hosts only
     (redis, "cache"),
     (backup, None),
     (app, "app"),
@@ -102,8 +107,12 @@ updates.apply()
 hardening.apply()
 logrotate.apply()
 firewall.apply()
+etcd.apply()
 if "db" in groups:
-    postgresql.apply()
+    clustered = patroni.clustered()
+    postgresql.apply(clustered, writes_objects=not clustered or patroni.writes_objects())
+    if clustered:
+        patroni.apply(postgresql.parameters(own, patroni.machine_resources(own), "*"))
 if "cache" in groups:
     redis.apply()
 backup.apply()  # db: pgBackRest's stanza; cache: where Redis' snapshots go

@@ -31,7 +31,7 @@ from facts.snapshot import Read, files_in
 from facts.systemd import platform_instances, unit_state
 from infra.credentials import database_role, redis_user, service_password
 from infra.effects import run_if_changed
-from infra.hostdata import address, members, remote_lb_admin, secret, settings, shared
+from infra.hostdata import address, cluster, members, remote_lb_admin, secret, settings, shared
 from infra.operations import (
     ensure_absent,
     ensure_directory,
@@ -189,7 +189,9 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     p = settings.platform
     master_secrets = (secret("postgresql_app_password"), secret("redis_app_password"))
     variables = environment(
-        shared("postgresql"), _address_of("db"), _address_of("cache")
+        shared("postgresql"),
+        _address_of("lb" if cluster().postgresql else "db"),  # HAProxy: the primary
+        _address_of("cache"),
     ) | service_urls(_address_of("lb"), shared("haproxy").internal_port)
     env_file = put_rendered(
         f"{p.config_dir}/production.env",

@@ -26,8 +26,9 @@ from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
 from facts.snapshot import Read, files_in
+from infra.cluster import ETCD_CLIENT_PORT, ETCD_PEER_PORT, POSTGRES_PORT, REST_PORT
 from infra.effects import reload_if_changed, run_if_changed
-from infra.hostdata import peer_addresses, remote_lb_admin, settings
+from infra.hostdata import address, cluster, members, peer_addresses, remote_lb_admin, settings
 from infra.operations import ensure_directory, ensure_service, unit_check
 from infra.services import UNIT_DIR, deployed
 from infra.templating import put_rendered
@@ -45,11 +46,34 @@ def facts(own) -> list[Read]:
     return files_in("/etc/nftables.d", "/etc/sysctl.d", UNIT_DIR)
 
 
+def cluster_openings() -> list[tuple[list[int], list[str]]]:
+    """(ports, the other hosts that may use them) of a PostgreSQL cluster's members: etcd's
+    client port for every member and db host, its peer port for members; PostgreSQL and
+    Patroni's REST API for the lb hosts (HAProxy's connections and checks) and the other db
+    hosts (replication, pg_rewind, Patroni)."""
+    c = cluster()
+    if not c.postgresql:
+        return []
+    others = {h.name: address(h) for h in [*members("db"), *members("voter")] if h != host}
+    openings = []
+    if host.name in c.etcd_members:
+        openings.append(([ETCD_CLIENT_PORT], sorted(others.values())))
+        peers = [others[name] for name in c.etcd_members if name in others]
+        openings.append(([ETCD_PEER_PORT], sorted(peers)))
+    if "db" in host.groups:
+        db_peers = [others[name] for name in c.db if name in others]
+        openings.append(([POSTGRES_PORT, REST_PORT], sorted({*db_peers, *peer_addresses("lb")})))
+    return openings
+
+
 @deploy("Firewall")
 def apply() -> None:
-    by_group = {"db": [5432], "cache": [6379]}
+    clustered = cluster().postgresql
+    # In a cluster, the app hosts reach PostgreSQL through HAProxy on the lb hosts.
+    by_group = {"db": [] if clustered else [POSTGRES_PORT], "cache": [6379]}
     if "lb" in host.groups:  # the lb owns its internal entry and admin port
         by_group["lb"] = [settings().haproxy.internal_port, settings().haproxy.admin_port]
+        by_group["lb"] += [POSTGRES_PORT] if clustered else []
     ports = [
         port
         for group, group_ports in by_group.items()
@@ -74,6 +98,7 @@ def apply() -> None:
             "instance_ports": instance_ports,
             "lb_addresses": peer_addresses("lb"),
             "local_admin_port": settings().haproxy.admin_port if "lb" in host.groups else None,
+            "openings": cluster_openings(),
         },
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
         check="nft -c -f {path}",

@@ -8,7 +8,9 @@ inventory: one server per app host and instance port of each service that app ho
 `/<service>/...` to that service (prefix stripped), the rest to the frontend; clients use
 TLS on `port` (only the services in `public_services` besides the frontend), the services
 call each other on `internal_port` (docs/architecture.md: HAProxy). Until a service is
-deployed its backend has no server and HAProxy answers 503. A new configuration is checked
+deployed its backend has no server and HAProxy answers 503. With a PostgreSQL cluster (two
+db hosts), the services reach its primary through this host's port 5432 (`listen
+postgresql`, checked against Patroni's REST API). A new configuration is checked
 with `haproxy -c` before it replaces the live one; a change reloads (hitless), never restarts.
 """
 
@@ -18,8 +20,9 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from facts.snapshot import Read, files_in
+from infra.cluster import POSTGRES_PORT, REST_PORT
 from infra.effects import reload_if_changed
-from infra.hostdata import address, members, settings
+from infra.hostdata import address, cluster, members, settings
 from infra.operations import checked_file, ensure_directory, ensure_service
 from infra.services import FRONTEND, deployed, route
 from infra.settings import START_ORDER, Service
@@ -94,6 +97,12 @@ def apply() -> None:
             "public_services": h.public_services,
             "certificate": CERTIFICATE,
             "backends": backends(app_hosts),
+            "postgresql_servers": [(db.name, address(db)) for db in members("db")]
+            if cluster().postgresql
+            else [],
+            "postgresql_bind": address(host),
+            "postgresql_port": POSTGRES_PORT,
+            "rest_port": REST_PORT,
         },
         name=f"HAProxy configuration {CONFIG} (checked by haproxy -c)",
         check="haproxy -c -f {path} >/dev/null",

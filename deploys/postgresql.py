@@ -19,7 +19,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
-from pyinfra.operations import postgres, server
+from pyinfra.operations import files, postgres, server
 
 from facts.files import file_state
 from facts.once import read_once
@@ -35,10 +35,11 @@ from facts.resources import EffectiveResources
 from facts.snapshot import Read
 from infra import tuning
 from infra.credentials import database_roles, service_password
-from infra.effects import reload_if_changed, restart_service
-from infra.hostdata import address, peer_addresses, settings
+from infra.effects import reload_if_changed, restart_service, run_if_changed
+from infra.hostdata import address, cluster, peer_addresses, settings
 from infra.jobs import STANZA
 from infra.operations import PSQL, checked_file, ensure_service, extension, role_password
+from infra.patroni import REPLICATION_ROLE
 from infra.pgcluster import CONF_DIR, DATA_DIR, directories_read, secure_directories
 from infra.services import CORE
 from infra.settings import Settings
@@ -112,7 +113,9 @@ def packages(settings: Settings) -> list[str]:
 
 def facts(own: Settings) -> list[Read]:
     pg = own.postgresql
+    cluster_roles = [REPLICATION_ROLE, "postgres"] if cluster().postgresql else []
     return [
+        *((PostgresqlRoleVerifier, {"role": r}) for r in cluster_roles),
         (EffectiveResources, {}),  # tuning
         (PostgresqlRuntime, {}),
         (PostgresqlMonitoringRole, {"role": MONITORING_ROLE}),
@@ -124,9 +127,73 @@ def facts(own: Settings) -> list[Read]:
 
 
 @deploy("PostgreSQL")
-def apply() -> None:
+def apply(clustered: bool = False, writes_objects: bool = True) -> None:
+    """`clustered`: Patroni runs PostgreSQL (deploys/patroni.py), which then owns its
+    parameters and its start; `writes_objects`: this host is the one whose roles and
+    databases the others replicate (always, without a cluster)."""
     own = settings()
     pg = own.postgresql
+    secure_directories(conf_d=True)
+    if clustered:
+        _clustered_access(own)
+    else:
+        _plain_server(own)
+    if not writes_objects:
+        return
+    as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
+    if clustered:
+        _cluster_roles(own)
+    missing = _service_roles(own)
+    _monitoring_role()
+    for database in pg.databases:
+        postgres.database(
+            name=f"Database {database}", database=database, owner=pg.app_role, **as_postgres
+        )
+        if missing[database]:
+            _service_access(own, database)
+        for extension_name in pg.extensions:
+            extension(
+                name=f"Extension {extension_name} in {database}",
+                database=database,
+                extension=extension_name,
+            )
+
+
+def _hba(own: Settings, clients: list[str], replicas: list[str]):
+    pg = own.postgresql
+    return put_rendered(
+        HBA_FILE,
+        {
+            "role": ",".join(database_roles(pg.app_role).values()),
+            "databases": ",".join(pg.databases),
+            "app_addresses": clients,
+            "replication_role": REPLICATION_ROLE,
+            "replica_addresses": replicas,
+        },
+        user="root",
+        group="postgres",
+        mode=640,
+    )
+
+
+def _clustered_access(own: Settings) -> None:
+    """A cluster member: the services connect through HAProxy (from the lb hosts), the other
+    members replicate and rewind; Patroni owns the parameters, so no drop-in is left."""
+    hba = _hba(own, peer_addresses("lb"), peer_addresses("db"))
+    if file_state(DROP_IN) is not None:
+        files.file(
+            name=f"Remove {DROP_IN} (Patroni owns the parameters)", path=DROP_IN, present=False
+        )
+    run_if_changed(
+        {"pg_hba.conf": hba},
+        server.shell,
+        effect="reload",
+        name="Reload PostgreSQL (pg_reload_conf)",
+        commands=[f"if pg_isready -q; then {PSQL} -c 'SELECT pg_reload_conf()'; fi"],
+    )
+
+
+def _plain_server(own: Settings) -> None:
     app_addresses = peer_addresses("app")
     listen = ",".join(["localhost", address(host)] if app_addresses else ["localhost"])
     resources = read_once(EffectiveResources)
@@ -135,7 +202,6 @@ def apply() -> None:
     ensure_service(name="PostgreSQL enabled", service="postgresql", enabled=True)
     ensure_service(name=f"{UNIT} running", service=UNIT, running=True)
 
-    secure_directories(conf_d=True)
     runtime = read_once(PostgresqlRuntime)
     drop_in_text = render(
         DROP_IN,
@@ -162,17 +228,7 @@ def apply() -> None:
         group="postgres",
         mode=644,
     )
-    hba = put_rendered(
-        HBA_FILE,
-        {
-            "role": ",".join(database_roles(pg.app_role).values()),
-            "databases": ",".join(pg.databases),
-            "app_addresses": app_addresses,
-        },
-        user="root",
-        group="postgres",
-        mode=640,
-    )
+    hba = _hba(own, app_addresses, [])
     if reasons:
         restart_service(
             name=f"Restart PostgreSQL ({', '.join(reasons)})", service=UNIT, because=reasons
@@ -182,21 +238,24 @@ def apply() -> None:
             {"tuning drop-in": drop_in, "pg_hba.conf": hba}, name="Reload PostgreSQL", service=UNIT
         )
 
-    as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
-    missing = _service_roles(own)
-    _monitoring_role()
-    for database in pg.databases:
-        postgres.database(
-            name=f"Database {database}", database=database, owner=pg.app_role, **as_postgres
+
+def _cluster_roles(own: Settings) -> None:
+    """The standbys' replication role and the superuser's password (pg_rewind, Patroni)."""
+    if read_once(PostgresqlRoleVerifier, role=REPLICATION_ROLE) is None:
+        sql = (
+            f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REPLICATION_ROLE}')"
+            f" THEN CREATE ROLE {REPLICATION_ROLE} REPLICATION LOGIN; END IF; END$$"
         )
-        if missing[database]:
-            _service_access(own, database)
-        for extension_name in pg.extensions:
-            extension(
-                name=f"Extension {extension_name} in {database}",
-                database=database,
-                extension=extension_name,
-            )
+        server.shell(
+            name=f"Role {REPLICATION_ROLE} (replication)",
+            commands=[f"{PSQL} -c {shlex.quote(sql)}"],
+        )
+    passwords = {
+        REPLICATION_ROLE: own.secrets["postgresql_replication_password"],
+        "postgres": own.secrets["postgresql_superuser_password"],
+    }
+    for role, password in host.loop(passwords.items()):
+        role_password(name=f"Password of role {role}", role=role, password=password)
 
 
 def service_access_arguments(settings: Settings, database: str) -> dict:

@@ -19,11 +19,13 @@ def sql_literal(value: str) -> str:
 
 
 def psql(sql: str, database: str = "postgres") -> str:
-    """A shell command running `sql` as postgres, only when the cluster is up (else no output)."""
+    """A shell command running `sql` as postgres, only when the cluster accepts connections
+    (else no output): started by its own unit or by Patroni."""
     query = (
         f"runuser -u postgres -- psql -XAtq -F '|' -d {shlex.quote(database)} -c {shlex.quote(sql)}"
     )
-    return f"if systemctl is-active --quiet {UNIT}; then {query}; fi"
+    ready = "pg_isready -q -h /var/run/postgresql >/dev/null 2>&1"
+    return f"if {ready}; then {query}; fi"
 
 
 class PostgresqlRuntime(FactBase):

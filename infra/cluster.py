@@ -15,6 +15,9 @@ from infra.settings import CLUSTER_SECRETS, Settings
 
 SCOPE = "15-main"  # Debian's Patroni naming: one cluster per PostgreSQL version and name
 NAMESPACE = "/postgresql-common/"  # etcd key prefix, as pg_createconfig_patroni writes it
+POSTGRES_PORT = 5432
+REST_PORT = 8008  # Patroni's REST API (Debian's: 2576 + the PostgreSQL port)
+ETCD_CLIENT_PORT, ETCD_PEER_PORT = 2379, 2380
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.cluster import ETCD_CLIENT_PORT, Cluster
 from infra.inventory import REPO, InventoryError, host_views, load
 from infra.settings import SECRET_OWNERS, Settings
 from infra.validation import (  # SettingsError, refusal: the tools import them from here
@@ -94,6 +95,20 @@ def members(group: str) -> list:
     from pyinfra import inventory
 
     return list(inventory.get_group(group, default=[]))
+
+
+def cluster() -> Cluster:
+    """What the inventory clusters (infra/cluster.py), its hosts in inventory order."""
+    groups = {h.name: h.groups for h in [*members("db"), *members("voter")]}
+    return Cluster.of(groups)
+
+
+def etcd_endpoints() -> str:
+    """The etcd members' client URLs (Patroni, etcdctl), comma-separated."""
+    hosts = {h.name: h for h in [*members("db"), *members("voter")]}
+    return ",".join(
+        f"http://{address(hosts[name])}:{ETCD_CLIENT_PORT}" for name in cluster().etcd_members
+    )
 
 
 def address(host) -> str:

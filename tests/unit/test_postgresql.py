@@ -61,9 +61,22 @@ def test_hba_lists_each_app_host_then_rejects_the_rest():
     text = render(
         "/etc/postgresql/15/main/pg_hba.conf",
         role="stock_analysis", databases="aktienanalyse_event_store",
-        app_addresses=["10.0.0.21", "10.0.0.22"],
+        app_addresses=["10.0.0.21", "10.0.0.22"], replication_role="replicator",
+        replica_addresses=[],
     )  # fmt: skip
     rules = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
     hosts = [rule[3] for rule in rules if rule[0] == "host" and rule[-1] == "scram-sha-256"]
     assert hosts == ["127.0.0.1/32", "::1/128", "10.0.0.21/32", "10.0.0.22/32"]
+    assert [rule[-1] for rule in rules[-3:]] == ["reject"] * 3
+
+
+def test_hba_of_a_cluster_member_admits_its_peers_replication_and_rewind_only():
+    text = render(
+        "/etc/postgresql/15/main/pg_hba.conf",
+        role="r", databases="d", app_addresses=["10.0.0.11"], replication_role="replicator",
+        replica_addresses=["10.0.0.32"],
+    )  # fmt: skip
+    rules = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
+    assert ["host", "replication", "replicator", "10.0.0.32/32", "scram-sha-256"] in rules
+    assert ["host", "all", "postgres", "10.0.0.32/32", "scram-sha-256"] in rules
     assert [rule[-1] for rule in rules[-3:]] == ["reject"] * 3

@@ -1,0 +1,136 @@
+"""Patroni's configuration as deploys/patroni.py writes it, and the one call that changes the
+cluster's dynamic configuration afterwards (pure, apart from the operation)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from pydantic import SecretStr
+from pyinfra.api import operation
+
+from infra.cluster import NAMESPACE, POSTGRES_PORT, REST_PORT, SCOPE
+from infra.credentials import service_password
+from infra.operations import with_secret_input
+from infra.pgcluster import CONF_DIR, DATA_DIR
+from infra.settings import Settings
+
+BIN_DIR = "/usr/lib/postgresql/15/bin"
+REPLICATION_ROLE = "replicator"
+REST_USER = "patroni"
+# Patroni's timing (seconds): a lost leader's key expires after ttl; loop_wait + 2 *
+# retry_timeout must stay below it. A failover takes about ttl + 2 s.
+TIMING = {"ttl": 8, "loop_wait": 2, "retry_timeout": 3}
+# Set by Patroni from its own configuration; never part of the dynamic parameters.
+PATRONI_OWNS = {"listen_addresses", "port", "hba_file", "ident_file"}
+
+
+def dynamic_configuration(parameters: dict[str, str]) -> dict:
+    """What Patroni keeps in etcd (/config) that this deploy decides."""
+    return {
+        **TIMING,
+        "maximum_lag_on_failover": 1048576,
+        "synchronous_mode": True,  # not strict: with its standby gone the primary still writes
+        "synchronous_mode_strict": False,
+        "failsafe_mode": True,  # an etcd outage alone demotes no primary all members can see
+        "postgresql": {
+            "use_pg_rewind": True,
+            "use_slots": True,
+            "parameters": {k: v for k, v in parameters.items() if k not in PATRONI_OWNS},
+        },
+    }
+
+
+def config_patch(current: dict | None, wanted: dict) -> dict:
+    """The PATCH /config body that makes `current` hold `wanted` (keys of ours only; a
+    parameter no longer wanted is removed with null). Empty when nothing differs."""
+    current = current or {}
+    patch = {k: v for k, v in wanted.items() if k != "postgresql" and current.get(k) != v}
+    have = (current.get("postgresql") or {}).get("parameters") or {}
+    want = wanted["postgresql"]["parameters"]
+    parameters = {k: v for k, v in want.items() if str(have.get(k)) != str(v)}
+    pg = {k: v for k, v in wanted["postgresql"].items() if k != "parameters"}
+    pg = {k: v for k, v in pg.items() if (current.get("postgresql") or {}).get(k) != v}
+    if parameters:
+        pg["parameters"] = parameters
+    return patch | ({"postgresql": pg} if pg else {})
+
+
+def patroni_config(
+    own: Settings, name: str, me: str, endpoints: str, parameters: dict[str, str]
+) -> dict:
+    """/etc/patroni/15-main.yml (Debian's layout; rendered here, not by
+    pg_createconfig_patroni, which guesses addresses and writes a placeholder password)."""
+    superuser = own.secrets["postgresql_superuser_password"].get_secret_value()
+    return {
+        "scope": SCOPE,
+        "namespace": NAMESPACE,
+        "name": name,
+        "etcd3": {"hosts": [url.removeprefix("http://") for url in endpoints.split(",")]},
+        "restapi": {
+            "listen": f"{me}:{REST_PORT}",
+            "connect_address": f"{me}:{REST_PORT}",
+            "authentication": {
+                "username": REST_USER,
+                "password": rest_password(own).get_secret_value(),
+            },
+        },
+        "bootstrap": {"dcs": dynamic_configuration(parameters)},
+        "postgresql": {
+            "listen": f"127.0.0.1,{me}:{POSTGRES_PORT}",
+            "connect_address": f"{me}:{POSTGRES_PORT}",
+            "use_unix_socket": True,
+            "data_dir": DATA_DIR,
+            "bin_dir": BIN_DIR,
+            "custom_conf": f"{CONF_DIR}/postgresql.conf",
+            "pgpass": "/var/lib/postgresql/15-main.pgpass",
+            "authentication": {
+                "superuser": {"username": "postgres", "password": superuser},
+                "replication": {
+                    "username": REPLICATION_ROLE,
+                    "password": own.secrets["postgresql_replication_password"].get_secret_value(),
+                },
+            },
+            "parameters": {
+                "hba_file": f"{CONF_DIR}/pg_hba.conf",
+                "ident_file": f"{CONF_DIR}/pg_ident.conf",
+                "unix_socket_directories": "/var/run/postgresql",
+            },
+            "create_replica_methods": ["basebackup"],
+            "basebackup": [{"checkpoint": "fast"}],
+        },
+        "watchdog": {"mode": "off"},  # a container has none (see the docstring)
+    }
+
+
+def rest_password(own: Settings) -> SecretStr:
+    """Patroni's REST API password (its writes: PATCH /config, switchover), derived."""
+    return service_password(own.secrets["postgresql_superuser_password"], "patroni", "rest")
+
+
+def changed_keys(patch: dict) -> list[str]:
+    """The dotted keys a patch changes, for the operation's name (values are not secret, but
+    a name stays short)."""
+    keys = [k for k in patch if k != "postgresql"]
+    pg = patch.get("postgresql", {})
+    keys += [f"postgresql.{k}" for k in pg if k != "parameters"]
+    keys += [f"parameters.{k}" for k in pg.get("parameters", {})]
+    return sorted(keys)
+
+
+@operation()
+def patch_dynamic_configuration(url: str, patch: dict, password: SecretStr):
+    """
+    Send `patch` to Patroni's PATCH /config; the REST API's credentials reach curl on its
+    standard input (a curl config), never its command line.
+
+    + url: the member's /config URL
+    + patch: the JSON body (infra/patroni.config_patch)
+    + password: the REST API's password (rest_password)
+    """
+    credentials = f'user = "{REST_USER}:{password.get_secret_value()}"\n'
+    body = shlex.quote(json.dumps(patch, sort_keys=True))
+    command = (
+        f"curl -fsS -o /dev/null -X PATCH -K - -H 'Content-Type: application/json' -d {body} {url}"
+    )
+    yield from with_secret_input("patroni-rest.curl", credentials, command)
