@@ -108,14 +108,15 @@ hardening.apply()
 logrotate.apply()
 firewall.apply()
 etcd.apply()
+primary = "db" in groups and (not patroni.clustered() or patroni.writes_objects())
 if "db" in groups:
     clustered = patroni.clustered()
-    postgresql.apply(clustered, writes_objects=not clustered or patroni.writes_objects())
+    postgresql.apply(clustered, writes_objects=primary)
     if clustered:
         patroni.apply(postgresql.parameters(own, patroni.machine_resources(own), "*"))
 if "cache" in groups:
     redis.apply()
-backup.apply()  # db: pgBackRest's stanza; cache: where Redis' snapshots go
+backup.apply(primary)  # db: pgBackRest's stanza; cache: where Redis' snapshots go
 if "app" in groups:
     app.apply()
 if "lb" in groups:

@@ -59,14 +59,16 @@ def facts(own: Settings) -> list[Read]:
 
 
 @deploy("Backups")
-def apply() -> None:
+def apply(primary: bool = True) -> None:
+    """`primary`: this db host writes (a PostgreSQL cluster's standby cannot make the stanza;
+    the repository on each member is the one its primary time fills)."""
     own = settings()
     if not own.backup.enabled or not {"db", "cache"} & set(host.groups):
         return
     if not _backup_path(own):
         return
     if "db" in host.groups:
-        _postgresql(own)
+        _postgresql(own, primary)
     if "cache" in host.groups:
         _redis(own)
 
@@ -87,7 +89,7 @@ def _backup_path(own: Settings) -> bool:
     return True
 
 
-def _postgresql(own: Settings) -> None:
+def _postgresql(own: Settings, primary: bool) -> None:
     repo = repository(own)
     owned = {
         repo: "750",
@@ -113,7 +115,7 @@ def _postgresql(own: Settings) -> None:
         mode=640,
         sensitive=True,
     )
-    if file_state(f"{repo}/backup/{STANZA}/backup.info") is None:
+    if primary and file_state(f"{repo}/backup/{STANZA}/backup.info") is None:
         server.shell(
             name=f"pgBackRest stanza {STANZA}: create, check archiving, first full backup",
             commands=[

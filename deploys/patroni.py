@@ -33,8 +33,8 @@ from facts.patroni import PatroniMember
 from facts.resources import EffectiveResources
 from facts.snapshot import Read, file_entries, files_in
 from infra.cluster import NAMESPACE, REST_PORT, SCOPE
-from infra.effects import reload_if_changed, run_if_changed
-from infra.hostdata import address, cluster, etcd_endpoints, settings
+from infra.effects import reload_if_changed, run_if_changed, run_with_effect
+from infra.hostdata import address, cluster, etcd_endpoints, members, settings
 from infra.operations import checked_file, ensure_directory
 from infra.patroni import (
     BIN_DIR,
@@ -52,7 +52,8 @@ from infra.templating import put_rendered
 CONFIG = f"/etc/patroni/{SCOPE}.yml"
 UNIT = f"patroni@{SCOPE}.service"
 PLAIN_UNIT = "postgresql@15-main.service"
-UNIT_DROP_IN = f"/etc/systemd/system/{UNIT}.d/50-aktienanalyse.conf"
+DROP_IN_DIR = f"/etc/systemd/system/{UNIT}.d"
+UNIT_DROP_IN = f"{DROP_IN_DIR}/50-aktienanalyse.conf"
 START_CONF = f"{CONF_DIR}/start.conf"
 ENROL = "/usr/local/sbin/aktienanalyse-patroni-enrol"
 START_TIMEOUT, CLONE_TIMEOUT = 180, 900  # seconds
@@ -62,9 +63,13 @@ def clustered() -> bool:
     return "db" in host.groups and cluster().postgresql
 
 
-def is_seed() -> bool:
+def seed_host():
     """The first db host: its data become the cluster's when there is none yet."""
-    return cluster().db[0] == host.name
+    return members("db")[0]
+
+
+def is_seed() -> bool:
+    return seed_host() == host
 
 
 def writes_objects() -> bool:
@@ -91,8 +96,8 @@ def facts(own) -> list[Read]:
     return [
         (PatroniMember, {"address": address(host)}),
         (EffectiveResources, {}),
-        *file_entries(CONFIG, START_CONF, ENROL),
-        *files_in(f"/etc/systemd/system/{UNIT}.d"),
+        *file_entries("/etc/patroni", CONFIG, START_CONF, ENROL, DROP_IN_DIR),
+        *files_in(DROP_IN_DIR),
     ]
 
 
@@ -129,6 +134,7 @@ def apply(parameters: dict[str, str]) -> None:
         group="postgres",
         mode=644,
     )
+    ensure_directory(name=DROP_IN_DIR, path=DROP_IN_DIR, user="root", group="root", mode=755)
     drop_in = put_rendered(UNIT_DROP_IN, {}, mode=644)
     run_if_changed(
         {"Patroni unit drop-in": drop_in},
@@ -150,6 +156,9 @@ def apply(parameters: dict[str, str]) -> None:
             "rest_port": REST_PORT,
             "start_timeout": START_TIMEOUT,
             "clone_timeout": CLONE_TIMEOUT,
+            "config": CONFIG,
+            "scope": SCOPE,
+            "name": host.name,
         },
         mode=755,
         check="sh -n {path}",
@@ -158,11 +167,23 @@ def apply(parameters: dict[str, str]) -> None:
     if member["member"] is None:
         server.shell(
             name="Hand PostgreSQL to Patroni (aktienanalyse-patroni-enrol)",
-            commands=[f"{ENROL} {'seed' if is_seed() else 'member'}"],
+            commands=[f"{ENROL} {'seed' if is_seed() else 'member'} {address(seed_host())}"],
         )
         return
     reload_if_changed({"Patroni configuration": config}, name="Reload Patroni", service=UNIT)
-    if member["member"].get("role") in ("master", "primary"):
+    leads = member["member"].get("role") in ("master", "primary")
+    # A parameter that needs a restart: the primary first (a standby may not run with less
+    # than its primary's max_connections, max_worker_processes...), then the standbys.
+    for restarting in host.loop([True, False]):
+        if member["member"].get("pending_restart") and leads == restarting:
+            run_with_effect(
+                "restart",
+                server.shell,
+                because=["parameters pending a restart"],
+                name=f"Restart PostgreSQL (Patroni, {'primary' if restarting else 'standby'})",
+                commands=[f"patronictl -c {CONFIG} restart {SCOPE} {host.name} --pending --force"],
+            )
+    if leads:
         patch = config_patch(member["config"], dynamic_configuration(parameters))
         if patch:
             patch_dynamic_configuration(
