@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TOPOLOGY ?= single
-TOPOLOGIES ?= single split
+TOPOLOGIES ?= single split ha
 INVENTORY ?= inventories/lab.py
 PLAN ?= plan.md
 # pytest processes for the read-only testinfra suites (verify, acceptance): they wait on SSH.

@@ -38,6 +38,7 @@ from infra.hostdata import address, cluster, etcd_endpoints, members, settings
 from infra.operations import checked_file, ensure_directory
 from infra.patroni import (
     BIN_DIR,
+    TIMING,
     changed_keys,
     config_patch,
     dynamic_configuration,
@@ -156,6 +157,7 @@ def apply(parameters: dict[str, str]) -> None:
             "rest_port": REST_PORT,
             "start_timeout": START_TIMEOUT,
             "clone_timeout": CLONE_TIMEOUT,
+            "settle": 2 * TIMING["loop_wait"] + 2,
             "config": CONFIG,
             "scope": SCOPE,
             "name": host.name,

@@ -1,0 +1,88 @@
+"""The ha topology as converged: a Patroni cluster on data-1 and data-2, etcd on three hosts,
+the services reaching the primary through HAProxy, every cluster port closed to outsiders."""
+
+import json
+
+import pytest
+
+from tests.acceptance import lab
+
+pytestmark = pytest.mark.ha
+
+DB = lab.names("db")
+ETCD = [*DB, *lab.names("voter")]
+LB = lab.names("lb")[0]
+APP = lab.names("app")[0]
+PATRONICTL = "patronictl -c /etc/patroni/15-main.yml"
+
+
+def members() -> list[dict]:
+    """`patronictl list` as JSON: one entry per member (Member, Role, State, TL, Lag in MB)."""
+    return json.loads(lab.ssh(DB[0], f"{PATRONICTL} list -f json").stdout)
+
+
+def test_the_cluster_has_one_leader():
+    assert [m["Member"] for m in members() if m["Role"] == "Leader"] in ([DB[0]], [DB[1]])
+
+
+def test_the_other_member_is_the_synchronous_standby():
+    assert [m["Role"] for m in members() if m["Role"] != "Leader"] == ["Sync Standby"]
+
+
+def test_every_member_runs():  # Patroni 3.0.2 says "running" for a streaming standby too
+    assert {m["State"] for m in members()} == {"running"}
+
+
+def test_both_members_are_on_one_timeline():
+    assert len({m["TL"] for m in members()}) == 1
+
+
+def test_etcd_has_three_healthy_members():
+    result = lab.ssh(DB[0], "etcdctl endpoint health --cluster -w json")
+    assert [e["health"] for e in json.loads(result.stdout)] == [True] * len(ETCD)
+
+
+@pytest.mark.parametrize("name", DB)
+def test_the_plain_unit_does_not_start_postgresql(name):
+    assert lab.ssh(name, "cat /etc/postgresql/15/main/start.conf").stdout.strip() == "manual"
+
+
+@pytest.mark.parametrize("name", DB)
+def test_the_patroni_configuration_is_readable_by_postgres_only(name):
+    mode = lab.ssh(name, "stat -c '%U:%G %a' /etc/patroni/15-main.yml").stdout.strip()
+    assert mode == "root:postgres 640"
+
+
+def test_the_services_reach_postgresql_through_haproxy():
+    env = lab.ssh(APP, "grep -h '^AKTIENANALYSE_DB_HOST=' /etc/aktienanalyse/production.env")
+    assert env.stdout.strip().strip("'\"").endswith(lab.host_info(LB)["address"])
+
+
+def test_haproxy_sends_connections_to_the_leader_only():
+    stat = lab.ssh(LB, "echo 'show stat' | socat stdio /run/haproxy/admin.sock").stdout
+    up = [line.split(",")[1] for line in stat.splitlines() if line.startswith("postgresql,data-")
+          and line.split(",")[17] == "UP"]  # fmt: skip
+    assert up == [m["Member"] for m in members() if m["Role"] == "Leader"]
+
+
+@pytest.mark.parametrize("port", [2379, 2380, 5432, 8008])
+def test_an_app_host_cannot_reach_a_cluster_port_directly(port):
+    assert lab.tcp_connect(APP, lab.host_info(DB[0])["address"], port).returncode != 0
+
+
+def test_a_voter_cannot_reach_postgresql():
+    voter = lab.names("voter")[0]
+    assert lab.tcp_connect(voter, lab.host_info(DB[0])["address"], 5432).returncode != 0
+
+
+def test_the_standby_reaches_the_primarys_postgresql():
+    assert lab.tcp_connect(DB[1], lab.host_info(DB[0])["address"], 5432).returncode == 0
+
+
+def test_patronis_api_refuses_a_change_without_its_password():
+    result = lab.ssh(
+        LB,
+        f"curl -s -o /dev/null -w '%{{http_code}}' -X PATCH -d '{{}}' "
+        f"http://{lab.host_info(DB[0])['address']}:8008/config",
+    )
+    assert result.stdout.strip() == "401"
