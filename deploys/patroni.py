@@ -119,7 +119,7 @@ def apply(parameters: dict[str, str]) -> None:
         name=f"Patroni configuration {CONFIG}",
         dest=CONFIG,
         content=yaml.safe_dump(
-            patroni_config(own, host.name, address(host), etcd_endpoints(), parameters),
+            patroni_config(own, host.name, address(host), parameters),
             sort_keys=False,
         ),
         user="root",

@@ -9,7 +9,7 @@ import shlex
 from pydantic import SecretStr
 from pyinfra.api import operation
 
-from infra.cluster import NAMESPACE, POSTGRES_PORT, REST_PORT, SCOPE
+from infra.cluster import ETCD_CLIENT_PORT, NAMESPACE, POSTGRES_PORT, REST_PORT, SCOPE
 from infra.credentials import service_password
 from infra.operations import with_secret_input
 from infra.pgcluster import CONF_DIR, DATA_DIR
@@ -20,7 +20,7 @@ REPLICATION_ROLE = "replicator"
 REST_USER = "patroni"
 # Patroni's timing (seconds): a lost leader's key expires after ttl; loop_wait + 2 *
 # retry_timeout must stay below it. A failover takes about ttl + 2 s.
-TIMING = {"ttl": 8, "loop_wait": 2, "retry_timeout": 3}
+TIMING = {"ttl": 6, "loop_wait": 1, "retry_timeout": 2}
 # Set by Patroni from its own configuration; never part of the dynamic parameters.
 PATRONI_OWNS = {"listen_addresses", "port", "hba_file", "ident_file"}
 
@@ -56,9 +56,7 @@ def config_patch(current: dict | None, wanted: dict) -> dict:
     return patch | ({"postgresql": pg} if pg else {})
 
 
-def patroni_config(
-    own: Settings, name: str, me: str, endpoints: str, parameters: dict[str, str]
-) -> dict:
+def patroni_config(own: Settings, name: str, me: str, parameters: dict[str, str]) -> dict:
     """/etc/patroni/15-main.yml (Debian's layout; rendered here, not by
     pg_createconfig_patroni, which guesses addresses and writes a placeholder password)."""
     superuser = own.secrets["postgresql_superuser_password"].get_secret_value()
@@ -66,7 +64,9 @@ def patroni_config(
         "scope": SCOPE,
         "namespace": NAMESPACE,
         "name": name,
-        "etcd3": {"hosts": [url.removeprefix("http://") for url in endpoints.split(",")]},
+        # This host's own etcd member only (no discovery): a dead peer's member never holds
+        # up Patroni's requests; the local member forwards to the etcd leader.
+        "etcd3": {"hosts": [f"127.0.0.1:{ETCD_CLIENT_PORT}"], "use_proxies": True},
         "restapi": {
             "listen": f"{me}:{REST_PORT}",
             "connect_address": f"{me}:{REST_PORT}",

@@ -9,6 +9,7 @@ after it changes nothing. The figures go to .lab/logs/ha-failover.json.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import threading
@@ -46,8 +47,9 @@ done
 SAMPLER = """
 end=$(( $(date +%s) + {seconds} )); : > /tmp/ha-up
 while [ "$(date +%s)" -lt "$end" ]; do
-  echo "$(date +%s.%N) $(echo 'show stat' | socat stdio /run/haproxy/admin.sock \\
-    | awk -F, '$1 == "postgresql" && $18 == "UP" {{print $2}}' | tr '\\n' ' ')" >> /tmp/ha-up
+  up=$(echo 'show stat' | socat stdio /run/haproxy/admin.sock \\
+    | awk -F, '$1 == "postgresql" && $2 != "BACKEND" && $18 == "UP" {{print $2}}')
+  echo "$(date +%s.%N)" $up >> /tmp/ha-up
   sleep 0.2
 done
 """
@@ -134,12 +136,16 @@ def failover():
     time.sleep(3)
     stop.set()
     poller.join()
-    after = [float(at) for _, at in acked if float(at) > killed_at]
+    # The outage: the longest pause between two acknowledged writes around the kill.
+    times = [float(at) for _, at in acked if float(at) > killed_at - 2]
+    gaps = [(b - a, b) for a, b in itertools.pairwise(times)]
+    resumed = max(gaps)[1] if gaps else None
     result = {
         "old_primary": old,
         "new_primary": new,
         "acknowledged": len(acked),
-        "resumed_after_s": round(after[0] - killed_at, 2) if after else None,
+        "resumed_after_s": round(resumed - killed_at, 2) if resumed else None,
+        "longest_pause_s": round(max(gaps)[0], 2) if gaps else None,
         "lost": sorted(set(i for i, _ in acked) - set(present), key=int),
         "two_up_samples": [s for s in samples if len(s.split()) > 2],
         "two_writable_rounds": [r for r in rounds if len(r[1]) > 1],
