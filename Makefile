@@ -101,10 +101,19 @@ templates: dev-deps
 # and a last converge that must change nothing either (the journeys put the lab back).
 # Every step's output is kept in .lab/logs/ and searched for the lab's secrets at the end.
 LOGS := .lab/logs
+# ha: PostgreSQL on data-1 alone first, a marker written; the converge after it is the growth
+# to a Patroni cluster (tests/acceptance/growth.py), which must keep the marker.
+define GROW_FROM_ONE_DB_HOST
+rm -f .lab/growth.json
+	AKTIENANALYSE_LAB_EXCLUDE=data-2 $(PY) -m tools.apply inventories/lab.py 2>&1 \
+	  | tee $(LOGS)/$(TOPOLOGY)-before-growth.log
+	$(PY) -m tests.acceptance.growth
+endef
 acceptance: lab-deps
 	$(PY) -m tests.fixtures.build
 	$(PY) -m lab up --topology $(TOPOLOGY)
 	mkdir -p $(LOGS)
+	$(if $(filter ha,$(TOPOLOGY)),$(GROW_FROM_ONE_DB_HOST))
 	$(PY) -m tools.apply inventories/lab.py 2>&1 | tee $(LOGS)/$(TOPOLOGY)-converge.log
 	$(PY) -m tools.apply inventories/lab.py --expect-no-change 2>&1 \
 	  | tee $(LOGS)/$(TOPOLOGY)-gate.log

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.acceptance import lab
+from tests.acceptance.growth import RECORD, system_identifier
 
 pytestmark = pytest.mark.ha
 
@@ -14,6 +15,9 @@ ETCD = [*DB, *lab.names("voter")]
 LB = lab.names("lb")[0]
 APP = lab.names("app")[0]
 PATRONICTL = "patronictl -c /etc/patroni/15-main.yml"
+grown = pytest.mark.skipif(
+    not RECORD.exists(), reason="the lab did not grow from one db host (make acceptance)"
+)
 
 
 def members() -> list[dict]:
@@ -86,3 +90,24 @@ def test_patronis_api_refuses_a_change_without_its_password():
         f"http://{lab.host_info(DB[0])['address']}:8008/config",
     )
     assert result.stdout.strip() == "401"
+
+
+def growth() -> dict:
+    return json.loads(RECORD.read_text())
+
+
+@grown
+@pytest.mark.parametrize("name", DB)
+def test_growth_kept_the_clusters_system_identifier(name):
+    assert system_identifier(name) == growth()["sysid"]
+
+
+@grown
+@pytest.mark.parametrize("name", DB)
+def test_growth_kept_the_data_written_before_it(name):
+    result = lab.ssh(
+        name,
+        "runuser -u postgres -- psql -XAtq -d aktienanalyse_event_store "
+        "-c 'SELECT marker FROM growth_marker'",
+    )
+    assert growth()["marker"] in result.stdout.split()
