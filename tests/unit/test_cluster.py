@@ -1,6 +1,9 @@
 """infra/cluster.py: what two db hosts need before any host is contacted (issue 28, item 6)."""
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import PublicFormat as _Format
 
 from infra.cluster import Cluster
 from tests.unit.test_settings import load, problem, tree  # noqa: F401 (the fixture)
@@ -94,3 +97,47 @@ def test_a_standby_on_its_primarys_machine_is_refused(cluster_tree):
     overrides = data(**{"data-1": same, "data-2": same})
     message = problem(cluster_tree, None, "", hosts=HOSTS, data=overrides)
     assert "t.py (host data-2): ssh_hostname: the same machine as data-1" in message
+
+
+PRODUCTION_SECRETS = {
+    "AKTIENANALYSE_POSTGRESQL_APP_PASSWORD": "s3cret-app-long-enough",
+    "AKTIENANALYSE_PGBACKREST_CIPHER_PASS": "s3cret-cipher-long-enough",
+    "AKTIENANALYSE_REDIS_APP_PASSWORD": "s3cret-redis-long-enough",
+    "AKTIENANALYSE_REDIS_ADMIN_PASSWORD": "s3cret-redis-admin-long-enough",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    from tests.unit.test_settings import PEM
+
+    for name, value in PRODUCTION_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AKTIENANALYSE_HAPROXY_TLS_PEM", PEM)
+    key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.OpenSSH, _Format.OpenSSH)
+    monkeypatch.setenv("AKTIENANALYSE_DEPLOY_PUBLIC_KEY", key.decode())
+    return monkeypatch
+
+
+def test_the_example_ha_inventory_is_a_valid_cluster(production_env):
+    from infra.hostdata import load_inventory
+
+    production_env.setenv("AKTIENANALYSE_POSTGRESQL_SUPERUSER_PASSWORD", "s3cret-superuser-pw")
+    production_env.setenv("AKTIENANALYSE_POSTGRESQL_REPLICATION_PASSWORD", "s3cret-replica-pw")
+    hosts = load_inventory("inventories/prod_ha.py")
+    assert Cluster.of({n: h.groups for n, h in hosts.items()}).etcd_members == (
+        "aktienanalyse-data-1",
+        "aktienanalyse-data-2",
+        "aktienanalyse-voter",
+    )
+
+
+def test_the_example_ha_inventory_without_the_cluster_secrets_is_refused(production_env):
+    from infra.hostdata import SettingsError, load_inventory
+
+    with pytest.raises(SettingsError) as refused:
+        load_inventory("inventories/prod_ha.py")
+    assert (
+        "aktienanalyse-data-1: group_data/all.py: secrets.postgresql_replication_password: "
+        "required when 2 db hosts form a cluster" in str(refused.value)
+    )

@@ -1,0 +1,42 @@
+"""Production with high availability (an example; the workflows converge inventories/prod.py
+unless the repository variable AKTIENANALYSE_INVENTORY names this file).
+
+Two data hosts, each with PostgreSQL (a Patroni cluster, etcd on both) and Redis; a third
+host, the voter, runs only an etcd member, so either data host may be lost. The lb host's
+HAProxy is the services' one address for the PostgreSQL primary (docs/runbook.md: High
+availability). Each cluster member declares its container's limits (`machine`): the cluster
+has one tuning. Growing prod.py into this is a converge: docs/runbook.md, "Growing to two
+data hosts". The host keys of every host belong in inventories/known_hosts.
+"""
+
+import os
+from pathlib import Path
+
+from infra.hostdata import check_before_connecting
+
+check_before_connecting(__file__)
+
+_connection = {
+    "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
+    **({"ssh_key": _key} if (_key := os.environ.get("AKTIENANALYSE_SSH_KEY_FILE")) else {}),
+    "ssh_known_hosts_file": str(Path(__file__).with_name("known_hosts")),
+    "ssh_strict_host_key_checking": "yes",
+    "_sudo": True,
+}
+_machine = {"memory": "8192M", "cpus": 4}  # as the hypervisor gives each data container
+
+
+def _host(name: str, address: str, **data) -> tuple[str, dict]:
+    return (name, {**_connection, "address": address, "ssh_hostname": address, **data})
+
+
+_edge = _host("aktienanalyse-prod", "10.1.1.110")
+_data_1 = _host("aktienanalyse-data-1", "10.1.1.111", machine=_machine)
+_data_2 = _host("aktienanalyse-data-2", "10.1.1.112", machine=_machine)
+_voter = _host("aktienanalyse-voter", "10.1.1.113")
+
+lb = [_edge]
+app = [_edge]
+db = [_data_1, _data_2]
+cache = [_data_1]
+voter = [_voter]
