@@ -34,11 +34,15 @@ secrets = {
     "redis_admin_password": {"env": "AKTIENANALYSE_REDIS_ADMIN_PASSWORD"},
     "haproxy_tls_pem": {"env": "AKTIENANALYSE_HAPROXY_TLS_PEM"},
 }
-# A PostgreSQL cluster's (two db hosts, inventories/prod_ha.py): Patroni's superuser and the
-# standbys' replication login. Referenced once they are exported; a cluster without them is
-# refused before any host is contacted.
+# A cluster's (two data hosts, inventories/prod_ha.py): Patroni's superuser, the PostgreSQL
+# standbys' and the Redis replicas' logins. Referenced once they are exported; a cluster
+# without them is refused before any host is contacted.
 secrets |= {
     name.lower(): {"env": f"AKTIENANALYSE_{name}"}
-    for name in ("POSTGRESQL_SUPERUSER_PASSWORD", "POSTGRESQL_REPLICATION_PASSWORD")
+    for name in (
+        "POSTGRESQL_SUPERUSER_PASSWORD",
+        "POSTGRESQL_REPLICATION_PASSWORD",
+        "REDIS_REPLICATION_PASSWORD",
+    )
     if f"AKTIENANALYSE_{name}" in os.environ
 }

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from infra.settings import CLUSTER_SECRETS, Settings
+from infra.settings import Settings
 
+POSTGRESQL_SECRETS = ("postgresql_superuser_password", "postgresql_replication_password")
+SENTINEL_PORT = 26379
+MASTER_NAME = "aktienanalyse"  # Sentinel's name for the Redis master (seed 001's)
 SCOPE = "15-main"  # Debian's Patroni naming: one cluster per PostgreSQL version and name
 NAMESPACE = "/postgresql-common/"  # etcd key prefix, as pg_createconfig_patroni writes it
 POSTGRES_PORT = 5432
@@ -26,14 +29,28 @@ class Cluster:
 
     db: tuple[str, ...]
     voters: tuple[str, ...]
+    cache: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, groups: Mapping[str, Iterable[str]]) -> Cluster:
         """From {host name: its groups}, in inventory order."""
         return cls(
             db=tuple(name for name, g in groups.items() if "db" in g),
-            voters=tuple(name for name, g in groups.items() if "voter" in g and "db" not in g),
+            voters=tuple(
+                name for name, g in groups.items() if "voter" in g and not {"db", "cache"} & set(g)
+            ),
+            cache=tuple(name for name, g in groups.items() if "cache" in g),
         )
+
+    @property
+    def redis(self) -> bool:
+        """Redis is a master with replicas under Sentinel (two or more cache hosts)."""
+        return len(self.cache) >= 2
+
+    @property
+    def sentinels(self) -> tuple[str, ...]:
+        """Who runs a Sentinel: the cache hosts and the voters, when Redis is clustered."""
+        return (*self.cache, *self.voters) if self.redis else ()
 
     @property
     def postgresql(self) -> bool:
@@ -52,10 +69,13 @@ def problems(hosts: Sequence, settings: Mapping[str, Settings]) -> list[str]:
     by_name = {h.name: h for h in hosts}
     cluster = Cluster.of({h.name: h.groups for h in hosts})
     found = [
-        f"{name}: {by_name[name].layers[1][0]}: groups: a voter that is also a db host "
-        "would cast two votes; give the voter a host of its own"
-        for name in (h.name for h in hosts if {"voter", "db"} <= set(h.groups))
+        f"{name}: {by_name[name].layers[1][0]}: groups: a voter that is also a db or cache "
+        "host would cast two votes; give the voter a host of its own"
+        for name in (
+            h.name for h in hosts if "voter" in h.groups and {"db", "cache"} & set(h.groups)
+        )
     ]
+    found += _redis_problems(cluster, by_name, settings)
     if not cluster.postgresql:
         return found
     first = by_name[cluster.db[0]]
@@ -68,7 +88,7 @@ def problems(hosts: Sequence, settings: Mapping[str, Settings]) -> list[str]:
         )
     for name in cluster.db:
         host, own = by_name[name], settings[name]
-        for secret in CLUSTER_SECRETS:
+        for secret in POSTGRESQL_SECRETS:
             if secret not in own.secrets:
                 found.append(
                     f"{name}: {host.source('secrets')}: secrets.{secret}: required when "
@@ -96,4 +116,33 @@ def problems(hosts: Sequence, settings: Mapping[str, Settings]) -> list[str]:
                 f"{machines[where]}; a standby there survives nothing its primary does not"
             )
         machines.setdefault(where, name)
+    return found
+
+
+def _redis_problems(cluster: Cluster, by_name: Mapping, settings: Mapping[str, Settings]) -> list:
+    """Sentinels that cannot form a majority, a quorum that is not one, a missing secret."""
+    if not cluster.redis:
+        return []
+    found = []
+    first = by_name[cluster.cache[0]]
+    sentinels = len(cluster.sentinels)
+    if sentinels < 3 or sentinels % 2 == 0:
+        found.append(
+            f"{first.name}: {first.layers[1][0]}: groups: {sentinels} Sentinels "
+            f"({len(cluster.cache)} cache, {len(cluster.voters)} voter); a majority survives "
+            "the loss of one only with an odd number, 3 or more: add or remove a voter"
+        )
+    quorum = settings[first.name].redis.sentinel_quorum
+    if not sentinels // 2 < quorum <= sentinels:
+        found.append(
+            f"{first.name}: {first.source('redis')}: redis.sentinel_quorum: not a majority of "
+            f"the {sentinels} Sentinels ({sentinels // 2 + 1} to {sentinels}): a minority could "
+            "fail over while cut off from the rest"
+        )
+    for name in cluster.cache:
+        if "redis_replication_password" not in settings[name].secrets:
+            found.append(
+                f"{name}: {by_name[name].source('secrets')}: secrets.redis_replication_password: "
+                f"required when {len(cluster.cache)} cache hosts form a cluster"
+            )
     return found

@@ -1,12 +1,13 @@
 """Production with high availability (an example; the workflows converge inventories/prod.py
 unless the repository variable AKTIENANALYSE_INVENTORY names this file).
 
-Two data hosts, each with PostgreSQL (a Patroni cluster, etcd on both) and Redis; a third
-host, the voter, runs only an etcd member, so either data host may be lost. The lb host's
-HAProxy is the services' one address for the PostgreSQL primary (docs/runbook.md: High
-availability). Each cluster member declares its container's limits (`machine`): the cluster
-has one tuning. Growing prod.py into this is a converge: docs/runbook.md, "Growing to two
-data hosts". The host keys of every host belong in inventories/known_hosts.
+Two data hosts, each with PostgreSQL (a Patroni cluster, etcd on both) and Redis (a master and
+a replica, a Sentinel on both); a third host, the voter, runs only an etcd member and a
+Sentinel, so either data host may be lost. The lb host's HAProxy is the services' one address
+for the PostgreSQL primary and the Redis master (docs/runbook.md: High availability). Each
+cluster member declares its container's limits (`machine`): the cluster has one tuning. Growing
+prod.py into this is a converge: docs/runbook.md, "Growing to two data hosts". The host keys of
+every host belong in inventories/known_hosts.
 """
 
 import os
@@ -38,5 +39,5 @@ _voter = _host("aktienanalyse-voter", "10.1.1.113")
 lb = [_edge]
 app = [_edge]
 db = [_data_1, _data_2]
-cache = [_data_1]
+cache = [_data_1, _data_2]
 voter = [_voter]

@@ -35,6 +35,7 @@ LAB_SECRETS = [
     "postgresql_replication_password",
     "redis_app_password",
     "redis_admin_password",
+    "redis_replication_password",
     "zabbix_admin_password",
 ]
 # A per-service secret (services.broker-gateway.secrets in inventories/lab.py): seed 000's

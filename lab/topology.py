@@ -42,13 +42,14 @@ TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
         ("mon-1", ["monitoring"]),
     ],
     # Surviving the loss of a data host (issue 28): PostgreSQL on two db hosts under Patroni,
-    # etcd on both and on the voter, mon-1, so either data host may go.
+    # Redis on two cache hosts under Sentinel; etcd and a Sentinel on both and on the voter,
+    # mon-1, so either data host may go.
     "ha": [
         ("lb-1", ["lb"]),
         ("app-1", ["app"]),
         ("app-2", ["app"]),
         ("data-1", ["db", "cache"]),
-        ("data-2", ["db"]),
+        ("data-2", ["db", "cache"]),
         ("mon-1", ["voter"]),
     ],
     # The benchmark's (`make bench`): 16 hosts, 14 of them app hosts, to show how a converge

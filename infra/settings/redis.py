@@ -24,6 +24,10 @@ SAVE_POINT = re.compile(r"^[1-9][0-9]* [1-9][0-9]*$")
 ACL_RULE = re.compile(r"^[+-](@[a-z]+|[a-z|]+)$")
 
 
+# ACL users the deploys make themselves (the agent's; a cluster's replication, Sentinel, HAProxy).
+RESERVED_USERS = frozenset({"default", "zabbix", "replication", "sentinel", "haproxy"})
+
+
 class Redis(Strict):
     maxmemory_fraction: float = Field(
         0.5, gt=0, le=0.9, description="share of the host's effective memory for data"
@@ -61,6 +65,15 @@ class Redis(Strict):
         description="command categories of the app user, in order",
     )
     admin_user: str = Field("admin", description="ACL user with every right, for operators")
+    sentinel_quorum: int = Field(
+        2, ge=1, description="Sentinels that must agree a master is down (a majority of them)"
+    )
+    down_after_ms: int = Field(
+        5000, ge=1000, le=60000, description="Sentinel: a master silent this long is down"
+    )
+    failover_timeout_ms: int = Field(
+        10000, ge=3000, le=600000, description="Sentinel: time for one failover attempt"
+    )
 
     @field_validator("save")
     @classmethod
@@ -73,8 +86,10 @@ class Redis(Strict):
     @field_validator("app_user", "admin_user")
     @classmethod
     def _user_name(cls, value: str) -> str:
-        if not USERNAME.fullmatch(value) or value in {"default", "zabbix"}:
-            raise ValueError("not a usable ACL user name (default and zabbix are taken)")
+        if not USERNAME.fullmatch(value) or value in RESERVED_USERS:
+            raise ValueError(
+                f"not a usable ACL user name ({', '.join(sorted(RESERVED_USERS))} are taken)"
+            )
         return value
 
     @field_validator("app_key_patterns", "app_channel_patterns")

@@ -30,12 +30,17 @@ SecretName = Literal[
     "pgbackrest_cipher_pass",
     "redis_app_password",
     "redis_admin_password",
+    "redis_replication_password",
     "haproxy_tls_pem",
     "zabbix_admin_password",
     "zabbix_tls_pem",
 ]
 # Needed only where their cluster exists (infra/cluster.py), not on every host of the group.
-CLUSTER_SECRETS = ("postgresql_superuser_password", "postgresql_replication_password")
+CLUSTER_SECRETS = (
+    "postgresql_superuser_password",
+    "postgresql_replication_password",
+    "redis_replication_password",
+)
 PEM_SECRETS = ("haproxy_tls_pem", "zabbix_tls_pem")  # certificate and key, checked as such
 # The group whose hosts use (and so need) each secret; others read it from them.
 SECRET_OWNERS = {
@@ -47,6 +52,9 @@ SECRET_OWNERS = {
     "pgbackrest_cipher_pass": "db",
     "redis_app_password": "cache",
     "redis_admin_password": "cache",
+    # A Redis cluster's (two or more cache hosts): the replicas' login to their master, from
+    # which Sentinel's and HAProxy's logins are derived too.
+    "redis_replication_password": "cache",
     "haproxy_tls_pem": "lb",
     "zabbix_admin_password": "monitoring",
     "zabbix_tls_pem": "monitoring",  # the frontend's and API's HTTPS certificate and key

@@ -63,7 +63,7 @@ def test_four_members_are_refused(cluster_tree):
 def test_a_voter_on_a_db_host_is_refused(cluster_tree):
     hosts = {"data-1": ["db", "voter"], "data-2": ["db"], "mon-1": ["voter"]}
     message = problem(cluster_tree, None, "", hosts=hosts, data=data())
-    assert "t.py (host data-1): groups: a voter that is also a db host" in message
+    assert "t.py (host data-1): groups: a voter that is also a db or cache host" in message
 
 
 @pytest.mark.parametrize("secret", sorted(CLUSTER_SECRETS))
@@ -124,6 +124,7 @@ def test_the_example_ha_inventory_is_a_valid_cluster(production_env):
 
     production_env.setenv("AKTIENANALYSE_POSTGRESQL_SUPERUSER_PASSWORD", "s3cret-superuser-pw")
     production_env.setenv("AKTIENANALYSE_POSTGRESQL_REPLICATION_PASSWORD", "s3cret-replica-pw")
+    production_env.setenv("AKTIENANALYSE_REDIS_REPLICATION_PASSWORD", "s3cret-redis-repl-pw")
     hosts = load_inventory("inventories/prod_ha.py")
     assert Cluster.of({n: h.groups for n, h in hosts.items()}).etcd_members == (
         "aktienanalyse-data-1",
@@ -140,4 +141,43 @@ def test_the_example_ha_inventory_without_the_cluster_secrets_is_refused(product
     assert (
         "aktienanalyse-data-1: group_data/all.py: secrets.postgresql_replication_password: "
         "required when 2 db hosts form a cluster" in str(refused.value)
+    )
+
+
+REDIS_HOSTS = {"data-1": ["db", "cache"], "data-2": ["db", "cache"], "mon-1": ["voter"]}
+
+
+@pytest.fixture
+def redis_tree(cluster_tree, monkeypatch):
+    monkeypatch.setenv("T_REDIS_REPL", "s3cret-redis-replication-long")
+    with_secrets(cluster_tree, {"redis_replication_password": {"env": "T_REDIS_REPL"}})
+    return cluster_tree
+
+
+def test_two_cache_hosts_and_a_voter_make_three_sentinels():
+    assert Cluster.of(REDIS_HOSTS).sentinels == ("data-1", "data-2", "mon-1")
+
+
+def test_a_valid_redis_cluster_loads(redis_tree):
+    assert load(redis_tree, hosts=REDIS_HOSTS, data=data())["data-1"].settings.redis
+
+
+def test_a_quorum_that_is_not_a_majority_is_refused(redis_tree):
+    (redis_tree / "group_data" / "cache.py").write_text("redis = {'sentinel_quorum': 1}\n")
+    message = problem(redis_tree, None, "", hosts=REDIS_HOSTS, data=data())
+    assert (
+        "group_data/cache.py: redis.sentinel_quorum: not a majority of the 3 Sentinels" in message
+    )
+
+
+def test_two_sentinels_are_refused(redis_tree):
+    hosts = {"data-1": ["db", "cache"], "data-2": ["db", "cache"]}
+    message = problem(redis_tree, None, "", hosts=hosts, data=data())
+    assert "groups: 2 Sentinels (2 cache, 0 voter)" in message
+
+
+def test_a_redis_cluster_without_its_replication_secret_is_refused(cluster_tree):
+    message = problem(cluster_tree, None, "", hosts=REDIS_HOSTS, data=data())
+    assert (
+        "secrets.redis_replication_password: required when 2 cache hosts form a cluster" in message
     )
