@@ -258,6 +258,7 @@ def test_the_cluster_discovery_lists_entries_only_where_they_apply(host):
     )
 
 
+@pytest.mark.ha
 def test_a_cluster_members_role_and_replication_are_items(host):
     if not patroni_runs_on(host.backend.hostname):
         pytest.skip("no Patroni on this host")
@@ -267,12 +268,14 @@ def test_a_cluster_members_role_and_replication_are_items(host):
     assert float(value(agent_test(host, "aktienanalyse.pgsql.replay_lag[5432]", True))) >= 0
 
 
+@pytest.mark.ha
 def test_a_cluster_member_sees_exactly_one_primary(host):
     if not patroni_runs_on(host.backend.hostname):
         pytest.skip("no Patroni on this host")
     assert value(agent_test(host, "aktienanalyse.patroni.primaries[8008]", True)) == "1"
 
 
+@pytest.mark.ha
 def test_an_etcd_member_is_healthy(host):
     if not etcd_runs_on(host.backend.hostname):
         pytest.skip("no etcd on this host")
