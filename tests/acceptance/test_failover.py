@@ -63,6 +63,31 @@ def psql_as_postgres(name: str, sql: str) -> subprocess.CompletedProcess:
     return lab.ssh(name, f'runuser -u postgres -- psql -XAtq -d {DATABASE} -c "{sql}"')
 
 
+def etcd_status() -> list[dict]:
+    return json.loads(lab.ssh(DB[0], "etcdctl endpoint status --cluster -w json").stdout)
+
+
+def member_id(entry: dict) -> int:
+    return entry["Status"]["header"]["member_id"]
+
+
+def etcd_leader_host() -> str:
+    """The lab host whose etcd member leads (`etcdctl endpoint status`)."""
+    leader = next(e["Endpoint"] for e in etcd_status() if e["Status"]["leader"] == member_id(e))
+    return next(n for n in lab.names() if f"//{lab.host_info(n)['address']}:" in leader)
+
+
+def lead_etcd_from(name: str) -> None:
+    """The worst case: etcd's leader on the host about to die, so etcd elects before Patroni
+    can (`etcdctl move-leader`, sent to the current leader)."""
+    status = etcd_status()
+    target = next(e for e in status if f"//{lab.host_info(name)['address']}:" in e["Endpoint"])
+    leader = next(e for e in status if e["Status"]["leader"] == member_id(e))
+    if leader is not target:
+        command = f"etcdctl --endpoints={leader['Endpoint']} move-leader {member_id(target):x}"
+        lab.ssh(DB[0], command)
+
+
 def container(name: str) -> str:
     return lab.host_info(name)["container"]
 
@@ -115,7 +140,9 @@ def failover():
     stop, rounds = threading.Event(), []
     poller = threading.Thread(target=writable_rounds, args=(stop, rounds))
     poller.start()
+    lead_etcd_from(old)
     time.sleep(KILL_AFTER)
+    etcd_leader = etcd_leader_host()
     killed_at = time.time()
     subprocess.run(["lxc-stop", "-n", container(old), "-k"], check=True)
     time.sleep(WRITE_SECONDS - KILL_AFTER + 2)
@@ -150,6 +177,7 @@ def failover():
         "two_up_samples": [s for s in samples if len(s.split()) > 2],
         "two_writable_rounds": [r for r in rounds if len(r[1]) > 1],
         "rejoined_as": rejoined,
+        "etcd_leader_killed": etcd_leader == old,  # the worst case: etcd elects first
     }
     (LAB_DIR / "logs").mkdir(exist_ok=True)
     (LAB_DIR / "logs" / "ha-failover.json").write_text(json.dumps(result, indent=2))
