@@ -26,6 +26,7 @@ from deploys import (
     patroni,
     postgresql,
     redis,
+    sentinel,
     updates,
     zabbix,
 )
@@ -48,6 +49,7 @@ DEPLOYS = [
     (postgresql, "db"),
     (patroni, "db"),  # with two or more db hosts only
     (redis, "cache"),
+    (sentinel, None),  # the cache and voter hosts of a Redis cluster only
     (backup, None),
     (app, "app"),
     (haproxy, "lb"),
@@ -116,6 +118,7 @@ if "db" in groups:
         patroni.apply(postgresql.parameters(own, patroni.machine_resources(own), "*"))
 if "cache" in groups:
     redis.apply()
+sentinel.apply()
 backup.apply(primary)  # db: pgBackRest's stanza; cache: where Redis' snapshots go
 if "app" in groups:
     app.apply()
