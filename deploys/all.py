@@ -4,10 +4,10 @@
 
 Order: base (with every deploy's Debian packages, in one apt transaction), security updates,
 logrotate and the firewall (all hosts); etcd (a PostgreSQL cluster's members); data services
-(db, with Patroni in a cluster; cache) and their backups; the
-application's releases (app); HAProxy in front (lb); then the app instances HAProxy does not
-route to are stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix
-agent. This file only composes.
+(db, with Patroni in a cluster; cache) and their backups; HAProxy in front (lb); the
+application's releases (app); then the app instances HAProxy does not route to are stopped; the
+scheduled jobs; the optional Zabbix server (monitoring); the Zabbix agent.
+This file only composes.
 """
 
 from pyinfra import host
@@ -51,8 +51,8 @@ DEPLOYS = [
     (redis, "cache"),
     (sentinel, None),  # the cache and voter hosts of a Redis cluster only
     (backup, None),
-    (app, "app"),
     (haproxy, "lb"),
+    (app, "app"),
     (jobs, None),
     (monitoring, "monitoring"),
     (zabbix, None),
@@ -120,11 +120,13 @@ if "cache" in groups:
     redis.apply()
 sentinel.apply()
 backup.apply(primary)  # db: pgBackRest's stanza; cache: where Redis' snapshots go
-if "app" in groups:
-    app.apply()
+# HAProxy before the releases: the services' database and cache addresses may be HAProxy's
+# (a cluster), so a migration or health gate needs it; an instance it does not know yet is
+# DOWN until it answers its health check.
 if "lb" in groups:
     haproxy.apply()
 if "app" in groups:
+    app.apply()
     app.stop_unwanted_instances()  # after HAProxy stopped sending them requests
 jobs.apply()
 if "monitoring" in groups:

@@ -2,9 +2,11 @@
 
 Settings: `zabbix` (server, server_active), the deployed `services`, the jobs and the groups
 for the discovery files; on cache hosts `redis_admin_password`, from which the agent's own
-Redis password is derived. The PSK is generated once on the host (never overwritten, never
-printed, zabbix-only readable); `make zabbix-register` reads it into the server's host
-registration. The item keys are declared once in infra/zabbix_items.py.
+Redis password is derived. With a PostgreSQL cluster (infra/cluster.py), its db hosts watch
+Patroni, PostgreSQL's role and replication and count the db hosts answering /primary (their
+`address`es); every etcd member watches etcd. The PSK is generated once on the host (never
+overwritten, never printed, zabbix-only readable); `make zabbix-register` reads it into the
+server's host registration. The item keys are declared once in infra/zabbix_items.py.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pyinfra.operations import server
 from facts.files import file_state
 from facts.snapshot import Read, files_in
 from infra.effects import restart_if_changed
-from infra.hostdata import settings
+from infra.hostdata import address, cluster, members, settings
 from infra.operations import checked_file, ensure_service, ensure_user
 from infra.services import LOG_READERS, migrates
 from infra.templating import put_rendered
@@ -28,7 +30,9 @@ from infra.zabbix_items import (
     backups_discovery,
     daemons_discovery,
     discovery,
+    etcd_discovery,
     jobs_discovery,
+    patroni_discovery,
     pgsql_discovery,
     redis_discovery,
     redis_monitor_password,
@@ -83,10 +87,14 @@ def apply() -> None:
         check="zabbix_agent2 -c {path} -t agent.ping >/dev/null",
         mode=644,
     )
+    groups = set(host.groups)
+    patroni = "db" in groups and cluster().postgresql
+    etcd = host.name in cluster().etcd_members
+    db_addresses = [address(db) for db in members("db")] if patroni else []
     parameters = checked_file(
         name=f"UserParameters {USER_PARAMETERS_FILE}",
         dest=USER_PARAMETERS_FILE,
-        content=user_parameters_text(own.platform.log_dir),
+        content=user_parameters_text(own.platform.log_dir, db_addresses, etcd),
         mode=644,
     )
     checked_file(  # read on every poll: no restart needed
@@ -95,14 +103,15 @@ def apply() -> None:
         content=json.dumps(discovery(own, "app" in host.groups), indent=1) + "\n",
         mode=644,
     )
-    groups = set(host.groups)
     for kind, data in (
         ("jobs", jobs_discovery(own, groups, migrates())),
-        ("daemons", daemons_discovery(groups)),
+        ("daemons", daemons_discovery(groups, patroni, etcd)),
         ("backups", backups_discovery(own, groups)),
         ("tls", tls_discovery(own, groups)),
         ("pgsql", pgsql_discovery(own, groups)),
         ("redis", redis_discovery(groups)),
+        ("patroni", patroni_discovery(patroni)),
+        ("etcd", etcd_discovery(etcd)),
     ):
         checked_file(
             name=f"Discovery data /etc/zabbix/aktienanalyse-{kind}.json",

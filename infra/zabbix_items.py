@@ -8,14 +8,18 @@ unit test fails when the committed template differs.
 from __future__ import annotations
 
 import hmac
+import shlex
+from collections.abc import Sequence
 
 from pydantic import SecretStr
 
+from infra.cluster import ETCD_CLIENT_PORT, POSTGRES_PORT, REST_PORT, SCOPE
 from infra.jobs import STATUS_DIR, host_jobs, stamp
 from infra.services import deployed, instance_units
 from infra.settings import Platform, Settings
 
 LOG_DIR = "{log_dir}"  # `platform.log_dir`, filled in by user_parameters_text
+DB_ADDRESSES = "{db_addresses}"  # a cluster's db hosts, filled in by user_parameters_text
 REDIS_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-redis.pass"
 _MONITOR_CONTEXT = b"aktienanalyse: the Zabbix agent's Redis password"
 _PSQL = "psql -XAtq -d postgres -c"
@@ -26,6 +30,7 @@ _ONLY_DIGITS = 'case "$1" in ""|*[!0-9]*) exit 1 ;; esac; '
 _ONLY_NAME = 'case "$1" in ""|*[!a-z0-9-]*) exit 1 ;; esac; '
 _ONLY_IDENTIFIER = 'case "$1" in ""|*[!a-z0-9_]*) exit 1 ;; esac; '
 
+_PSQL_PORT = f'{_ONLY_DIGITS}psql -XAtq -d postgres -p "$1" -c'
 _REDIS_INFO = (
     f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})" redis-cli '
     '--no-auth-warning --user zabbix -p "$1" INFO'
@@ -121,6 +126,50 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "{#PGDB}: cache hit ratio, %",
         "FLOAT",
     ),
+    # A PostgreSQL cluster (infra/cluster.py), on its db hosts: each member's role, the
+    # primary's synchronous standbys, a standby's replay lag, and how many members' Patroni
+    # answer /primary (every db host's REST API, in parallel: one dead host costs 2 s).
+    "aktienanalyse.patroni.discovery": (
+        "cat /etc/zabbix/aktienanalyse-patroni.json",
+        "aktienanalyse PostgreSQL cluster (Patroni)",
+        "TEXT",
+    ),
+    "aktienanalyse.pgsql.role[*]": (
+        f"{_PSQL_PORT} \"SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary' END\"",
+        "PostgreSQL role",
+        "CHAR",
+    ),
+    "aktienanalyse.pgsql.sync_standbys[*]": (
+        f"{_PSQL_PORT} \"SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'\"",
+        "PostgreSQL synchronous standbys",
+        "UNSIGNED",
+    ),
+    "aktienanalyse.pgsql.replay_lag[*]": (
+        f'{_PSQL_PORT} "SELECT CASE WHEN NOT pg_is_in_recovery() OR '
+        "pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+        'ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"',
+        "PostgreSQL replay lag, s",
+        "FLOAT",
+    ),
+    "aktienanalyse.patroni.primaries[*]": (
+        f"{_ONLY_DIGITS}{{ for a in {DB_ADDRESSES}; do curl -s -o /dev/null "
+        "-w '%{http_code}\\n' --max-time 2 \"http://$a:$1/primary\" & done; wait; } "
+        "| awk '/^200$/ {n++} END {print n+0}'",
+        "Patroni members answering /primary",
+        "UNSIGNED",
+    ),
+    # etcd, on its members (a cluster's db and voter hosts): this member's own /health.
+    "aktienanalyse.etcd.discovery": (
+        "cat /etc/zabbix/aktienanalyse-etcd.json",
+        "aktienanalyse etcd member",
+        "TEXT",
+    ),
+    "aktienanalyse.etcd.healthy[*]": (
+        f'{_ONLY_DIGITS}if curl -fsS --max-time 2 "http://127.0.0.1:$1/health" 2>/dev/null'
+        ' | grep -q \'"health":"true"\'; then echo 1; else echo 0; fi',
+        "etcd member healthy (1) or not (0)",
+        "UNSIGNED",
+    ),
     # Agent 2's Redis plugin authenticates with a password only, i.e. as Redis' `default`
     # user, which stays off; redis-cli logs in as the ACL user zabbix (INFO and PING only).
     "aktienanalyse.redis.discovery": (
@@ -176,11 +225,24 @@ PROTOTYPES = {
         "aktienanalyse.pgsql.connections[*]": "{#PGDB}",
         "aktienanalyse.pgsql.cache_hit[*]": "{#PGDB}",
     },
+    "aktienanalyse.patroni.discovery": {
+        "aktienanalyse.pgsql.role[*]": "{#PGPORT}",
+        "aktienanalyse.pgsql.sync_standbys[*]": "{#PGPORT}",
+        "aktienanalyse.pgsql.replay_lag[*]": "{#PGPORT}",
+        "aktienanalyse.patroni.primaries[*]": "{#RESTPORT}",
+    },
+    "aktienanalyse.etcd.discovery": {
+        "aktienanalyse.etcd.healthy[*]": "{#ETCDPORT}",
+    },
     "aktienanalyse.redis.discovery": {
         "aktienanalyse.redis.memory_pused[*]": "{#REDISPORT}",
         "aktienanalyse.redis.clients[*]": "{#REDISPORT}",
     },
 }
+# The rules of a PostgreSQL cluster's items. Their UserParameters are written only on the
+# hosts whose discovery file lists an entry (user_parameters_text): a host without a cluster
+# keeps the file it had, plus the rules' own keys (every host links the template).
+PATRONI_RULE, ETCD_RULE = "aktienanalyse.patroni.discovery", "aktienanalyse.etcd.discovery"
 
 
 def discovery(settings: Settings, is_app_host: bool) -> dict:
@@ -231,6 +293,8 @@ DAEMONS = {
     "cache": "redis-server.service",
     "monitoring": "zabbix-server.service",
 }
+PATRONI_UNIT = f"patroni@{SCOPE}.service"  # PostgreSQL's, on a cluster's db hosts
+ETCD_UNIT = "etcd.service"  # on a cluster's etcd members
 
 
 def redis_monitor_password(admin_password: SecretStr) -> SecretStr:
@@ -240,15 +304,32 @@ def redis_monitor_password(admin_password: SecretStr) -> SecretStr:
     return SecretStr(digest.hexdigest())
 
 
-def daemons_discovery(groups: set[str]) -> dict:
-    """Low-level discovery data: the daemons this host's groups run."""
-    return {"data": [{"{#DAEMON}": unit} for group, unit in DAEMONS.items() if group in groups]}
+def daemons_discovery(groups: set[str], patroni: bool = False, etcd: bool = False) -> dict:
+    """Low-level discovery data: the daemons this host's groups run; on a db host of a
+    PostgreSQL cluster (`patroni`) Patroni's unit instead of PostgreSQL's, which Patroni
+    starts; etcd on its members (`etcd`)."""
+    daemons = {**DAEMONS, "db": PATRONI_UNIT} if patroni else DAEMONS
+    units = [unit for group, unit in daemons.items() if group in groups]
+    units += [ETCD_UNIT] if etcd else []
+    return {"data": [{"{#DAEMON}": unit} for unit in units]}
 
 
 def pgsql_discovery(settings: Settings, groups: set[str]) -> dict:
     """Low-level discovery data: the platform's databases, on db hosts."""
     databases = settings.postgresql.databases if "db" in groups else []
     return {"data": [{"{#PGDB}": name} for name in databases]}
+
+
+def patroni_discovery(clustered: bool) -> dict:
+    """Low-level discovery data: PostgreSQL's and Patroni's REST API's ports, on a db host of
+    a PostgreSQL cluster (`clustered`)."""
+    entry = {"{#PGPORT}": str(POSTGRES_PORT), "{#RESTPORT}": str(REST_PORT)}
+    return {"data": [entry] if clustered else []}
+
+
+def etcd_discovery(member: bool) -> dict:
+    """Low-level discovery data: etcd's client port, on a cluster's etcd members (`member`)."""
+    return {"data": [{"{#ETCDPORT}": str(ETCD_CLIENT_PORT)}] if member else []}
 
 
 def redis_discovery(groups: set[str]) -> dict:
@@ -261,12 +342,21 @@ def tls_discovery(settings: Settings, groups: set[str]) -> dict:
     return {"data": [{"{#TLSPORT}": str(settings.haproxy.port)}] if "lb" in groups else []}
 
 
-def user_parameters_text(log_dir: str = Platform().log_dir) -> str:
+def user_parameters_text(
+    log_dir: str = Platform().log_dir, db_addresses: Sequence[str] = (), etcd: bool = False
+) -> str:
     """The agent's UserParameter file, the log items reading `log_dir` (`platform.log_dir`;
-    a SafePath, so it needs no quoting)."""
+    a SafePath, so it needs no quoting). A cluster's items only where they apply: Patroni's on
+    its db hosts (`db_addresses`: every db host's address, validated IPv4, quoted all the
+    same; empty elsewhere), etcd's on its members (`etcd`)."""
+    written = {PATRONI_RULE: bool(db_addresses), ETCD_RULE: etcd}
+    left_out = {key for rule, on in written.items() if not on for key in PROTOTYPES[rule]}
+    addresses = " ".join(shlex.quote(address) for address in db_addresses)
     lines = ["# Managed by deploys/zabbix.py (USER_PARAMETERS); edits are overwritten."]
-    lines += [
-        f"UserParameter={key},{command.replace(LOG_DIR, log_dir)}"
-        for key, (command, _, _) in USER_PARAMETERS.items()
-    ]
+    filled = {LOG_DIR: log_dir, DB_ADDRESSES: addresses}
+    for key, (command, _, _) in USER_PARAMETERS.items():
+        if key not in left_out:
+            for placeholder, value in filled.items():
+                command = command.replace(placeholder, value)
+            lines.append(f"UserParameter={key},{command}")
     return "\n".join(lines) + "\n"

@@ -33,6 +33,19 @@ HOST_ITEMS = [
 ]
 
 
+TEMPLATE_NAME = "aktienanalyse platform"
+# The template's own macros (macro -> default, description); a host macro overrides one.
+PG_LAG_MACRO = "{$AKTIENANALYSE.PG.LAG}"
+MACROS = {
+    PG_LAG_MACRO: ("30", "Seconds a PostgreSQL standby may replay behind its primary"),
+}
+
+
+def _ref(key: str) -> str:
+    """The reference to the template's item (or item prototype) `key` in an expression."""
+    return f"/{TEMPLATE_NAME}/{key}"
+
+
 # Triggers: (item key in the template, expression after the function's item reference,
 # name, severity). `{item}` is replaced with the item reference.
 TRIGGERS = {
@@ -71,6 +84,19 @@ TRIGGERS = {
     "aktienanalyse.pgsql.cache_hit[{#PGDB}]": [
         ("max({item},15m)<95", "{#PGDB}: cache hit ratio below 95 % for 15 minutes", "WARNING"),
     ],
+    "aktienanalyse.pgsql.replay_lag[{#PGPORT}]": [
+        (
+            f"min({{item}},2m)>{PG_LAG_MACRO}",
+            f"PostgreSQL standby more than {PG_LAG_MACRO} s behind for 2 minutes",
+            "AVERAGE",
+        ),
+    ],
+    "aktienanalyse.patroni.primaries[{#RESTPORT}]": [
+        ("last({item})>1", "more than one PostgreSQL primary (Patroni /primary)", "DISASTER"),
+    ],
+    "aktienanalyse.etcd.healthy[{#ETCDPORT}]": [
+        ("last({item})=0", "etcd member is not healthy", "HIGH"),
+    ],
     "aktienanalyse.redis.memory_pused[{#REDISPORT}]": [
         ("last({item})>=80", "Redis: 80 % of maxmemory used", "WARNING"),
         ("last({item})>=95", "Redis: 95 % of maxmemory used", "HIGH"),
@@ -88,24 +114,44 @@ TRIGGERS = {
         ),
     ],
 }
-TEMPLATE_NAME = "aktienanalyse platform"
+# Trigger prototypes on more than one item prototype of a discovery rule, which Zabbix
+# exports with the rule: rule key -> (expression, name, severity). A primary "for 1 minute"
+# had no other role in that minute: a standby just promoted counted no standby of its own.
+_ROLE = _ref("aktienanalyse.pgsql.role[{#PGPORT}]")
+_SYNC = _ref("aktienanalyse.pgsql.sync_standbys[{#PGPORT}]")
+RULE_TRIGGERS = {
+    "aktienanalyse.patroni.discovery": [
+        (
+            f'last({_ROLE})="primary" and count({_ROLE},1m,"ne","primary")=0 and max({_SYNC},1m)=0',
+            "PostgreSQL primary without a synchronous standby for 1 minute",
+            "HIGH",
+        ),
+    ],
+}
 
 
 def _triggers(key: str, prototype: bool) -> dict:
     found = TRIGGERS.get(key)
     if not found:
         return {}
-    item = f"/{TEMPLATE_NAME}/{key}"
     triggers = [
+        (expression.replace("{item}", _ref(key)), name, priority)
+        for expression, name, priority in found
+    ]
+    return {"trigger_prototypes" if prototype else "triggers": _exported(key, triggers)}
+
+
+def _exported(owner: str, triggers: list[tuple[str, str, str]]) -> list[dict]:
+    """Triggers as exported, each with a stable UUID from its owner's key and its name."""
+    return [
         {
-            "uuid": _uuid(f"trigger {key} {name}"),
-            "expression": expression.replace("{item}", item),
+            "uuid": _uuid(f"trigger {owner} {name}"),
+            "expression": expression,
             "name": name,
             "priority": priority,
         }
-        for expression, name, priority in found
+        for expression, name, priority in triggers
     ]
-    return {"trigger_prototypes" if prototype else "triggers": triggers}
 
 
 def _uuid(name: str) -> str:
@@ -132,6 +178,10 @@ def template() -> dict:
                     "groups": [{"name": "Templates/Applications"}],
                     "discovery_rules": rules,
                     "items": items,
+                    "macros": [
+                        {"macro": macro, "value": value, "description": description}
+                        for macro, (value, description) in MACROS.items()
+                    ],
                 }
             ],
         }
@@ -155,6 +205,8 @@ def _rule_prototypes() -> dict[str, list[dict]]:
         "aktienanalyse.discovery": [_unit_state("{#UNIT}"), *filled["aktienanalyse.discovery"]],
         "aktienanalyse.daemons.discovery": [_unit_state("{#DAEMON}")],
         "aktienanalyse.pgsql.discovery": filled["aktienanalyse.pgsql.discovery"],
+        "aktienanalyse.patroni.discovery": filled["aktienanalyse.patroni.discovery"],
+        "aktienanalyse.etcd.discovery": filled["aktienanalyse.etcd.discovery"],
         "aktienanalyse.redis.discovery": filled["aktienanalyse.redis.discovery"],
         "aktienanalyse.jobs.discovery": [
             _prototype(
@@ -200,10 +252,12 @@ def _filled(key: str, argument: str) -> dict:
 
 
 def _rule(key: str, prototypes: list[dict]) -> dict:
-    """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly."""
+    """A discovery rule reading one of USER_PARAMETERS' discovery files, hourly, with the
+    trigger prototypes RULE_TRIGGERS declares for it."""
     # lifetime 0: what the host's discovery file leaves out (an instance scaled away, a job
     # removed) is deleted at once, instead of raising "down" for the 30 days Zabbix keeps it
     # by default.
+    triggers = RULE_TRIGGERS.get(key)
     return {
         "uuid": _uuid(key),
         "name": USER_PARAMETERS[key][1],
@@ -211,6 +265,7 @@ def _rule(key: str, prototypes: list[dict]) -> dict:
         "delay": "1h",
         "lifetime": "0",
         "item_prototypes": prototypes,
+        **({"trigger_prototypes": _exported(key, triggers)} if triggers else {}),
     }
 
 

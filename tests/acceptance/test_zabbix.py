@@ -6,12 +6,27 @@ import subprocess
 import pytest
 
 from deploys.zabbix import PSK_FILE
+from infra.cluster import Cluster
 from infra.services import LOG_READERS, instance_units
 from infra.settings import DEFAULT_SERVICES, SERVICES
-from infra.zabbix_items import DAEMONS, USER_PARAMETERS
+from infra.zabbix_items import (
+    USER_PARAMETERS,
+    daemons_discovery,
+    etcd_discovery,
+    patroni_discovery,
+)
 from tests.acceptance import lab
 
 testinfra_hosts = lab.hosts()
+CLUSTER = Cluster.of({name: lab.host_info(name)["groups"] for name in lab.names()})
+
+
+def patroni_runs_on(name: str) -> bool:
+    return CLUSTER.postgresql and name in CLUSTER.db
+
+
+def etcd_runs_on(name: str) -> bool:
+    return name in CLUSTER.etcd_members
 
 
 def zabbix_packet(key: str) -> bytes:
@@ -224,11 +239,44 @@ def test_the_agents_redis_user_may_not_read_keys(host):
 
 
 def test_the_hosts_daemons_are_discovered_and_active(host):
-    data = json.loads(value(agent_test(host, "aktienanalyse.daemons.discovery")))["data"]
-    groups = set(lab.host_info(host.backend.hostname)["groups"])
-    assert [entry["{#DAEMON}"] for entry in data] == [
-        unit for group, unit in DAEMONS.items() if group in groups
-    ]
-    for entry in data:
+    name = host.backend.hostname
+    data = json.loads(value(agent_test(host, "aktienanalyse.daemons.discovery")))
+    groups = set(lab.host_info(name)["groups"])
+    assert data == daemons_discovery(groups, patroni_runs_on(name), etcd_runs_on(name))
+    for entry in data["data"]:
         key = f"systemd.unit.info[{entry['{#DAEMON}']},ActiveState]"
         assert value(agent_test(host, key)) == "active"
+
+
+def test_the_cluster_discovery_lists_entries_only_where_they_apply(host):
+    name = host.backend.hostname
+    patroni = json.loads(value(agent_test(host, "aktienanalyse.patroni.discovery")))
+    etcd = json.loads(value(agent_test(host, "aktienanalyse.etcd.discovery")))
+    assert (patroni, etcd) == (
+        patroni_discovery(patroni_runs_on(name)),
+        etcd_discovery(etcd_runs_on(name)),
+    )
+
+
+@pytest.mark.ha
+def test_a_cluster_members_role_and_replication_are_items(host):
+    if not patroni_runs_on(host.backend.hostname):
+        pytest.skip("no Patroni on this host")
+    role = value(agent_test(host, "aktienanalyse.pgsql.role[5432]", True))
+    assert role in {"primary", "standby"}
+    assert value(agent_test(host, "aktienanalyse.pgsql.sync_standbys[5432]", True)).isdigit()
+    assert float(value(agent_test(host, "aktienanalyse.pgsql.replay_lag[5432]", True))) >= 0
+
+
+@pytest.mark.ha
+def test_a_cluster_member_sees_exactly_one_primary(host):
+    if not patroni_runs_on(host.backend.hostname):
+        pytest.skip("no Patroni on this host")
+    assert value(agent_test(host, "aktienanalyse.patroni.primaries[8008]", True)) == "1"
+
+
+@pytest.mark.ha
+def test_an_etcd_member_is_healthy(host):
+    if not etcd_runs_on(host.backend.hostname):
+        pytest.skip("no etcd on this host")
+    assert value(agent_test(host, "aktienanalyse.etcd.healthy[2379]", True)) == "1"
