@@ -35,6 +35,7 @@ from facts.resources import EffectiveResources
 from facts.snapshot import read_snapshot
 from infra.effects import record_failures
 from infra.hostdata import settings
+from infra.operations import barrier
 from infra.settings import Settings, size_bytes
 from infra.tuning import memory_overcommit, pg_memory_bytes, redis_maxmemory
 
@@ -120,6 +121,9 @@ if "cache" in groups:
     redis.apply()
 sentinel.apply()
 backup.apply(primary)  # db: pgBackRest's stanza; cache: where Redis' snapshots go
+# pyinfra orders operations per host only: the releases (their migrations and health gates)
+# must find the data services ready on the other hosts, PostgreSQL handed to Patroni included.
+barrier(name="Data services ready on every host", reason="data services converged")
 # HAProxy before the releases: the services' database and cache addresses may be HAProxy's
 # (a cluster), so a migration or health gate needs it; an instance it does not know yet is
 # DOWN until it answers its health check.

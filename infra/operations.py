@@ -436,3 +436,15 @@ def switch_release(service: str, version: str, ports: list[int], migrate: bool):
         f"systemd-run --quiet --wait --collect --unit=$unit {SWITCH} {args}; rc=$?; "
         "journalctl --sync; journalctl -q -o cat -u $unit; exit $rc"
     )
+
+
+@operation()
+def barrier(reason: str):
+    """
+    Nothing, on every host: pyinfra orders operations per host only, so one operation that all
+    hosts share is where every host arrives before any goes on (all.py: data before releases).
+
+    + reason: what the hosts wait for
+    """
+    host.noop(reason)
+    yield from ()
