@@ -8,7 +8,10 @@ import pytest
 from tests.acceptance import lab
 from tests.acceptance.growth import RECORD, system_identifier
 
-pytestmark = pytest.mark.ha
+pytestmark = [
+    pytest.mark.ha,
+    pytest.mark.skipif(lab.TOPOLOGY != "ha", reason="the clusters of topology ha"),
+]
 
 DB = lab.names("db")
 ETCD = [*DB, *lab.names("voter")]
@@ -23,6 +26,14 @@ grown = pytest.mark.skipif(
 def members() -> list[dict]:
     """`patronictl list` as JSON: one entry per member (Member, Role, State, TL, Lag in MB)."""
     return json.loads(lab.ssh(DB[0], f"{PATRONICTL} list -f json").stdout)
+
+
+def leader() -> str:
+    return next(m["Member"] for m in members() if m["Role"] == "Leader")
+
+
+def master() -> str:
+    return next(n for n in lab.names("cache") if replication(n).get("role") == "master")
 
 
 def test_the_cluster_has_one_leader():
