@@ -26,6 +26,7 @@ from deploys import (
     patroni,
     postgresql,
     redis,
+    sentinel,
     updates,
     zabbix,
 )
@@ -49,6 +50,7 @@ DEPLOYS = [
     (postgresql, "db"),
     (patroni, "db"),  # with two or more db hosts only
     (redis, "cache"),
+    (sentinel, None),  # the cache and voter hosts of a Redis cluster only
     (backup, None),
     (haproxy, "lb"),
     (app, "app"),
@@ -117,6 +119,7 @@ if "db" in groups:
         patroni.apply(postgresql.parameters(own, patroni.machine_resources(own), "*"))
 if "cache" in groups:
     redis.apply()
+sentinel.apply()
 backup.apply(primary)  # db: pgBackRest's stanza; cache: where Redis' snapshots go
 # pyinfra orders operations per host only: the releases (their migrations and health gates)
 # must find the data services ready on the other hosts, PostgreSQL handed to Patroni included.

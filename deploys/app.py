@@ -191,7 +191,7 @@ def _install_and_switch(settings: Settings, services, migrates: bool) -> None:
     variables = environment(
         shared("postgresql"),
         _address_of("lb" if cluster().postgresql else "db"),  # HAProxy: the primary
-        _address_of("cache"),
+        _address_of("lb" if cluster().redis else "cache"),  # HAProxy: the master
     ) | service_urls(_address_of("lb"), shared("haproxy").internal_port)
     env_file = put_rendered(
         f"{p.config_dir}/production.env",

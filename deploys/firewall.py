@@ -26,7 +26,14 @@ from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
 from facts.snapshot import Read, files_in
-from infra.cluster import ETCD_CLIENT_PORT, ETCD_PEER_PORT, POSTGRES_PORT, REST_PORT
+from infra.cluster import (
+    ETCD_CLIENT_PORT,
+    ETCD_PEER_PORT,
+    POSTGRES_PORT,
+    REDIS_PORT,
+    REST_PORT,
+    SENTINEL_PORT,
+)
 from infra.effects import reload_if_changed, run_if_changed
 from infra.hostdata import address, cluster, members, peer_addresses, remote_lb_admin, settings
 from infra.operations import ensure_directory, ensure_service, unit_check
@@ -53,7 +60,7 @@ def cluster_openings() -> list[tuple[list[int], list[str]]]:
     hosts (replication, pg_rewind, Patroni)."""
     c = cluster()
     if not c.postgresql:
-        return []
+        return redis_openings()
     others = {h.name: address(h) for h in [*members("db"), *members("voter")] if h != host}
     openings = []
     if host.name in c.etcd_members:
@@ -63,17 +70,37 @@ def cluster_openings() -> list[tuple[list[int], list[str]]]:
     if "db" in host.groups:
         db_peers = [others[name] for name in c.db if name in others]
         openings.append(([POSTGRES_PORT, REST_PORT], sorted({*db_peers, *peer_addresses("lb")})))
+    return openings + redis_openings()
+
+
+def redis_openings() -> list[tuple[list[int], list[str]]]:
+    """A Redis cluster's: Redis for the lb hosts (HAProxy), the other cache hosts
+    (replication) and the Sentinels; Sentinel's port for the other Sentinels."""
+    c = cluster()
+    if not c.redis:
+        return []
+    hosts = [*members("cache"), *members("voter")]
+    sentinels = sorted({address(h) for h in hosts if h.name in c.sentinels and h != host})
+    openings = []
+    if "cache" in host.groups:
+        openings.append(([REDIS_PORT], sorted({*sentinels, *peer_addresses("lb")})))
+    if host.name in c.sentinels:
+        openings.append(([SENTINEL_PORT], sentinels))
     return openings
 
 
 @deploy("Firewall")
 def apply() -> None:
-    clustered = cluster().postgresql
-    # In a cluster, the app hosts reach PostgreSQL through HAProxy on the lb hosts.
-    by_group = {"db": [] if clustered else [POSTGRES_PORT], "cache": [6379]}
+    c = cluster()
+    # In a cluster, the app hosts reach PostgreSQL and Redis through HAProxy on the lb hosts.
+    by_group = {
+        "db": [] if c.postgresql else [POSTGRES_PORT],
+        "cache": [] if c.redis else [REDIS_PORT],
+    }
     if "lb" in host.groups:  # the lb owns its internal entry and admin port
         by_group["lb"] = [settings().haproxy.internal_port, settings().haproxy.admin_port]
-        by_group["lb"] += [POSTGRES_PORT] if clustered else []
+        by_group["lb"] += [POSTGRES_PORT] if c.postgresql else []
+        by_group["lb"] += [REDIS_PORT] if c.redis else []
     ports = [
         port
         for group, group_ports in by_group.items()

@@ -18,18 +18,22 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.operations import server
 
-from facts.snapshot import Read, files_in
+from facts.snapshot import Read, file_entries, files_in
 from infra.cluster import POSTGRES_PORT, REST_PORT
-from infra.effects import reload_if_changed
-from infra.hostdata import address, cluster, members, settings
+from infra.effects import reload_if_changed, run_if_changed
+from infra.hostdata import address, cluster, members, secret, settings
 from infra.operations import checked_file, ensure_directory, ensure_service
+from infra.redis_ha import cluster_password
 from infra.services import FRONTEND, deployed, route
 from infra.settings import START_ORDER, Service
 from infra.templating import put_rendered
 
 CONFIG = "/etc/haproxy/haproxy.cfg"
 CERTIFICATE = "/etc/haproxy/certs/aktienanalyse.pem"
+REDIS_CHECK_ENV = "/etc/haproxy/aktienanalyse-redis-check.env"
+DROP_IN_DIR = "/etc/systemd/system/haproxy.service.d"
 
 
 def server_name(app_host: str, port: int) -> str:
@@ -54,7 +58,11 @@ PACKAGES = ["haproxy", "openssl", "socat"]  # socat: the admin socket
 
 
 def facts(own) -> list[Read]:
-    return files_in("/etc/haproxy", "/etc/haproxy/certs")
+    return [
+        *files_in("/etc/haproxy", "/etc/haproxy/certs"),
+        *file_entries(DROP_IN_DIR),
+        *files_in(DROP_IN_DIR),
+    ]
 
 
 @deploy("HAProxy")
@@ -101,6 +109,10 @@ def apply() -> None:
             if cluster().postgresql
             else [],
             "postgresql_bind": address(host),
+            "redis_servers": [(c.name, address(c)) for c in members("cache")]
+            if cluster().redis
+            else [],
+            "redis_bind": address(host),
             "postgresql_port": POSTGRES_PORT,
             "rest_port": REST_PORT,
         },
@@ -108,6 +120,8 @@ def apply() -> None:
         check="haproxy -c -f {path} >/dev/null",
         mode=644,
     )
+    if cluster().redis:
+        _redis_check_password()
     ensure_service(
         name="HAProxy running and enabled", service="haproxy", running=True, enabled=True
     )
@@ -115,4 +129,27 @@ def apply() -> None:
         {"TLS certificate": certificate, "HAProxy configuration": config},
         name="Reload HAProxy (configuration or certificate changed)",
         service="haproxy",
+    )
+
+
+def _redis_check_password() -> None:
+    """HAProxy's Redis login (ACL user haproxy), in its environment from a root-only file."""
+    secret_value = cluster_password(secret("redis_replication_password"), "haproxy")
+    env = checked_file(
+        name=f"Redis check login {REDIS_CHECK_ENV}",
+        dest=REDIS_CHECK_ENV,
+        content=f"AKTIENANALYSE_REDIS_CHECK={secret_value.get_secret_value()}\n",
+        mode=600,
+        sensitive=True,
+    )
+    ensure_directory(name=DROP_IN_DIR, path=DROP_IN_DIR, user="root", group="root", mode=755)
+    drop_in = put_rendered(
+        f"{DROP_IN_DIR}/50-aktienanalyse.conf", {"env_file": REDIS_CHECK_ENV}, mode=644
+    )
+    run_if_changed(
+        {"Redis check login": env, "HAProxy unit drop-in": drop_in},
+        server.shell,
+        effect="restart",
+        name="Restart HAProxy (its environment changed)",
+        commands=["systemctl daemon-reload", "systemctl restart haproxy"],
     )

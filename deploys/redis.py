@@ -8,6 +8,12 @@ own address when app hosts are elsewhere (the inventory's `app` group).
 
 Config and ACL file are owned by redis, mode 0640; the ACL file holds SHA-256 hashes, never
 passwords, and `--diff` never shows it. Either changing restarts Redis; nothing else does.
+
+With two or more cache hosts (infra/cluster.py) Redis is a master and replicas under Sentinel
+(deploys/sentinel.py): the ACL file gains the cluster's users (infra/redis_ha.py), an
+included file the replicas' login, and a boot fence (aktienanalyse-redis-fence.service) makes
+a restarted Redis follow the master the Sentinels agree on. The first converge makes the
+other cache hosts follow the first one; from then on only Sentinel moves the master.
 """
 
 from __future__ import annotations
@@ -19,14 +25,18 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
+from facts.files import file_state
 from facts.kernel import Sysctl
 from facts.once import read_once
 from facts.resources import EffectiveResources
-from facts.snapshot import Read, files_in
+from facts.snapshot import Read, file_entries, files_in
+from infra.cluster import MASTER_NAME, SENTINEL_CONFIG, SENTINEL_PORT
 from infra.credentials import redis_users, service_password
-from infra.effects import restart_if_changed
-from infra.hostdata import address, peer_addresses, settings
-from infra.operations import ensure_service, ensure_stat_override
+from infra.effects import restart_if_changed, run_if_changed
+from infra.hostdata import address, cluster, members, peer_addresses, settings
+from infra.operations import checked_file, ensure_service, ensure_stat_override, unit_check
+from infra.redis_ha import CLUSTER_USER_RULES, CLUSTER_USERS, cluster_password, follow_master
+from infra.services import UNIT_DIR
 from infra.settings import size_bytes
 from infra.templating import put_rendered
 from infra.tuning import redis_maxmemory
@@ -37,6 +47,10 @@ CONFIG_FILE = f"{CONFIG_DIR}/redis.conf"
 ACL_FILE = f"{CONFIG_DIR}/users.acl"
 UNIT = "redis-server"
 SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf"
+REPLICATION_FILE = f"{CONFIG_DIR}/replication.conf"
+FENCE = "/usr/local/sbin/aktienanalyse-redis-fence"
+FENCE_UNIT = "aktienanalyse-redis-fence.service"
+FENCE_ENV = f"{CONFIG_DIR}/aktienanalyse-fence.env"
 
 
 def server_accepts(staged: str) -> str:
@@ -70,7 +84,8 @@ def facts(own) -> list[Read]:
     return [
         (EffectiveResources, {}),  # tuning
         (Sysctl, {"key": "vm.overcommit_memory"}),
-        *files_in(CONFIG_DIR, "/etc/sysctl.d"),
+        *files_in(CONFIG_DIR, "/etc/sysctl.d", UNIT_DIR),
+        *(file_entries(SENTINEL_CONFIG, FENCE) if cluster().redis else []),
     ]
 
 
@@ -81,7 +96,10 @@ def apply() -> None:
     resources = read_once(EffectiveResources)
     cap = size_bytes(redis.maxmemory_cap) if redis.maxmemory_cap else None
     maxmemory = redis_maxmemory(resources["memory_bytes"], redis.maxmemory_fraction, cap)
-    bind = ["127.0.0.1", "-::1"] + ([address(host)] if peer_addresses("app") else [])
+    clustered = cluster().redis
+    reached = peer_addresses("app") or clustered  # by app hosts, or the cluster's peers
+    bind = ["127.0.0.1", "-::1"] + ([address(host)] if reached else [])
+    replication_secret = own.secrets.get("redis_replication_password") if clustered else None
 
     _overcommit_memory()
     # Debian makes them redis's; root must not write through a path Redis controls. dpkg's
@@ -103,6 +121,13 @@ def apply() -> None:
             "monitor_digest": acl_digest(
                 redis_monitor_password(own.secrets["redis_admin_password"])
             ),
+            "cluster_users": {
+                user: {
+                    "digest": acl_digest(cluster_password(replication_secret, user)),
+                    "rules": CLUSTER_USER_RULES[user],
+                }
+                for user in (CLUSTER_USERS if clustered else ())
+            },
         },
         name=f"ACL users {ACL_FILE}",
         check=server_accepts("aclfile"),
@@ -111,9 +136,20 @@ def apply() -> None:
         mode=640,
         sensitive=True,
     )
+    replication = None
+    if clustered:
+        replication = put_rendered(
+            REPLICATION_FILE,
+            {"password": cluster_password(replication_secret, "replication").get_secret_value()},
+            user="root",
+            group="redis",
+            mode=640,
+            sensitive=True,
+        )
     config = put_rendered(
         CONFIG_FILE,
         {
+            "replication_include": REPLICATION_FILE if clustered else None,
             "redis": redis,
             "bind": " ".join(bind),
             "maxmemory": maxmemory,
@@ -130,10 +166,62 @@ def apply() -> None:
     )
     ensure_service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
     restart_if_changed(
-        {"redis.conf": config, "ACL users": acl},
+        {"redis.conf": config, "ACL users": acl, "replication login": replication},
         name="Restart Redis (config or users changed)",
         service=UNIT,
     )
+    if clustered:
+        _cluster(own, replication_secret)
+
+
+def _cluster(own, replication_secret) -> None:
+    """The boot fence, and on the first converge the other cache hosts follow the first."""
+    c = cluster()
+    sentinel_password = cluster_password(replication_secret, "sentinel")
+    env = checked_file(
+        name=f"Sentinel login of the boot fence {FENCE_ENV}",
+        dest=FENCE_ENV,
+        content=f"SENTINEL_PASSWORD={sentinel_password.get_secret_value()}\n",
+        user="root",
+        group="redis",
+        mode=640,
+        sensitive=True,
+    )
+    hosts = {h.name: h for h in [*members("cache"), *members("voter")]}
+    put_rendered(
+        FENCE,
+        {
+            "sentinels": " ".join(address(hosts[name]) for name in c.sentinels),
+            "majority": len(c.sentinels) // 2 + 1,
+            "sentinel_port": SENTINEL_PORT,
+            "master_name": MASTER_NAME,
+            "address": address(host),
+        },
+        mode=755,
+        check="sh -n {path}",
+    )
+    unit = put_rendered(
+        f"{UNIT_DIR}/{FENCE_UNIT}",
+        {"env_file": FENCE_ENV},
+        mode=644,
+        check=unit_check(FENCE_UNIT),
+    )
+    run_if_changed(
+        {"fence unit": unit, "fence login": env},
+        server.shell,
+        effect="reload",
+        name="Reload systemd (Redis boot fence)",
+        commands=["systemctl daemon-reload"],
+    )
+    ensure_service(name="Redis boot fence enabled", service=FENCE_UNIT, enabled=True)
+    seed = members("cache")[0]
+    if seed != host and file_state(SENTINEL_CONFIG) is None:  # never part of the cluster yet
+        follow_master(
+            name=f"Follow the first cache host's Redis ({seed.name})",
+            master=address(seed),
+            port=6379,
+            password=sentinel_password,
+        )
 
 
 def _overcommit_memory() -> None:

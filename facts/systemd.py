@@ -26,6 +26,7 @@ UNIT_FILES = (
     "patroni@15-main.service",
     "postgresql@15-main.service",
     "postgresql.service",
+    "redis-sentinel.service",
     "redis-server.service",
     "sysstat.service",
     "zabbix-agent2.service",

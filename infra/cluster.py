@@ -15,10 +15,12 @@ from infra.settings import Settings
 
 POSTGRESQL_SECRETS = ("postgresql_superuser_password", "postgresql_replication_password")
 SENTINEL_PORT = 26379
+SENTINEL_CONFIG = "/var/lib/redis/aktienanalyse-sentinel.conf"  # Sentinel's own, it rewrites it
 MASTER_NAME = "aktienanalyse"  # Sentinel's name for the Redis master (seed 001's)
 SCOPE = "15-main"  # Debian's Patroni naming: one cluster per PostgreSQL version and name
 NAMESPACE = "/postgresql-common/"  # etcd key prefix, as pg_createconfig_patroni writes it
 POSTGRES_PORT = 5432
+REDIS_PORT = 6379
 REST_PORT = 8008  # Patroni's REST API (Debian's: 2576 + the PostgreSQL port)
 ETCD_CLIENT_PORT, ETCD_PEER_PORT = 2379, 2380
 

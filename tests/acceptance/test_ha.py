@@ -8,7 +8,10 @@ import pytest
 from tests.acceptance import lab
 from tests.acceptance.growth import RECORD, system_identifier
 
-pytestmark = pytest.mark.ha
+pytestmark = [
+    pytest.mark.ha,
+    pytest.mark.skipif(lab.TOPOLOGY != "ha", reason="the clusters of topology ha"),
+]
 
 DB = lab.names("db")
 ETCD = [*DB, *lab.names("voter")]
@@ -23,6 +26,14 @@ grown = pytest.mark.skipif(
 def members() -> list[dict]:
     """`patronictl list` as JSON: one entry per member (Member, Role, State, TL, Lag in MB)."""
     return json.loads(lab.ssh(DB[0], f"{PATRONICTL} list -f json").stdout)
+
+
+def leader() -> str:
+    return next(m["Member"] for m in members() if m["Role"] == "Leader")
+
+
+def master() -> str:
+    return next(n for n in lab.names("cache") if replication(n).get("role") == "master")
 
 
 def test_the_cluster_has_one_leader():
@@ -111,3 +122,84 @@ def test_growth_kept_the_data_written_before_it(name):
         "-c 'SELECT marker FROM growth_marker'",
     )
     assert growth()["marker"] in result.stdout.split()
+
+
+# Redis under Sentinel: the cluster's logins are derived from the lab's replication secret.
+CACHE = lab.names("cache")
+SENTINELS = [*CACHE, *lab.names("voter")]
+
+
+def sentinel_password() -> str:
+    from pydantic import SecretStr
+
+    from infra.redis_ha import cluster_password
+
+    secret = SecretStr(lab.secret("redis_replication_password"))
+    return cluster_password(secret, "sentinel").get_secret_value()
+
+
+def ask_sentinel(name: str, command: str) -> str:
+    result = lab.ssh(
+        name,
+        "read -r REDISCLI_AUTH; export REDISCLI_AUTH; "
+        f"redis-cli --no-auth-warning --user sentinel -p 26379 {command}",
+        stdin=sentinel_password(),
+    )
+    return result.stdout.strip()
+
+
+def replication(name: str) -> dict[str, str]:
+    """INFO replication of `name`'s Redis, as the agent's user."""
+    info = lab.ssh(
+        name,
+        'REDISCLI_AUTH="$(cat /etc/zabbix/aktienanalyse-redis.pass)" '
+        "redis-cli --no-auth-warning --user zabbix INFO replication",
+    ).stdout
+    return dict(line.strip().split(":", 1) for line in info.splitlines() if ":" in line)
+
+
+def test_redis_has_one_master():
+    assert sorted(replication(name)["role"] for name in CACHE) == ["master", "slave"]
+
+
+def test_the_redis_replica_is_linked_to_its_master():
+    replica = next(n for n in CACHE if replication(n)["role"] == "slave")
+    assert replication(replica)["master_link_status"] == "up"
+
+
+def test_every_sentinel_names_the_same_master():
+    answers = {name: ask_sentinel(name, "SENTINEL get-master-addr-by-name aktienanalyse")
+               for name in SENTINELS}  # fmt: skip
+    master = next(n for n in CACHE if replication(n)["role"] == "master")
+    assert set(answers.values()) == {f"{lab.host_info(master)['address']}\n6379"}
+
+
+def test_the_sentinels_have_their_quorum():
+    assert ask_sentinel(SENTINELS[0], "SENTINEL ckquorum aktienanalyse").startswith("OK 3 usable")
+
+
+def test_a_sentinel_refuses_a_client_without_its_password():
+    result = lab.ssh(SENTINELS[0], "redis-cli -p 26379 SENTINEL masters")
+    assert "NOAUTH" in result.stdout + result.stderr
+
+
+def test_haproxy_sends_redis_connections_to_the_master_only():
+    stat = lab.ssh(LB, "echo 'show stat' | socat stdio /run/haproxy/admin.sock").stdout
+    up = [line.split(",")[1] for line in stat.splitlines() if line.startswith("redis,data-")
+          and line.split(",")[17] == "UP"]  # fmt: skip
+    assert up == [n for n in CACHE if replication(n)["role"] == "master"]
+
+
+def test_the_services_reach_redis_through_haproxy():
+    env = lab.ssh(APP, "grep -h '^AKTIENANALYSE_REDIS_HOST=' /etc/aktienanalyse/production.env")
+    assert env.stdout.strip().strip("'\"").endswith(lab.host_info(LB)["address"])
+
+
+@pytest.mark.parametrize("port", [6379, 26379])
+def test_an_app_host_cannot_reach_redis_or_sentinel_directly(port):
+    assert lab.tcp_connect(APP, lab.host_info(CACHE[0])["address"], port).returncode != 0
+
+
+def test_the_haproxy_check_password_is_roots_alone():
+    mode = lab.ssh(LB, "stat -c '%U:%G %a' /etc/haproxy/aktienanalyse-redis-check.env").stdout
+    assert mode.strip() == "root:root 600"

@@ -1,4 +1,8 @@
-"""A rolling upgrade behind HAProxy loses no request (split: two app hosts behind lb-1).
+"""A rolling upgrade behind HAProxy loses no request (split, ha: two app hosts behind lb-1).
+
+On ha, a planned switch of the PostgreSQL primary (`patronictl switchover`) and of the Redis
+master (`SENTINEL FAILOVER`) happens in the middle of the upgrade, and still no request fails:
+the instances' health checks (which ask both) never take them out of HAProxy.
 
 A client on the control machine sends requests through https://<lb>:8443/, one after another,
 to every routed service in turn (/, /intelligent-core/, /broker-gateway/, /event-bus/,
@@ -29,6 +33,7 @@ ROUTES = [route(name) if route(name) == "/" else route(name) + "/" for name in S
 
 pytestmark = [
     pytest.mark.journey,
+    pytest.mark.ha,
     pytest.mark.skipif(len(APP_HOSTS) < 2, reason="needs two app hosts behind HAProxy"),
 ]
 
@@ -61,12 +66,18 @@ def upgrade_under_load():
                 status = str(getattr(response, "status_code", response))[:200]
                 counts["errors"].append(f"{path}: {status}")
 
+    switched = {}
+    switcher = threading.Thread(target=switch_data_primaries, args=(switched,))
     worker = threading.Thread(target=client)
     since = lab.now_on(APP_HOSTS[0])
     time.sleep(1)  # journalctl --since has whole seconds
     started = time.monotonic()
     worker.start()
+    if lab.TOPOLOGY == "ha":
+        switcher.start()
     payload = converge("1.1.0")
+    if lab.TOPOLOGY == "ha":
+        switcher.join(timeout=120)
     upgrade_seconds = time.monotonic() - started
     during_upgrade = counts["total"]
     done.set()
@@ -78,8 +89,39 @@ def upgrade_under_load():
         "payload": payload,
         "seconds": upgrade_seconds,
         "during": during_upgrade,
+        "switched": switched,
     }
     converge(None)
+
+
+SWITCH_AFTER = 20  # seconds into the upgrade
+
+
+def switch_data_primaries(switched: dict) -> None:
+    """patronictl switchover and SENTINEL FAILOVER, SWITCH_AFTER seconds into the upgrade."""
+    from tests.acceptance.test_ha import ask_sentinel, leader, master, members
+
+    time.sleep(SWITCH_AFTER)
+    before = (leader(), master())
+    candidate = next(m["Member"] for m in members() if m["Role"] != "Leader")
+    lab.ssh(before[0], f"patronictl -c /etc/patroni/15-main.yml switchover 15-main "
+                       f"--leader {before[0]} --candidate {candidate} --force")  # fmt: skip
+    ask_sentinel(lab.names("voter")[0], "SENTINEL FAILOVER aktienanalyse")
+    for _ in range(30):
+        time.sleep(1)
+        after = (leader(), master())
+        if after[0] != before[0] and after[1] != before[1]:
+            break
+    switched.update(before=before, after=after)
+
+
+@pytest.mark.skipif(lab.TOPOLOGY != "ha", reason="ha: the data hosts switch during the upgrade")
+def test_primary_and_master_switched_during_the_upgrade(upgrade_under_load):
+    before, after = (
+        upgrade_under_load["switched"]["before"],
+        upgrade_under_load["switched"]["after"],
+    )
+    assert (after[0] != before[0], after[1] != before[1]) == (True, True)
 
 
 def test_upgrade_succeeds(upgrade_under_load):

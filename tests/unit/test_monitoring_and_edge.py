@@ -156,7 +156,7 @@ def test_haproxy_config_checks_health_and_binds_stats_to_localhost():
     text = render(
         "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
         ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
-        postgresql_servers=[],
+        postgresql_servers=[], redis_servers=[],
         internal_addresses=["127.0.0.1"], routes={}, public_services=[],
         backends={"frontend": [("app-1-8005", "10.0.0.21", 8005)]},
     )  # fmt: skip
@@ -171,7 +171,7 @@ def test_haproxy_checks_a_failing_or_down_server_faster(interval, fast):
     text = render(
         "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=interval,
         ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
-        postgresql_servers=[],
+        postgresql_servers=[], redis_servers=[],
         internal_addresses=["127.0.0.1"], routes={}, public_services=[], backends={},
     )  # fmt: skip
     wanted = f"default-server inter {interval}ms fastinter {fast}ms downinter {fast}ms fall 2"
@@ -182,7 +182,7 @@ def test_haproxy_routes_each_service_by_its_prefix_on_both_entries():
     text = render(
         "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
         ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
-        postgresql_servers=[],
+        postgresql_servers=[], redis_servers=[],
         internal_addresses=["127.0.0.1", "10.0.0.11"],
         routes={"intelligent-core": "/intelligent-core", "broker-gateway": "/broker-gateway"},
         public_services=["intelligent-core"],

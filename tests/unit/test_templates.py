@@ -23,13 +23,28 @@ def test_apt_proxy():
     assert 'Acquire::http::Proxy "http://10.0.0.1:3142/";' in text
 
 
+def test_a_redis_clusters_acl_users_may_do_only_their_part():
+    from infra.redis_ha import CLUSTER_USER_RULES
+    from infra.settings import Redis
+
+    text = render("/etc/redis/users.acl", redis=Redis(), service_digests={},
+                  admin_digest="b" * 64, monitor_digest="c" * 64,
+                  cluster_users={u: {"digest": "e" * 64, "rules": r}
+                                 for u, r in CLUSTER_USER_RULES.items()})  # fmt: skip
+    users = {line.split()[1]: line.split()[2:] for line in text.splitlines()}
+    assert users["replication"][2:] == ["resetkeys", "resetchannels", "-@all", "+psync",
+                                        "+replconf", "+ping"]  # fmt: skip
+    assert "+slaveof" in users["sentinel"] and "+@all" not in users["sentinel"]
+    assert users["haproxy"][-2:] == ["+ping", "+info"]
+
+
 def test_redis_acl_disables_default_and_holds_only_hashes():
     from infra.settings import Redis
 
     text = render("/etc/redis/users.acl", redis=Redis(),
                   service_digests={"aktienanalyse-frontend": "a" * 64,
                                    "aktienanalyse-monitoring": "d" * 64},
-                  admin_digest="b" * 64, monitor_digest="c" * 64)  # fmt: skip
+                  admin_digest="b" * 64, monitor_digest="c" * 64, cluster_users={})  # fmt: skip
     users = {line.split()[1]: line.split()[2:] for line in text.splitlines()}
     assert users["default"][0] == "off"
     assert users["zabbix"] == ["on", "#" + "c" * 64, "resetkeys", "resetchannels", "-@all",

@@ -1,0 +1,65 @@
+"""A Redis cluster's logins and the two things only a Redis cluster does to a host: ask
+its own Redis to follow a master, and write Sentinel's file once, as redis (pure apart from
+the operations).
+
+Every cluster login is derived from the secret `redis_replication_password` (as the
+services' are from theirs, infra/credentials.py): `replication` (the replicas' login to their
+master), `sentinel` (Sentinel's login to Redis and to the other Sentinels; it may also make
+its own Redis follow a master: the boot fence), `haproxy` (HAProxy's role check). Derived
+passwords are URL-safe base64: no file's syntax can be smuggled in through them.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from pydantic import SecretStr
+from pyinfra.api import operation
+
+from infra.credentials import service_password
+from infra.operations import with_secret_input
+
+CLUSTER_USERS = ("replication", "sentinel", "haproxy")
+# ACL rules of each cluster user (redis.io: "ACL rules for Sentinel and Replicas").
+CLUSTER_USER_RULES = {
+    "replication": "resetkeys resetchannels -@all +psync +replconf +ping",
+    "sentinel": "resetkeys allchannels -@all +multi +slaveof +ping +exec +subscribe "
+    "+config|rewrite +role +publish +info +client|setname +client|kill +script|kill",
+    "haproxy": "resetkeys resetchannels -@all +ping +info",
+}
+
+
+def cluster_password(secret: SecretStr, user: str) -> SecretStr:
+    """`user`'s password (one of CLUSTER_USERS), derived from redis_replication_password."""
+    return service_password(secret, "redis-cluster", user)
+
+
+@operation()
+def follow_master(master: str, port: int, password: SecretStr):
+    """
+    Make this host's Redis a replica of `master` now (SLAVEOF, as Sentinel's user, whose
+    password reaches redis-cli on its standard input); Sentinel takes over from there.
+
+    + master: the master's address
+    + port: its port
+    + password: the `sentinel` user's password
+    """
+    command = (
+        "sh -c 'read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec redis-cli --no-auth-warning "
+        f"--user sentinel SLAVEOF {shlex.quote(master)} {int(port)}'"
+    )
+    yield from with_secret_input("redis-follow", password.get_secret_value() + "\n", command)
+
+
+@operation()
+def write_once_as_redis(path: str, content: SecretStr):
+    """
+    Write `content` to `path` as the redis user (mode 0640), only when the file is absent:
+    Sentinel rewrites its own file from then on, and root never writes where redis does.
+
+    + path: a file in a directory of redis's own
+    + content: the file (it holds a password)
+    """
+    target = shlex.quote(path)
+    command = f"runuser -u redis -- sh -c 'umask 027; [ -e {target} ] || cat > {target}'"
+    yield from with_secret_input("sentinel-conf", content.get_secret_value(), command)
