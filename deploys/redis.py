@@ -202,7 +202,7 @@ def _cluster(own, replication_secret) -> None:
     )
     unit = put_rendered(
         f"{UNIT_DIR}/{FENCE_UNIT}",
-        {"env_file": FENCE_ENV},
+        {"env_file": FENCE_ENV, "platform": own.platform},
         mode=644,
         check=unit_check(FENCE_UNIT),
     )
