@@ -21,7 +21,7 @@ import pytest
 from lab.topology import LAB_DIR
 from tests.acceptance import lab
 from tests.acceptance.test_data_access import credentials
-from tests.acceptance.test_ha import CACHE, replication
+from tests.acceptance.test_ha import CACHE, members, replication
 from tools.apply import changed_operations, run_pyinfra
 
 pytestmark = [pytest.mark.ha, pytest.mark.journey("ha")]
@@ -102,6 +102,13 @@ def failover():
                 break
         except (ValueError, subprocess.TimeoutExpired):
             continue
+    for _ in range(90):  # the host's PostgreSQL rejoins too before the converge looks at it
+        try:
+            if [m["State"] for m in members()] == ["running"] * len(lab.names("db")):
+                break
+        except (ValueError, subprocess.TimeoutExpired):
+            pass
+        time.sleep(1)
     times = [float(at) for _, at in acked if float(at) > killed_at - 2]
     gaps = [(b - a, b) for a, b in itertools.pairwise(times)]
     resumed = max(gaps)[1] if gaps else None
