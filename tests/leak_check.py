@@ -20,6 +20,7 @@ from infra.credentials import service_password
 from infra.settings import START_ORDER
 from infra.zabbix_items import redis_monitor_password
 from lab.topology import LAB_DIR
+from tools.redact import cluster_secrets
 
 
 def forms(value: str) -> list[str]:
@@ -42,6 +43,8 @@ def main(paths: list[str]) -> int:
         for service in START_ORDER if source.exists() else ():
             derived = service_password(SecretStr(source.read_text().strip()), store, service)
             secrets[f"{service}'s {store} password"] = forms(derived.get_secret_value())
+    lab_secrets = {p.name: SecretStr(p.read_text().strip()) for p in files}
+    secrets |= {name: forms(value) for name, value in cluster_secrets(lab_secrets).items()}
     found = []
     for path in paths:
         text = Path(path).read_text(errors="replace")

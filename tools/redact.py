@@ -38,6 +38,23 @@ class Redactor:
         return text
 
 
+def cluster_secrets(secrets: Mapping) -> dict[str, str]:
+    """The logins a cluster derives (infra/patroni.py, infra/redis_ha.py), by name."""
+    from infra.redis_ha import CLUSTER_USERS, cluster_password
+
+    found = {}
+    superuser = secrets.get("postgresql_superuser_password")
+    if superuser and superuser.get_secret_value():
+        rest = service_password(superuser, "patroni", "rest").get_secret_value()
+        found["Patroni REST password (derived)"] = rest
+    replication = secrets.get("redis_replication_password")
+    if replication and replication.get_secret_value():
+        for user in CLUSTER_USERS:
+            derived = cluster_password(replication, user).get_secret_value()
+            found[f"Redis {user} password (derived)"] = derived
+    return found
+
+
 def inventory_secrets(hosts: Mapping) -> dict[str, str]:
     """name → value of every secret the hosts have; one per value where hosts differ."""
     secrets: dict[str, str] = {}
@@ -56,6 +73,7 @@ def inventory_secrets(hosts: Mapping) -> dict[str, str]:
                 for service in SERVICES:
                     derived = service_password(master, store, service).get_secret_value()
                     secrets[f"{store} password of {service} (derived)"] = derived
+        secrets |= cluster_secrets(host.settings.secrets)
         admin = host.settings.secrets.get("redis_admin_password")
         if admin and admin.get_secret_value():  # the agent's, derived from it (infra/zabbix_items)
             secrets["redis monitor password (derived)"] = redis_monitor_password(

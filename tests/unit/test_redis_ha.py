@@ -32,3 +32,11 @@ def test_the_replication_user_may_only_replicate():
 
 def test_no_cluster_user_may_read_or_write_keys():
     assert all("resetkeys" in rules and "~" not in rules for rules in CLUSTER_USER_RULES.values())
+
+
+def test_the_redactor_knows_every_derived_cluster_login():
+    from tools.redact import cluster_secrets
+
+    found = cluster_secrets({"postgresql_superuser_password": SECRET,
+                             "redis_replication_password": SECRET})  # fmt: skip
+    assert len(set(found.values())) == 1 + len(CLUSTER_USERS)
