@@ -27,6 +27,7 @@ pyinfra's own loaded inventory again on their first `settings()` (cached), which
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,21 @@ from infra.validation import (  # SettingsError, refusal: the tools import them 
 _inventory_file: str = "inventory"
 _validated: dict[str, Settings] | None = None
 _loading = False  # the inventory module runs again inside load_inventory
+
+
+def production_connection(inventory_file: str) -> dict[str, Any]:
+    """How pyinfra reaches a production host (inventories/prod*.py): as
+    $AKTIENANALYSE_SSH_USER (default `deploy`) with sudo, with the workflows' deploy key
+    ($AKTIENANALYSE_SSH_KEY_FILE, `make ssh-key`; by hand, your own key or agent), host keys
+    pinned in the known_hosts file beside the inventory."""
+    key = os.environ.get("AKTIENANALYSE_SSH_KEY_FILE")
+    return {
+        "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
+        **({"ssh_key": key} if key else {}),
+        "ssh_known_hosts_file": str(Path(inventory_file).with_name("known_hosts")),
+        "ssh_strict_host_key_checking": "yes",
+        "_sudo": True,
+    }
 
 
 def check_before_connecting(inventory_file: str) -> None:

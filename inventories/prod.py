@@ -6,21 +6,11 @@ Settings come from group_data/ (pyinfra loads it); secrets from the environment,
 group_data/all.py and docs/settings.md.
 """
 
-import os
-from pathlib import Path
-
-from infra.hostdata import check_before_connecting
+from infra.hostdata import check_before_connecting, production_connection
 
 check_before_connecting(__file__)
 
-_connection = {
-    "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
-    # The workflows' deploy key (make ssh-key); by hand, your own key or agent.
-    **({"ssh_key": _key} if (_key := os.environ.get("AKTIENANALYSE_SSH_KEY_FILE")) else {}),
-    "ssh_known_hosts_file": str(Path(__file__).with_name("known_hosts")),
-    "ssh_strict_host_key_checking": "yes",
-    "_sudo": True,
-}
+_connection = production_connection(__file__)
 # `address` is where other hosts reach this one; `ssh_hostname` where pyinfra does.
 _production = (
     "aktienanalyse-prod",

@@ -10,20 +10,11 @@ prod.py into this is a converge: docs/runbook.md, "Growing to two data hosts". T
 every host belong in inventories/known_hosts.
 """
 
-import os
-from pathlib import Path
-
-from infra.hostdata import check_before_connecting
+from infra.hostdata import check_before_connecting, production_connection
 
 check_before_connecting(__file__)
 
-_connection = {
-    "ssh_user": os.environ.get("AKTIENANALYSE_SSH_USER", "deploy"),
-    **({"ssh_key": _key} if (_key := os.environ.get("AKTIENANALYSE_SSH_KEY_FILE")) else {}),
-    "ssh_known_hosts_file": str(Path(__file__).with_name("known_hosts")),
-    "ssh_strict_host_key_checking": "yes",
-    "_sudo": True,
-}
+_connection = production_connection(__file__)
 _machine = {"memory": "8192M", "cpus": 4}  # as the hypervisor gives each data container
 
 

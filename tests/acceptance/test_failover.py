@@ -9,7 +9,6 @@ after it changes nothing. The figures go to .lab/logs/ha-failover.json.
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import threading
@@ -17,11 +16,10 @@ import time
 
 import pytest
 
-from lab.topology import LAB_DIR
 from tests.acceptance import lab
+from tests.acceptance.failover import converge_twice, outage, record, start_sampler, two_up
 from tests.acceptance.test_data_access import DATABASE, credentials
 from tests.acceptance.test_ha import members
-from tools.apply import changed_operations, run_pyinfra
 
 pytestmark = [pytest.mark.ha, pytest.mark.journey("ha")]
 
@@ -41,16 +39,6 @@ while [ "$(date +%s)" -lt "$end" ]; do
     echo "$i $(date +%s.%N)" >> {ACKED}
   fi
   sleep 0.05
-done
-"""
-# HAProxy's view every 200 ms: the postgresql servers it holds UP.
-SAMPLER = """
-end=$(( $(date +%s) + {seconds} )); : > /tmp/ha-up
-while [ "$(date +%s)" -lt "$end" ]; do
-  up=$(echo 'show stat' | socat stdio /run/haproxy/admin.sock \\
-    | awk -F, '$1 == "postgresql" && $2 != "BACKEND" && $18 == "UP" {{print $2}}')
-  echo "$(date +%s.%N)" $up >> /tmp/ha-up
-  sleep 0.2
 done
 """
 
@@ -128,8 +116,7 @@ def failover():
     )
     assert created.returncode == 0, created.stderr
     lab.ssh(WRITER_HOST, f"cat > /tmp/ha-writer.sh <<'EOF'\n{WRITER}\nEOF")
-    lab.ssh(LB, f"cat > /tmp/ha-sampler.sh <<'EOF'\n{SAMPLER.format(seconds=WRITE_SECONDS)}\nEOF")
-    lab.ssh(LB, "nohup sh /tmp/ha-sampler.sh >/dev/null 2>&1 &")
+    samples_file = start_sampler("postgresql", WRITE_SECONDS)
     password = credentials(SERVICE)["AKTIENANALYSE_DB_PASSWORD"]
     lab.ssh(
         WRITER_HOST,
@@ -140,49 +127,42 @@ def failover():
     stop, rounds = threading.Event(), []
     poller = threading.Thread(target=writable_rounds, args=(stop, rounds))
     poller.start()
-    lead_etcd_from(old)
-    time.sleep(KILL_AFTER)
-    etcd_leader = etcd_leader_host()
-    killed_at = time.time()
-    subprocess.run(["lxc-stop", "-n", container(old), "-k"], check=True)
-    time.sleep(WRITE_SECONDS - KILL_AFTER + 2)
-    acked = [line.split() for line in lab.ssh(WRITER_HOST, f"cat {ACKED}").stdout.splitlines()]
-    present = psql_as_postgres(new, "SELECT id FROM ha_probe").stdout.split()
-    samples = lab.ssh(LB, "cat /tmp/ha-up").stdout.splitlines()
-    subprocess.run(["lxc-start", "-n", container(old)], check=True)
-    rejoined = None
-    for _ in range(120):
-        time.sleep(1)
-        try:
-            states = {m["Member"]: (m["Role"], m["State"]) for m in members()}
-        except (json.JSONDecodeError, subprocess.TimeoutExpired):
-            continue
-        if states.get(old, ("", ""))[1] == "running":
-            rejoined = states[old][0]
-            break
-    time.sleep(3)
-    stop.set()
-    poller.join()
-    # The outage: the longest pause between two acknowledged writes around the kill.
-    times = [float(at) for _, at in acked if float(at) > killed_at - 2]
-    gaps = [(b - a, b) for a, b in itertools.pairwise(times)]
-    resumed = max(gaps)[1] if gaps else None
+    try:
+        lead_etcd_from(old)
+        time.sleep(KILL_AFTER)
+        etcd_leader = etcd_leader_host()
+        killed_at = time.time()
+        subprocess.run(["lxc-stop", "-n", container(old), "-k"], check=True)
+        time.sleep(WRITE_SECONDS - KILL_AFTER + 2)
+        acked = [line.split() for line in lab.ssh(WRITER_HOST, f"cat {ACKED}").stdout.splitlines()]
+        present = psql_as_postgres(new, "SELECT id FROM ha_probe").stdout.split()
+        subprocess.run(["lxc-start", "-n", container(old)], check=True)
+        rejoined = None
+        for _ in range(120):
+            time.sleep(1)
+            try:
+                states = {m["Member"]: (m["Role"], m["State"]) for m in members()}
+            except (json.JSONDecodeError, subprocess.TimeoutExpired):
+                continue
+            if states.get(old, ("", ""))[1] == "running":
+                rejoined = states[old][0]
+                break
+        time.sleep(3)
+    finally:  # a failed step must not leave the poller running
+        stop.set()
+        poller.join()
     result = {
         "old_primary": old,
         "new_primary": new,
         "acknowledged": len(acked),
-        "resumed_after_s": round(resumed - killed_at, 2) if resumed else None,
-        "longest_pause_s": round(max(gaps)[0], 2) if gaps else None,
+        **outage(acked, killed_at),
         "lost": sorted(set(i for i, _ in acked) - set(present), key=int),
-        "two_up_samples": [s for s in samples if len(s.split()) > 2],
+        "two_up_samples": two_up(samples_file),
         "two_writable_rounds": [r for r in rounds if len(r[1]) > 1],
         "rejoined_as": rejoined,
         "etcd_leader_killed": etcd_leader == old,  # the worst case: etcd elects first
     }
-    (LAB_DIR / "logs").mkdir(exist_ok=True)
-    (LAB_DIR / "logs" / "ha-failover.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
-    return result
+    return record("ha-failover", result)
 
 
 def test_writes_resume_within_15_s(failover):
@@ -208,7 +188,7 @@ def test_the_old_primary_rejoins_as_a_standby(failover):
 
 @pytest.fixture(scope="module")
 def converged(failover):
-    return run_pyinfra("inventories/lab.py", capture_stderr=True)
+    return converge_twice()
 
 
 def test_the_converge_after_the_failover_succeeds(converged):
@@ -216,7 +196,7 @@ def test_the_converge_after_the_failover_succeeds(converged):
 
 
 def test_the_converge_after_that_changes_nothing(converged):
-    assert changed_operations(run_pyinfra("inventories/lab.py")) == []
+    assert converged["changed_by_the_next"] == []
 
 
 def test_the_standby_is_synchronous_again(converged):

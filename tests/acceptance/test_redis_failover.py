@@ -11,18 +11,15 @@ boot fence); a converge succeeds and the next changes nothing. Figures:
 
 from __future__ import annotations
 
-import itertools
-import json
 import subprocess
 import time
 
 import pytest
 
-from lab.topology import LAB_DIR
 from tests.acceptance import lab
+from tests.acceptance.failover import converge_twice, outage, record, start_sampler, two_up
 from tests.acceptance.test_data_access import credentials
 from tests.acceptance.test_ha import CACHE, members, replication
-from tools.apply import changed_operations, run_pyinfra
 
 pytestmark = [pytest.mark.ha, pytest.mark.journey("ha")]
 
@@ -40,15 +37,6 @@ while [ "$(date +%s)" -lt "$end" ]; do
     echo "$i $(date +%s.%N)" >> {ACKED}
   fi
   sleep 0.05
-done
-"""
-SAMPLER = """
-end=$(( $(date +%s) + {seconds} )); : > /tmp/ha-redis-up
-while [ "$(date +%s)" -lt "$end" ]; do
-  up=$(echo 'show stat' | socat stdio /run/haproxy/admin.sock \\
-    | awk -F, '$1 == "redis" && $2 != "BACKEND" && $18 == "UP" {{print $2}}')
-  echo "$(date +%s.%N)" $up >> /tmp/ha-redis-up
-  sleep 0.2
 done
 """
 
@@ -74,10 +62,7 @@ def failover():
     new = next(n for n in CACHE if n != old)
     own = credentials("frontend")
     lab.ssh(WRITER_HOST, f"cat > /tmp/ha-redis-writer.sh <<'EOF'\n{WRITER}\nEOF")
-    lab.ssh(
-        LB, f"cat > /tmp/ha-redis-sampler.sh <<'EOF'\n{SAMPLER.format(seconds=WRITE_SECONDS)}\nEOF"
-    )
-    lab.ssh(LB, "nohup sh /tmp/ha-redis-sampler.sh >/dev/null 2>&1 &")
+    samples_file = start_sampler("redis", WRITE_SECONDS)
     lab.ssh(
         WRITER_HOST,
         "read -r REDISCLI_AUTH; export REDISCLI_AUTH "
@@ -91,7 +76,6 @@ def failover():
     time.sleep(WRITE_SECONDS - KILL_AFTER + 2)
     acked = [line.split() for line in lab.ssh(WRITER_HOST, f"cat {ACKED}").stdout.splitlines()]
     present = keys_on(new)
-    samples = lab.ssh(LB, "cat /tmp/ha-redis-up").stdout.splitlines()
     subprocess.run(["lxc-start", "-n", lab.host_info(old)["container"]], check=True)
     rejoined = None
     for _ in range(90):
@@ -109,25 +93,18 @@ def failover():
         except (ValueError, subprocess.TimeoutExpired):
             pass
         time.sleep(1)
-    times = [float(at) for _, at in acked if float(at) > killed_at - 2]
-    gaps = [(b - a, b) for a, b in itertools.pairwise(times)]
-    resumed = max(gaps)[1] if gaps else None
     lost = sorted({i for i, _ in acked} - present, key=int)
     result = {
         "old_master": old,
         "new_master": new,
         "acknowledged": len(acked),
-        "resumed_after_s": round(resumed - killed_at, 2) if resumed else None,
-        "longest_pause_s": round(max(gaps)[0], 2) if gaps else None,
+        **outage(acked, killed_at),
         "lost": len(lost),
         "lost_ids": lost[:50],
-        "two_up_samples": [s for s in samples if len(s.split()) > 2],
+        "two_up_samples": two_up(samples_file),
         "rejoined_as": rejoined,
     }
-    (LAB_DIR / "logs").mkdir(exist_ok=True)
-    (LAB_DIR / "logs" / "ha-redis-failover.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
-    return result
+    return record("ha-redis-failover", result)
 
 
 def test_commands_resume_within_10_s(failover):
@@ -149,7 +126,7 @@ def test_the_old_master_follows_the_new_one(failover):
 
 @pytest.fixture(scope="module")
 def converged(failover):
-    return run_pyinfra("inventories/lab.py", capture_stderr=True)
+    return converge_twice()
 
 
 def test_the_converge_after_the_failover_succeeds(converged):
@@ -157,4 +134,4 @@ def test_the_converge_after_the_failover_succeeds(converged):
 
 
 def test_the_converge_after_that_changes_nothing(converged):
-    assert changed_operations(run_pyinfra("inventories/lab.py")) == []
+    assert converged["changed_by_the_next"] == []
