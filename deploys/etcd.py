@@ -19,6 +19,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import server
 
 from facts.snapshot import Read, file_entries
+from infra.cluster import ETCD_METRICS_PORT
 from infra.cluster import ETCD_PEER_PORT as PEER_PORT
 from infra.effects import run_if_changed
 from infra.hostdata import address, cluster, etcd_endpoints, members
@@ -64,6 +65,7 @@ def apply() -> None:
             "token": TOKEN,
             "heartbeat_ms": HEARTBEAT_MS,
             "election_ms": ELECTION_MS,
+            "metrics_port": ETCD_METRICS_PORT,
         },
         mode=644,
     )

@@ -73,6 +73,16 @@ def cluster_openings() -> list[tuple[list[int], list[str]]]:
     return openings + redis_openings()
 
 
+def etcd_clients() -> list[str]:
+    """Who on this host may connect to an etcd member's client port at all: root (the
+    converge), etcd (its own gateway) and, on a db host, postgres (Patroni). Anyone else who
+    could write Patroni's keys could run commands as postgres (archive_command)."""
+    c = cluster()
+    if not c.postgresql or host.name not in c.etcd_members:
+        return []
+    return ["root", "etcd", *(["postgres"] if "db" in host.groups else [])]
+
+
 def redis_openings() -> list[tuple[list[int], list[str]]]:
     """A Redis cluster's: Redis for the lb hosts (HAProxy), the other cache hosts
     (replication) and the Sentinels; Sentinel's port for the other Sentinels."""
@@ -126,6 +136,8 @@ def apply() -> None:
             "lb_addresses": peer_addresses("lb"),
             "local_admin_port": settings().haproxy.admin_port if "lb" in host.groups else None,
             "openings": cluster_openings(),
+            "etcd_port": ETCD_CLIENT_PORT,
+            "etcd_clients": etcd_clients(),
         },
         name=f"Firewall rules {RULES_FILE} (checked by nft -c)",
         check="nft -c -f {path}",

@@ -11,7 +11,8 @@ call each other on `internal_port` (docs/architecture.md: HAProxy). Until a serv
 deployed its backend has no server and HAProxy answers 503. With a PostgreSQL cluster (two
 db hosts), the services reach its primary through this host's port 5432 (`listen
 postgresql`, checked against Patroni's REST API). A new configuration is checked
-with `haproxy -c` before it replaces the live one; a change reloads (hitless), never restarts.
+with `haproxy -c` before it replaces the live one; a change reloads (hitless). Only a changed
+environment (the Redis check's login, a cluster's) restarts HAProxy.
 """
 
 from __future__ import annotations
@@ -108,11 +109,10 @@ def apply() -> None:
             "postgresql_servers": [(db.name, address(db)) for db in members("db")]
             if cluster().postgresql
             else [],
-            "postgresql_bind": address(host),
+            "data_binds": [address(host), *(["127.0.0.1"] if "app" in host.groups else [])],
             "redis_servers": [(c.name, address(c)) for c in members("cache")]
             if cluster().redis
             else [],
-            "redis_bind": address(host),
             "postgresql_port": POSTGRES_PORT,
             "rest_port": REST_PORT,
         },

@@ -18,10 +18,13 @@ the first db host's data become the primary, the others are cloned from it. Afte
 dynamic configuration (timing, synchronous mode, every PostgreSQL parameter) belongs to
 Patroni: a converge compares it with what the settings make and sends only the difference
 (PATCH /config), so it never fights `patronictl edit-config`. A parameter that needs a
-restart is then pending until `patronictl restart 15-main --pending` (docs/runbook.md).
+restart is then pending, and the next converge restarts PostgreSQL through Patroni, primary
+first (docs/runbook.md).
 """
 
 from __future__ import annotations
+
+import shlex
 
 import yaml
 from pyinfra import host
@@ -169,7 +172,9 @@ def apply(parameters: dict[str, str]) -> None:
     if member["member"] is None:
         server.shell(
             name="Hand PostgreSQL to Patroni (aktienanalyse-patroni-enrol)",
-            commands=[f"{ENROL} {'seed' if is_seed() else 'member'} {address(seed_host())}"],
+            commands=[
+                f"{ENROL} {'seed' if is_seed() else 'member'} {shlex.quote(address(seed_host()))}"
+            ],
         )
         return
     reload_if_changed({"Patroni configuration": config}, name="Reload Patroni", service=UNIT)

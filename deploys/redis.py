@@ -183,8 +183,8 @@ def _cluster(own, replication_secret) -> None:
         dest=FENCE_ENV,
         content=f"SENTINEL_PASSWORD={sentinel_password.get_secret_value()}\n",
         user="root",
-        group="redis",
-        mode=640,
+        group="root",
+        mode=600,  # systemd reads it as root, before the fence drops to redis
         sensitive=True,
     )
     hosts = {h.name: h for h in [*members("cache"), *members("voter")]}

@@ -23,6 +23,7 @@ POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 REST_PORT = 8008  # Patroni's REST API (Debian's: 2576 + the PostgreSQL port)
 ETCD_CLIENT_PORT, ETCD_PEER_PORT = 2379, 2380
+ETCD_METRICS_PORT = 2381  # /health and /metrics only, on loopback: what monitoring may ask
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,16 @@ def problems(hosts: Sequence, settings: Mapping[str, Settings]) -> list[str]:
         )
     ]
     found += _redis_problems(cluster, by_name, settings)
+    for h in hosts:
+        clustered = {"db": cluster.postgresql, "cache": cluster.redis}
+        clashes = [g for g, on in clustered.items() if on and {"lb", g} <= set(h.groups)]
+        if clashes:
+            found.append(
+                f"{h.name}: {h.layers[1][0]}: groups: an lb host that is also a "
+                f"{' and '.join(clashes)} host of a cluster: HAProxy's address for the "
+                "services would take the port of the server behind it; give the lb a host of "
+                "its own"
+            )
     if not cluster.postgresql:
         return found
     first = by_name[cluster.db[0]]

@@ -115,7 +115,7 @@ def members(group: str) -> list:
 
 def cluster() -> Cluster:
     """What the inventory clusters (infra/cluster.py), its hosts in inventory order."""
-    groups = {h.name: h.groups for h in [*members("db"), *members("voter")]}
+    groups = {h.name: h.groups for h in [*members("db"), *members("cache"), *members("voter")]}
     return Cluster.of(groups)
 
 

@@ -42,8 +42,10 @@ def dynamic_configuration(parameters: dict[str, str]) -> dict:
 
 
 def config_patch(current: dict | None, wanted: dict) -> dict:
-    """The PATCH /config body that makes `current` hold `wanted` (keys of ours only; a
-    parameter no longer wanted is removed with null). Empty when nothing differs."""
+    """The PATCH /config body that makes `current` hold `wanted`: the keys of ours that
+    differ, nothing else. A parameter no longer in the settings stays in Patroni's
+    configuration (it may be an operator's, from `patronictl edit-config`): remove it there.
+    Empty when nothing differs."""
     current = current or {}
     patch = {k: v for k, v in wanted.items() if k != "postgresql" and current.get(k) != v}
     have = (current.get("postgresql") or {}).get("parameters") or {}

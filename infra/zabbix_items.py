@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from infra.cluster import ETCD_CLIENT_PORT, POSTGRES_PORT, REST_PORT, SCOPE
+from infra.cluster import ETCD_METRICS_PORT, POSTGRES_PORT, REST_PORT, SCOPE
 from infra.jobs import STATUS_DIR, host_jobs, stamp
 from infra.services import deployed, instance_units
 from infra.settings import Platform, Settings
@@ -329,7 +329,7 @@ def patroni_discovery(clustered: bool) -> dict:
 
 def etcd_discovery(member: bool) -> dict:
     """Low-level discovery data: etcd's client port, on a cluster's etcd members (`member`)."""
-    return {"data": [{"{#ETCDPORT}": str(ETCD_CLIENT_PORT)}] if member else []}
+    return {"data": [{"{#ETCDPORT}": str(ETCD_METRICS_PORT)}] if member else []}
 
 
 def redis_discovery(groups: set[str]) -> dict:

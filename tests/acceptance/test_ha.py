@@ -203,3 +203,21 @@ def test_an_app_host_cannot_reach_redis_or_sentinel_directly(port):
 def test_the_haproxy_check_password_is_roots_alone():
     mode = lab.ssh(LB, "stat -c '%U:%G %a' /etc/haproxy/aktienanalyse-redis-check.env").stdout
     assert mode.strip() == "root:root 600"
+
+
+@pytest.mark.parametrize("user", ["redis", "zabbix", "nobody"])
+def test_a_local_account_cannot_reach_etcd(user):  # it could write Patroni's keys
+    command = "timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/2379'"
+    assert lab.ssh(DB[0], f"runuser -u {user} -- {command}").returncode != 0
+
+
+def test_patroni_reaches_etcd_as_postgres():
+    command = "timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/2379'"
+    assert lab.ssh(DB[0], f"runuser -u postgres -- {command}").returncode == 0
+
+
+def test_monitoring_asks_etcds_health_on_its_own_port():
+    result = lab.ssh(
+        DB[0], "runuser -u zabbix -- curl -fsS --max-time 3 http://127.0.0.1:2381/health"
+    )
+    assert '"health":"true"' in result.stdout

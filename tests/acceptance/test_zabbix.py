@@ -279,4 +279,4 @@ def test_a_cluster_member_sees_exactly_one_primary(host):
 def test_an_etcd_member_is_healthy(host):
     if not etcd_runs_on(host.backend.hostname):
         pytest.skip("no etcd on this host")
-    assert value(agent_test(host, "aktienanalyse.etcd.healthy[2379]", True)) == "1"
+    assert value(agent_test(host, "aktienanalyse.etcd.healthy[2381]", True)) == "1"

@@ -181,3 +181,9 @@ def test_a_redis_cluster_without_its_replication_secret_is_refused(cluster_tree)
     assert (
         "secrets.redis_replication_password: required when 2 cache hosts form a cluster" in message
     )
+
+
+def test_an_lb_on_a_clustered_db_host_is_refused(cluster_tree):
+    hosts = {"data-1": ["db", "lb"], "data-2": ["db"], "mon-1": ["voter"]}
+    message = problem(cluster_tree, None, "", hosts=hosts, data=data())
+    assert "t.py (host data-1): groups: an lb host that is also a db host of a cluster" in message

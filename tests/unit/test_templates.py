@@ -57,7 +57,8 @@ def test_redis_acl_disables_default_and_holds_only_hashes():
 def firewall(**variables) -> str:
     """The firewall rules: no ports, peers or sockets unless given."""
     defaults = {"ports": [], "app_addresses": [], "admin_sockets": [], "instance_ports": [],
-                "lb_addresses": [], "local_admin_port": None, "openings": []}  # fmt: skip
+                "lb_addresses": [], "local_admin_port": None, "openings": [],
+                "etcd_clients": [], "etcd_port": 2379}  # fmt: skip
     return render("/etc/nftables.d/aktienanalyse.nft", **(defaults | variables))
 
 

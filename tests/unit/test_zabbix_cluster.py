@@ -67,7 +67,7 @@ def test_the_discovery_entries_are_on_a_clusters_db_hosts_only():
 
 
 def test_the_etcd_entry_is_on_etcd_members_only():
-    assert etcd_discovery(True) == {"data": [{"{#ETCDPORT}": "2379"}]}
+    assert etcd_discovery(True) == {"data": [{"{#ETCDPORT}": "2381"}]}
     assert etcd_discovery(False) == {"data": []}
 
 
