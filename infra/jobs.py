@@ -7,7 +7,7 @@ Zabbix discovery lists them (infra/zabbix_items.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from infra.services import deployed, secrets_file, service_user
 from infra.settings import Settings
@@ -29,6 +29,7 @@ class ScheduledJob:
     writable: list[str] = field(default_factory=list)
     environment_files: list[str] = field(default_factory=list)
     working_directory: str = "/"
+    condition: list[str] = field(default_factory=list)  # ExecCondition: skipped when it fails
 
     @property
     def unit(self) -> str:
@@ -86,8 +87,23 @@ def _setting_job(settings: Settings, name: str, job) -> ScheduledJob:
     )
 
 
-def host_jobs(settings: Settings, groups: set[str]) -> list[ScheduledJob]:
-    """Every job this host runs, by name."""
+# A PostgreSQL cluster's standby skips the primary's jobs (backups, vacuum): they run on
+# whichever member is the primary when they start (psql exits 3 on a standby).
+ON_THE_PRIMARY = [
+    "/usr/bin/psql",
+    "-XAtq",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-d",
+    "postgres",
+    "-c",
+    "DO $$BEGIN IF pg_is_in_recovery() THEN RAISE EXCEPTION 'a standby'; END IF; END$$",
+]
+
+
+def host_jobs(settings: Settings, groups: set[str], clustered: bool = False) -> list[ScheduledJob]:
+    """Every job this host runs, by name; `clustered`: PostgreSQL is a Patroni cluster, so
+    its jobs run only where it is the primary."""
     jobs = []
     backup = settings.backup
     if backup.enabled and "db" in groups:
@@ -108,4 +124,6 @@ def host_jobs(settings: Settings, groups: set[str]) -> list[ScheduledJob]:
     for name, job in settings.jobs.items():
         if (job.run_as == "postgres" and "db" in groups) or job.run_as in services:
             jobs.append(_setting_job(settings, name, job))
+    if clustered:
+        jobs = [replace(j, condition=ON_THE_PRIMARY) if j.user == "postgres" else j for j in jobs]
     return sorted(jobs, key=lambda job: job.name)

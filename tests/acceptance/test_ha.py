@@ -2,6 +2,7 @@
 the services reaching the primary through HAProxy, every cluster port closed to outsiders."""
 
 import json
+import shlex
 
 import pytest
 
@@ -221,3 +222,18 @@ def test_monitoring_asks_etcds_health_on_its_own_port():
         DB[0], "runuser -u zabbix -- curl -fsS --max-time 3 http://127.0.0.1:2381/health"
     )
     assert '"health":"true"' in result.stdout
+
+
+def test_the_primarys_jobs_skip_themselves_on_the_standby():
+    from infra.jobs import ON_THE_PRIMARY
+
+    standby = next(m["Member"] for m in members() if m["Role"] != "Leader")
+    condition = " ".join(shlex.quote(word) for word in ON_THE_PRIMARY)
+    assert lab.ssh(standby, f"runuser -u postgres -- {condition}").returncode == 3
+
+
+def test_the_primarys_jobs_run_on_the_primary():
+    from infra.jobs import ON_THE_PRIMARY
+
+    condition = " ".join(shlex.quote(word) for word in ON_THE_PRIMARY)
+    assert lab.ssh(leader(), f"runuser -u postgres -- {condition}").returncode == 0

@@ -187,3 +187,13 @@ def test_an_lb_on_a_clustered_db_host_is_refused(cluster_tree):
     hosts = {"data-1": ["db", "lb"], "data-2": ["db"], "mon-1": ["voter"]}
     message = problem(cluster_tree, None, "", hosts=hosts, data=data())
     assert "t.py (host data-1): groups: an lb host that is also a db host of a cluster" in message
+
+
+def test_a_clusters_postgresql_jobs_run_only_on_the_primary():
+    from infra.jobs import ON_THE_PRIMARY, host_jobs
+    from infra.settings import Settings
+
+    jobs = host_jobs(Settings(), {"db"}, clustered=True)
+    assert {job.name: job.condition for job in jobs} == dict.fromkeys(
+        ["postgresql-backup-diff", "postgresql-backup-full", "postgresql-vacuum"], ON_THE_PRIMARY
+    )
