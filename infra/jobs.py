@@ -88,7 +88,7 @@ def _setting_job(settings: Settings, name: str, job) -> ScheduledJob:
 
 
 # A PostgreSQL cluster's standby skips the primary's jobs (backups, vacuum): they run on
-# whichever member is the primary when they start (psql exits 3 on a standby).
+# whichever member is the primary when they start (psql exits 1 on a standby: skipped).
 ON_THE_PRIMARY = [
     "/usr/bin/psql",
     "-XAtq",
