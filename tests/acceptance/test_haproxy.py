@@ -54,9 +54,10 @@ def test_certificate_is_not_world_readable(host):
 def test_one_server_per_app_host_and_instance(host):
     servers = [line.split()[1] for line in host.file(CONFIG).content_string.splitlines()
                if line.strip().startswith("server ")]  # fmt: skip
-    assert sorted(servers) == sorted(
+    once = [
         f"{app}-{port}" for app in APP_HOSTS for s in DEFAULT_SERVICES.values() for port in s.ports
-    )
+    ]
+    assert sorted(servers) == sorted(once * 2)  # in its service's backend and in the -alive twin
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -116,6 +117,23 @@ def test_stopped_instance_is_marked_down_and_avoided(host):
     finally:
         lab.ssh(victim, "systemctl start aktienanalyse-frontend@8005")
         wait_for_status(host, f"{victim}-8005", "UP", seconds=10)
+
+
+@pytest.mark.journey
+@pytest.mark.ha
+def test_a_service_without_a_healthy_instance_is_still_served(host):
+    """Fail open: with every monitoring server out of its checked backend (as when every
+    instance fails /health during a PostgreSQL switchover), /monitoring/ is still answered by
+    the instances themselves, not by HAProxy's 503."""
+    servers = sessions(host, "monitoring")
+    try:
+        for server in servers:
+            admin(host, f"set server monitoring/{server} state maint")
+        answer = json.loads(https(host, "/monitoring/"))
+        assert answer["service"] == "monitoring"
+    finally:
+        for server in servers:
+            admin(host, f"set server monitoring/{server} state ready")
 
 
 @pytest.fixture(scope="module")

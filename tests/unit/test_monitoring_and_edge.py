@@ -192,14 +192,35 @@ def test_haproxy_routes_each_service_by_its_prefix_on_both_entries():
     assert "bind 127.0.0.1:8080" in lines and "bind 10.0.0.11:8080" in lines
     assert "acl to_intelligent_core path /intelligent-core" in lines
     assert "acl to_intelligent_core path_beg /intelligent-core/" in lines
-    assert "use_backend intelligent-core if to_intelligent_core" in lines
-    assert "default_backend frontend" in lines
+    assert (
+        "use_backend intelligent-core if to_intelligent_core { nbsrv(intelligent-core) gt 0 }"
+        in lines
+    )
+    assert "use_backend frontend if { nbsrv(frontend) gt 0 }" in lines
     # Not public: refused on TLS, routed on the internal entry.
     assert "http-request deny deny_status 404 if { ssl_fc } to_broker_gateway" in lines
     assert not any(line.endswith("to_intelligent_core") and "deny" in line for line in lines)
     assert "http-request disable-l7-retry unless METH_GET" in lines
     core = text[text.index("backend intelligent-core") :]
     assert r"http-request replace-path ^/intelligent-core/?(.*) /\1" in core
+
+
+def test_haproxy_fails_open_to_the_instances_that_accept_connections():
+    """While no instance passes /health (a shared dependency paused), a route goes to the
+    same instances checked by a TCP connect only, not to HAProxy's 503."""
+    text = render(
+        "/etc/haproxy/haproxy.cfg", port=8443, stats_port=8404, check_interval_ms=2000,
+        ciphers=None, certificate="/c.pem", admin_address=None, internal_port=8080,
+        postgresql_servers=[], redis_servers=[], internal_addresses=["127.0.0.1"],
+        routes={"intelligent-core": "/intelligent-core"}, public_services=["intelligent-core"],
+        backends={"frontend": [], "intelligent-core": [("app-1-8001", "10.0.0.21", 8001)]},
+    )  # fmt: skip
+    lines = [line.strip() for line in text.splitlines()]
+    assert "use_backend intelligent-core-alive if to_intelligent_core" in lines
+    assert "default_backend frontend-alive" in lines
+    alive = text[text.index("\nbackend intelligent-core-alive") :].split("\n\n")[0]
+    assert "server app-1-8001 10.0.0.21:8001 check" in alive and "httpchk" not in alive
+    assert r"http-request replace-path ^/intelligent-core/?(.*) /\1" in alive
 
 
 def test_logrotate_follows_the_seed_policy():
