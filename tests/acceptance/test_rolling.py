@@ -82,7 +82,7 @@ def upgrade_under_load():
     during_upgrade = counts["total"]
     done.set()
     worker.join(timeout=600)
-    upgraded = {"versions": lab.all_versions(), "migrations": lab.migration_runs_since(since)}
+    upgraded = {"versions": healthy_versions(), "migrations": lab.migration_runs_since(since)}
     yield {
         **counts,
         **upgraded,
@@ -92,6 +92,18 @@ def upgrade_under_load():
         "switched": switched,
     }
     converge(None)
+
+
+def healthy_versions(seconds: float = 20) -> dict:
+    """lab.all_versions() once every instance answers /health again (a Sentinel failover
+    that just finished leaves /health failing until HAProxy has seen the new master twice)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = lab.all_versions()
+        healthy = all(version for host in seen.values() for version in host.values())
+        if healthy or time.monotonic() > deadline:
+            return seen
+        time.sleep(1)
 
 
 def switch_data_primaries(switched: dict, since: str) -> None:
