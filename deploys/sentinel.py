@@ -12,6 +12,10 @@ Sentinel's file (/var/lib/redis/aktienanalyse-sentinel.conf) is written once, as
 the first cache host as the master; Sentinel rewrites it from then on (its id, the replicas and
 Sentinels it found, the master after a failover), so a converge never touches it again and
 never fights a failover. A drop-in points Debian's unit at it.
+
+Sentinel's ACL user `zabbix` (where this Sentinel sees the master, whether a failover could
+be agreed; infra/redis_ha.py) is kept at run time (ACL SETUSER, SENTINEL FLUSHCONFIG), so it
+reaches a Sentinel whose file was written before it, and follows a rotated secret.
 """
 
 from __future__ import annotations
@@ -22,12 +26,22 @@ from pyinfra.api import deploy
 from pyinfra.operations import server
 
 from facts.files import file_state
+from facts.once import read_once
+from facts.sentinel import SentinelUser
 from facts.snapshot import Read, file_entries, files_in
 from infra.cluster import MASTER_NAME, SENTINEL_CONFIG, SENTINEL_PORT
 from infra.effects import run_if_changed
 from infra.hostdata import address, cluster, members, settings
 from infra.operations import ensure_directory, ensure_service
-from infra.redis_ha import cluster_password, write_once_as_redis
+from infra.redis_ha import (
+    SENTINEL_MONITOR_RULES,
+    SENTINEL_MONITOR_USER,
+    cluster_password,
+    sentinel_monitor_password,
+    sentinel_user,
+    sentinel_user_is,
+    write_once_as_redis,
+)
 from infra.services import UNIT_DIR
 from infra.templating import put_rendered, render
 
@@ -45,7 +59,10 @@ def packages(own) -> list[str]:
 
 
 def facts(own) -> list[Read]:
-    return [*file_entries(SENTINEL_CONFIG, DROP_IN_DIR), *files_in(DROP_IN_DIR)] if member() else []
+    if not member():
+        return []
+    user = (SentinelUser, {"user": SENTINEL_MONITOR_USER})
+    return [*file_entries(SENTINEL_CONFIG, DROP_IN_DIR), *files_in(DROP_IN_DIR), user]
 
 
 @deploy("Redis Sentinel")
@@ -84,3 +101,13 @@ def apply() -> None:
         commands=["systemctl daemon-reload", f"systemctl restart {UNIT}"],
     )
     ensure_service(name="Sentinel running and enabled", service=UNIT, running=True, enabled=True)
+    monitor_password = sentinel_monitor_password(secret)
+    current = read_once(SentinelUser, user=SENTINEL_MONITOR_USER)
+    if not sentinel_user_is(current, monitor_password, SENTINEL_MONITOR_RULES):
+        sentinel_user(
+            name=f"Sentinel's ACL user {SENTINEL_MONITOR_USER} (monitoring: read only)",
+            user=SENTINEL_MONITOR_USER,
+            rules=SENTINEL_MONITOR_RULES,
+            password=monitor_password,
+            sentinel_password=SecretStr(password),
+        )

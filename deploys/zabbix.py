@@ -4,9 +4,13 @@ Settings: `zabbix` (server, server_active), the deployed `services`, the jobs an
 for the discovery files; on cache hosts `redis_admin_password`, from which the agent's own
 Redis password is derived. With a PostgreSQL cluster (infra/cluster.py), its db hosts watch
 Patroni, PostgreSQL's role and replication and count the db hosts answering /primary (their
-`address`es); every etcd member watches etcd. The PSK is generated once on the host (never
-overwritten, never printed, zabbix-only readable); `make zabbix-register` reads it into the
-server's host registration. The item keys are declared once in infra/zabbix_items.py.
+`address`es); every etcd member watches etcd. With a Redis cluster, its cache hosts watch
+Redis's role and count the masters among them, and every Sentinel host asks its Sentinel
+(as Sentinel's read-only user zabbix, password derived from `redis_replication_password`)
+which master it names and whether a failover could be agreed. The PSK is generated once on
+the host (never overwritten, never printed, zabbix-only readable); `make zabbix-register`
+reads it into the server's host registration. The item keys are declared once in
+infra/zabbix_items.py.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from facts.snapshot import Read, files_in
 from infra.effects import restart_if_changed
 from infra.hostdata import address, cluster, members, settings
 from infra.operations import checked_file, ensure_service, ensure_user
+from infra.redis_ha import sentinel_monitor_password
 from infra.services import LOG_READERS, migrates
 from infra.templating import put_rendered
 from infra.zabbix_items import (
     ALLOWED_KEYS,
     REDIS_PASSWORD_FILE,
+    SENTINEL_PASSWORD_FILE,
     backups_discovery,
     daemons_discovery,
     discovery,
@@ -34,8 +40,10 @@ from infra.zabbix_items import (
     jobs_discovery,
     patroni_discovery,
     pgsql_discovery,
+    redis_cluster_discovery,
     redis_discovery,
     redis_monitor_password,
+    sentinel_discovery,
     tls_discovery,
     user_parameters_text,
 )
@@ -91,10 +99,15 @@ def apply() -> None:
     patroni = "db" in groups and cluster().postgresql
     etcd = host.name in cluster().etcd_members
     db_addresses = [address(db) for db in members("db")] if patroni else []
+    redis_cluster = "cache" in groups and cluster().redis
+    cache_addresses = [address(cache) for cache in members("cache")] if redis_cluster else []
+    sentinel = host.name in cluster().sentinels
     parameters = checked_file(
         name=f"UserParameters {USER_PARAMETERS_FILE}",
         dest=USER_PARAMETERS_FILE,
-        content=user_parameters_text(own.platform.log_dir, db_addresses, etcd),
+        content=user_parameters_text(
+            own.platform.log_dir, db_addresses, etcd, cache_addresses, sentinel
+        ),
         mode=644,
     )
     checked_file(  # read on every poll: no restart needed
@@ -112,6 +125,8 @@ def apply() -> None:
         ("redis", redis_discovery(groups)),
         ("patroni", patroni_discovery(patroni)),
         ("etcd", etcd_discovery(etcd)),
+        ("rediscluster", redis_cluster_discovery(redis_cluster)),
+        ("sentinel", sentinel_discovery(sentinel)),
     ):
         checked_file(
             name=f"Discovery data /etc/zabbix/aktienanalyse-{kind}.json",
@@ -124,6 +139,17 @@ def apply() -> None:
             name=f"Redis password of the agent {REDIS_PASSWORD_FILE} (ACL user zabbix: INFO, PING)",
             dest=REDIS_PASSWORD_FILE,
             content=redis_monitor_password(own.secrets["redis_admin_password"]).get_secret_value(),
+            user="zabbix",
+            group="zabbix",
+            mode=400,
+            sensitive=True,
+        )
+    if sentinel:
+        secret = settings(members("cache")[0]).secrets["redis_replication_password"]
+        checked_file(
+            name=f"Sentinel password of the agent {SENTINEL_PASSWORD_FILE} (read only)",
+            dest=SENTINEL_PASSWORD_FILE,
+            content=sentinel_monitor_password(secret).get_secret_value(),
             user="zabbix",
             group="zabbix",
             mode=400,

@@ -11,11 +11,13 @@ passwords are URL-safe base64: no file's syntax can be smuggled in through them.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 
 from pydantic import SecretStr
 from pyinfra.api import operation
 
+from infra.cluster import SENTINEL_PORT
 from infra.credentials import service_password
 from infra.operations import with_secret_input
 
@@ -63,3 +65,56 @@ def write_once_as_redis(path: str, content: SecretStr):
     target = shlex.quote(path)
     command = f"runuser -u redis -- sh -c 'umask 027; [ -e {target} ] || cat > {target}'"
     yield from with_secret_input("sentinel-conf", content.get_secret_value(), command)
+
+
+# Sentinel's ACL user for the Zabbix agent: where this Sentinel sees the master, and whether
+# the Sentinels can still agree on a failover; nothing that changes anything.
+SENTINEL_MONITOR_USER = "zabbix"
+SENTINEL_MONITOR_RULES = "-@all +ping +sentinel|get-master-addr-by-name +sentinel|ckquorum"
+
+
+def sentinel_monitor_password(secret: SecretStr) -> SecretStr:
+    """The Sentinel monitoring user's password, derived from redis_replication_password."""
+    return service_password(secret, "redis-cluster", "sentinel-zabbix")
+
+
+def sentinel_user_is(current: dict | None, password: SecretStr, rules: str) -> bool:
+    """Whether SentinelUser's `current` value is an enabled user with exactly this password
+    (compared as Redis keeps it, the SHA-256 hex) and these rules."""
+    if current is None:
+        return False
+    digest = hashlib.sha256(password.get_secret_value().encode()).hexdigest()
+    return (
+        "on" in current["flags"]
+        and current["passwords"] == [digest]
+        and set(current["commands"].split()) == set(rules.split())
+    )
+
+
+@operation()
+def sentinel_user(user: str, rules: str, password: SecretStr, sentinel_password: SecretStr):
+    """
+    Give this host's Sentinel the ACL user `user` (ACL SETUSER, then SENTINEL FLUSHCONFIG, so
+    it survives a restart: Sentinel writes its own file). Both passwords reach redis-cli on
+    its standard input; it waits up to 10 s for a Sentinel restarted a moment ago.
+
+    + user: the user's name
+    + rules: its ACL rules
+    + password: its password
+    + sentinel_password: the `sentinel` user's password (Sentinel's own login)
+    """
+    script = (
+        "read -r REDISCLI_AUTH; export REDISCLI_AUTH; i=0; "
+        f'ask() {{ redis-cli --no-auth-warning --user sentinel -p {SENTINEL_PORT} "$@"; }}; '
+        'until [ "$(ask PING 2>/dev/null)" = PONG ]; do '
+        "[ $i -lt 50 ] || exit 1; i=$((i + 1)); sleep 0.2; done; "
+        'answer=$(ask); [ "$answer" = "$(printf "OK\\nOK")" ] || { echo "$answer" >&2; exit 1; }'
+    )
+    lines = [
+        sentinel_password.get_secret_value(),
+        f"ACL SETUSER {user} reset on >{password.get_secret_value()} {rules}",
+        "SENTINEL FLUSHCONFIG",
+    ]
+    yield from with_secret_input(
+        "sentinel-user", "\n".join(lines) + "\n", f"sh -c {shlex.quote(script)}"
+    )

@@ -13,14 +13,24 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from infra.cluster import ETCD_METRICS_PORT, POSTGRES_PORT, REST_PORT, SCOPE
+from infra.cluster import (
+    ETCD_METRICS_PORT,
+    MASTER_NAME,
+    POSTGRES_PORT,
+    REDIS_PORT,
+    REST_PORT,
+    SCOPE,
+    SENTINEL_PORT,
+)
 from infra.jobs import STATUS_DIR, host_jobs, stamp
 from infra.services import deployed, instance_units
 from infra.settings import Platform, Settings
 
 LOG_DIR = "{log_dir}"  # `platform.log_dir`, filled in by user_parameters_text
 DB_ADDRESSES = "{db_addresses}"  # a cluster's db hosts, filled in by user_parameters_text
+CACHE_ADDRESSES = "{cache_addresses}"  # a Redis cluster's cache hosts, likewise
 REDIS_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-redis.pass"
+SENTINEL_PASSWORD_FILE = "/etc/zabbix/aktienanalyse-sentinel.pass"
 _MONITOR_CONTEXT = b"aktienanalyse: the Zabbix agent's Redis password"
 _PSQL = "psql -XAtq -d postgres -c"
 # A [*] key's parameter comes from the server. The agent refuses quotes and shell syntax in it
@@ -191,6 +201,48 @@ USER_PARAMETERS: dict[str, tuple[str, str, str]] = {
         "Redis {#REDISPORT}: connected clients",
         "UNSIGNED",
     ),
+    # A Redis cluster (infra/cluster.py), on its cache hosts: this Redis's role, and how many
+    # of the cache hosts' Redis say role:master (all asked in parallel, as the agent's user).
+    "aktienanalyse.rediscluster.discovery": (
+        "cat /etc/zabbix/aktienanalyse-rediscluster.json",
+        "aktienanalyse Redis cluster",
+        "TEXT",
+    ),
+    "aktienanalyse.redis.role[*]": (
+        f"{_REDIS_INFO} replication | tr -d '\\r' | sed -n 's/^role:\\([a-z]*\\)$/\\1/p'",
+        "Redis {#REDISPORT}: role",
+        "CHAR",
+    ),
+    "aktienanalyse.redis.masters[*]": (
+        f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {REDIS_PASSWORD_FILE})"; export REDISCLI_AUTH; '
+        f"{{ for a in {CACHE_ADDRESSES}; do timeout 2 redis-cli --no-auth-warning --user zabbix "
+        '-h "$a" -p "$1" INFO replication & done; wait; } | tr -d \'\\r\' '
+        "| awk '/^role:master$/ {n++} END {print n+0}'",
+        "Redis masters among the cache hosts",
+        "UNSIGNED",
+    ),
+    # Redis Sentinel, on its hosts (a Redis cluster's cache and voter hosts): the master this
+    # Sentinel names, and whether the Sentinels it sees could authorise a failover (CKQUORUM),
+    # asked as Sentinel's read-only user zabbix.
+    "aktienanalyse.sentinel.discovery": (
+        "cat /etc/zabbix/aktienanalyse-sentinel.json",
+        "aktienanalyse Redis Sentinel",
+        "TEXT",
+    ),
+    "aktienanalyse.sentinel.master[*]": (
+        f'{_ONLY_DIGITS}REDISCLI_AUTH="$(cat {SENTINEL_PASSWORD_FILE})" redis-cli '
+        f'--no-auth-warning --user zabbix -p "$1" SENTINEL get-master-addr-by-name {MASTER_NAME} '
+        "| head -n 1",
+        "Sentinel {#SENTINELPORT}: the Redis master it names",
+        "CHAR",
+    ),
+    "aktienanalyse.sentinel.quorum[*]": (
+        f'{_ONLY_DIGITS}if REDISCLI_AUTH="$(cat {SENTINEL_PASSWORD_FILE})" redis-cli '
+        f'--no-auth-warning --user zabbix -p "$1" SENTINEL ckquorum {MASTER_NAME} '
+        "| grep -q '^OK'; then echo 1; else echo 0; fi",
+        "Sentinel {#SENTINELPORT}: a failover could be authorised (1) or not (0)",
+        "UNSIGNED",
+    ),
     # Not vm.memory.size[pused]: that counts the page cache as used (a warm database host
     # would sit above 85 %), and reads sysinfo(), which in LXC is the whole machine's.
     # /proc/meminfo's MemAvailable is the container's (lxcfs). Not a [*] key: $2 is awk's.
@@ -238,11 +290,21 @@ PROTOTYPES = {
         "aktienanalyse.redis.memory_pused[*]": "{#REDISPORT}",
         "aktienanalyse.redis.clients[*]": "{#REDISPORT}",
     },
+    "aktienanalyse.rediscluster.discovery": {
+        "aktienanalyse.redis.role[*]": "{#REDISPORT}",
+        "aktienanalyse.redis.masters[*]": "{#REDISPORT}",
+    },
+    "aktienanalyse.sentinel.discovery": {
+        "aktienanalyse.sentinel.master[*]": "{#SENTINELPORT}",
+        "aktienanalyse.sentinel.quorum[*]": "{#SENTINELPORT}",
+    },
 }
 # The rules of a PostgreSQL cluster's items. Their UserParameters are written only on the
 # hosts whose discovery file lists an entry (user_parameters_text): a host without a cluster
 # keeps the file it had, plus the rules' own keys (every host links the template).
 PATRONI_RULE, ETCD_RULE = "aktienanalyse.patroni.discovery", "aktienanalyse.etcd.discovery"
+REDIS_CLUSTER_RULE = "aktienanalyse.rediscluster.discovery"
+SENTINEL_RULE = "aktienanalyse.sentinel.discovery"
 
 
 def discovery(settings: Settings, is_app_host: bool) -> dict:
@@ -337,23 +399,46 @@ def redis_discovery(groups: set[str]) -> dict:
     return {"data": [{"{#REDISPORT}": "6379"}] if "cache" in groups else []}
 
 
+def redis_cluster_discovery(clustered: bool) -> dict:
+    """Low-level discovery data: Redis's port, on a cache host of a Redis cluster."""
+    return {"data": [{"{#REDISPORT}": str(REDIS_PORT)}] if clustered else []}
+
+
+def sentinel_discovery(member: bool) -> dict:
+    """Low-level discovery data: Sentinel's port, on the hosts that run one (`member`)."""
+    return {"data": [{"{#SENTINELPORT}": str(SENTINEL_PORT)}] if member else []}
+
+
 def tls_discovery(settings: Settings, groups: set[str]) -> dict:
     """Low-level discovery data: the TLS entries whose certificate this host serves."""
     return {"data": [{"{#TLSPORT}": str(settings.haproxy.port)}] if "lb" in groups else []}
 
 
 def user_parameters_text(
-    log_dir: str = Platform().log_dir, db_addresses: Sequence[str] = (), etcd: bool = False
+    log_dir: str = Platform().log_dir,
+    db_addresses: Sequence[str] = (),
+    etcd: bool = False,
+    cache_addresses: Sequence[str] = (),
+    sentinel: bool = False,
 ) -> str:
     """The agent's UserParameter file, the log items reading `log_dir` (`platform.log_dir`;
     a SafePath, so it needs no quoting). A cluster's items only where they apply: Patroni's on
     its db hosts (`db_addresses`: every db host's address, validated IPv4, quoted all the
-    same; empty elsewhere), etcd's on its members (`etcd`)."""
-    written = {PATRONI_RULE: bool(db_addresses), ETCD_RULE: etcd}
+    same; empty elsewhere), etcd's on its members (`etcd`), the Redis cluster's on its cache
+    hosts (`cache_addresses`, likewise), Sentinel's where one runs (`sentinel`)."""
+    written = {
+        PATRONI_RULE: bool(db_addresses),
+        ETCD_RULE: etcd,
+        REDIS_CLUSTER_RULE: bool(cache_addresses),
+        SENTINEL_RULE: sentinel,
+    }
     left_out = {key for rule, on in written.items() if not on for key in PROTOTYPES[rule]}
-    addresses = " ".join(shlex.quote(address) for address in db_addresses)
     lines = ["# Managed by deploys/zabbix.py (USER_PARAMETERS); edits are overwritten."]
-    filled = {LOG_DIR: log_dir, DB_ADDRESSES: addresses}
+    filled = {
+        LOG_DIR: log_dir,
+        DB_ADDRESSES: " ".join(shlex.quote(address) for address in db_addresses),
+        CACHE_ADDRESSES: " ".join(shlex.quote(address) for address in cache_addresses),
+    }
     for key, (command, _, _) in USER_PARAMETERS.items():
         if key not in left_out:
             for placeholder, value in filled.items():

@@ -97,6 +97,12 @@ TRIGGERS = {
     "aktienanalyse.etcd.healthy[{#ETCDPORT}]": [
         ("last({item})=0", "etcd member is not healthy", "HIGH"),
     ],
+    "aktienanalyse.redis.masters[{#REDISPORT}]": [
+        ("last({item})>1", "more than one Redis master (role:master)", "DISASTER"),
+    ],
+    "aktienanalyse.sentinel.quorum[{#SENTINELPORT}]": [
+        ("last({item})=0", "Sentinel: no majority of Sentinels for a failover", "HIGH"),
+    ],
     "aktienanalyse.redis.memory_pused[{#REDISPORT}]": [
         ("last({item})>=80", "Redis: 80 % of maxmemory used", "WARNING"),
         ("last({item})>=95", "Redis: 95 % of maxmemory used", "HIGH"),
@@ -208,6 +214,8 @@ def _rule_prototypes() -> dict[str, list[dict]]:
         "aktienanalyse.patroni.discovery": filled["aktienanalyse.patroni.discovery"],
         "aktienanalyse.etcd.discovery": filled["aktienanalyse.etcd.discovery"],
         "aktienanalyse.redis.discovery": filled["aktienanalyse.redis.discovery"],
+        "aktienanalyse.rediscluster.discovery": filled["aktienanalyse.rediscluster.discovery"],
+        "aktienanalyse.sentinel.discovery": filled["aktienanalyse.sentinel.discovery"],
         "aktienanalyse.jobs.discovery": [
             _prototype(
                 "systemd.unit.info[{#JOB}.service,Result,Service]",

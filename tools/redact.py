@@ -40,7 +40,7 @@ class Redactor:
 
 def cluster_secrets(secrets: Mapping) -> dict[str, str]:
     """The logins a cluster derives (infra/patroni.py, infra/redis_ha.py), by name."""
-    from infra.redis_ha import CLUSTER_USERS, cluster_password
+    from infra.redis_ha import CLUSTER_USERS, cluster_password, sentinel_monitor_password
 
     found = {}
     superuser = secrets.get("postgresql_superuser_password")
@@ -52,6 +52,8 @@ def cluster_secrets(secrets: Mapping) -> dict[str, str]:
         for user in CLUSTER_USERS:
             derived = cluster_password(replication, user).get_secret_value()
             found[f"Redis {user} password (derived)"] = derived
+        monitor = sentinel_monitor_password(replication).get_secret_value()
+        found["Sentinel zabbix password (derived)"] = monitor
     return found
 
 

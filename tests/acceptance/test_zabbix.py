@@ -280,3 +280,54 @@ def test_an_etcd_member_is_healthy(host):
     if not etcd_runs_on(host.backend.hostname):
         pytest.skip("no etcd on this host")
     assert value(agent_test(host, "aktienanalyse.etcd.healthy[2381]", True)) == "1"
+
+
+def sentinel_runs_on(name: str) -> bool:
+    return name in CLUSTER.sentinels
+
+
+@pytest.mark.ha
+def test_a_sentinel_names_the_redis_master(host):
+    if not sentinel_runs_on(host.backend.hostname):
+        pytest.skip("no Sentinel on this host")
+    named = value(agent_test(host, "aktienanalyse.sentinel.master[26379]", True))
+    masters = [name for name in CLUSTER.cache if redis_role(name) == "master"]
+    assert [named] == [lab.host_info(name)["address"] for name in masters]
+
+
+@pytest.mark.ha
+def test_the_sentinels_could_agree_on_a_failover(host):
+    if not sentinel_runs_on(host.backend.hostname):
+        pytest.skip("no Sentinel on this host")
+    assert value(agent_test(host, "aktienanalyse.sentinel.quorum[26379]", True)) == "1"
+
+
+@pytest.mark.ha
+def test_a_clustered_cache_host_sees_exactly_one_redis_master(host):
+    if not (CLUSTER.redis and host.backend.hostname in CLUSTER.cache):
+        pytest.skip("no Redis cluster on this host")
+    assert value(agent_test(host, "aktienanalyse.redis.masters[6379]", True)) == "1"
+
+
+@pytest.mark.ha
+@pytest.mark.parametrize(
+    "command", ["SENTINEL FAILOVER aktienanalyse", "SENTINEL SET aktienanalyse quorum 1"]
+)
+def test_sentinels_monitoring_user_changes_nothing(host, command):
+    if not sentinel_runs_on(host.backend.hostname):
+        pytest.skip("no Sentinel on this host")
+    answer = host.check_output(
+        'REDISCLI_AUTH="$(cat /etc/zabbix/aktienanalyse-sentinel.pass)" runuser -u zabbix -- '
+        f"redis-cli --no-auth-warning --user zabbix -p 26379 {command}"
+    )
+    assert answer.startswith("NOPERM")
+
+
+def redis_role(name: str) -> str:
+    """This cache host's Redis role as the agent reports it."""
+    result = lab.ssh(
+        name,
+        "runuser -u zabbix -- zabbix_agent2 -c /etc/zabbix/zabbix_agent2.conf "
+        "-t 'aktienanalyse.redis.role[6379]'",
+    )
+    return value(result.stdout.strip())

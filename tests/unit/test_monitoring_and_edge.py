@@ -107,9 +107,14 @@ def test_every_parameterised_key_has_a_prototype():
     }
 
 
-def test_user_parameter_file_lists_every_key_on_a_cluster_db_host():
-    """A db host of a PostgreSQL cluster is an etcd member too: it answers every key."""
-    lines = user_parameters_text(db_addresses=["10.0.0.31", "10.0.0.32"], etcd=True)
+def test_user_parameter_file_lists_every_key_on_a_clustered_data_host():
+    """A data host of both clusters (db and cache, etcd member, Sentinel) answers every key."""
+    lines = user_parameters_text(
+        db_addresses=["10.0.0.31", "10.0.0.32"],
+        etcd=True,
+        cache_addresses=["10.0.0.31", "10.0.0.32"],
+        sentinel=True,
+    )
     keys = [line.split("=", 1)[1].split(",", 1)[0] for line in lines.splitlines()[1:]]
     assert keys == list(USER_PARAMETERS)
 

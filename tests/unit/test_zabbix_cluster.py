@@ -18,16 +18,22 @@ from infra.zabbix_items import (
     ETCD_RULE,
     PATRONI_RULE,
     PROTOTYPES,
+    REDIS_CLUSTER_RULE,
+    SENTINEL_RULE,
     USER_PARAMETERS,
     daemons_discovery,
     etcd_discovery,
     patroni_discovery,
+    redis_cluster_discovery,
+    sentinel_discovery,
     user_parameters_text,
 )
 from infra.zabbix_template import TEMPLATE_FILE
 
 DB_ADDRESSES = ["10.0.0.31", "10.0.0.32"]
-CLUSTER_KEYS = {key for rule in (PATRONI_RULE, ETCD_RULE) for key in PROTOTYPES[rule]}
+CLUSTER_RULES = (PATRONI_RULE, ETCD_RULE, REDIS_CLUSTER_RULE, SENTINEL_RULE)
+CLUSTER_KEYS = {key for rule in CLUSTER_RULES for key in PROTOTYPES[rule]}
+CACHE_ADDRESSES = ["10.0.0.33", "10.0.0.34"]
 GUARD = 'case "$1" in ""|*[!0-9]*) exit 1 ;; esac; '
 
 
@@ -38,8 +44,11 @@ def parameters(text: str) -> dict[str, str]:
 
 
 def on_a_db_host(addresses: list[str] = DB_ADDRESSES) -> dict[str, str]:
-    """The UserParameters of a cluster's db host (an etcd member too)."""
-    return parameters(user_parameters_text(db_addresses=addresses, etcd=True))
+    """The UserParameters of a cluster's data host: db and cache, etcd member and Sentinel."""
+    text = user_parameters_text(
+        db_addresses=addresses, etcd=True, cache_addresses=CACHE_ADDRESSES, sentinel=True
+    )
+    return parameters(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,7 +62,29 @@ def test_without_a_cluster_the_file_leaves_out_every_cluster_item():
 def test_without_a_cluster_the_file_still_answers_the_two_discovery_rules():
     """Every host links the template: a rule its host cannot answer would go unsupported."""
     answered = set(parameters(user_parameters_text()))
-    assert {PATRONI_RULE, ETCD_RULE} <= answered
+    assert set(CLUSTER_RULES) <= answered
+
+
+def test_a_clustered_cache_host_answers_redis_role_and_masters():
+    cache = set(parameters(user_parameters_text(cache_addresses=CACHE_ADDRESSES, sentinel=True)))
+    assert cache & CLUSTER_KEYS == {*PROTOTYPES[REDIS_CLUSTER_RULE], *PROTOTYPES[SENTINEL_RULE]}
+
+
+def test_a_voter_asks_its_sentinel_and_no_redis():
+    voter = set(parameters(user_parameters_text(etcd=True, sentinel=True)))
+    assert voter & set(PROTOTYPES[REDIS_CLUSTER_RULE]) == set()
+    assert set(PROTOTYPES[SENTINEL_RULE]) <= voter
+
+
+def test_the_redis_and_sentinel_entries_are_on_their_hosts_only():
+    assert (redis_cluster_discovery(False), sentinel_discovery(False)) == ({"data": []},) * 2
+    assert redis_cluster_discovery(True) == {"data": [{"{#REDISPORT}": "6379"}]}
+    assert sentinel_discovery(True) == {"data": [{"{#SENTINELPORT}": "26379"}]}
+
+
+def test_the_cache_addresses_are_shell_quoted():
+    text = user_parameters_text(cache_addresses=["10.0.0.33", "a b"])
+    assert "for a in 10.0.0.33 'a b'; do" in parameters(text)["aktienanalyse.redis.masters[*]"]
 
 
 def test_a_voter_answers_etcd_and_no_postgresql_item():
