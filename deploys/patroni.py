@@ -10,16 +10,16 @@ which holds its commits once the standby stops following it.
 
 Settings: `machine.memory`/`machine.cpus` (the cluster's one tuning, infra/tuning.py, equal
 on every member and checked against the cgroup here), `postgresql` (max_connections,
-storage, overrides), the secrets `postgresql_superuser_password` (pg_rewind; the REST API's
-password is derived from it) and `postgresql_replication_password`.
+storage, overrides), the secrets `postgresql_superuser_password` (the REST API's and pg_rewind's
+role `rewind` passwords are derived from it) and `postgresql_replication_password`.
 
 The first converge with two db hosts hands each one to Patroni (aktienanalyse-patroni-enrol):
 the first db host's data become the primary, the others are cloned from it. After that the
 dynamic configuration (timing, synchronous mode, every PostgreSQL parameter) belongs to
 Patroni: a converge compares it with what the settings make and sends only the difference
 (PATCH /config), so it never fights `patronictl edit-config`. A parameter that needs a
-restart is then pending, and the next converge restarts PostgreSQL through Patroni, primary
-first (docs/runbook.md).
+restart is then pending on every member, and the same converge restarts those members
+through Patroni (`patronictl restart --pending`; docs/runbook.md).
 """
 
 from __future__ import annotations
@@ -179,8 +179,8 @@ def apply(parameters: dict[str, str]) -> None:
         return
     reload_if_changed({"Patroni configuration": config}, name="Reload Patroni", service=UNIT)
     leads = member["member"].get("role") in ("master", "primary")
-    # A parameter that needs a restart: the primary first (a standby may not run with less
-    # than its primary's max_connections, max_worker_processes...), then the standbys.
+    # Still pending from an earlier converge that stopped before its restart (below): the
+    # primary first, then the standbys.
     for restarting in host.loop([True, False]):
         if member["member"].get("pending_restart") and leads == restarting:
             run_with_effect(
@@ -193,9 +193,23 @@ def apply(parameters: dict[str, str]) -> None:
     if leads:
         patch = config_patch(member["config"], dynamic_configuration(parameters))
         if patch:
-            patch_dynamic_configuration(
+            patched = patch_dynamic_configuration(
                 name=f"Patroni's dynamic configuration: {', '.join(changed_keys(patch))}",
                 url=f"http://{address(host)}:{REST_PORT}/config",
                 patch=patch,
                 password=rest_password(own),
+            )
+            # Every member applies it in its next loop and marks a parameter that needs a
+            # restart as pending; restart those members now, so the converge after this one
+            # changes nothing. Patroni starts a standby with at least its primary's
+            # max_connections (and the like), whatever the order.
+            run_if_changed(
+                {"Patroni's dynamic configuration": patched},
+                server.shell,
+                effect="restart",
+                name="Restart the members with parameters pending a restart (Patroni)",
+                commands=[
+                    f"sleep {2 * TIMING['loop_wait'] + 2}",
+                    f"patronictl -c {CONFIG} restart {SCOPE} --pending --force",
+                ],
             )

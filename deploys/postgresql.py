@@ -39,7 +39,7 @@ from infra.effects import reload_if_changed, restart_service, run_if_changed
 from infra.hostdata import address, cluster, peer_addresses, settings
 from infra.jobs import STANZA
 from infra.operations import PSQL, checked_file, ensure_service, extension, role_password
-from infra.patroni import REPLICATION_ROLE
+from infra.patroni import REPLICATION_ROLE, REWIND_GRANTS, REWIND_ROLE, rewind_password
 from infra.pgcluster import CONF_DIR, DATA_DIR, directories_read, secure_directories
 from infra.services import CORE
 from infra.settings import Settings
@@ -113,7 +113,7 @@ def packages(settings: Settings) -> list[str]:
 
 def facts(own: Settings) -> list[Read]:
     pg = own.postgresql
-    cluster_roles = [REPLICATION_ROLE, "postgres"] if cluster().postgresql else []
+    cluster_roles = [REPLICATION_ROLE, REWIND_ROLE, "postgres"] if cluster().postgresql else []
     return [
         *((PostgresqlRoleVerifier, {"role": r}) for r in cluster_roles),
         (EffectiveResources, {}),  # tuning
@@ -168,6 +168,7 @@ def _hba(own: Settings, clients: list[str], replicas: list[str]):
             "databases": ",".join(pg.databases),
             "app_addresses": clients,
             "replication_role": REPLICATION_ROLE,
+            "rewind_role": REWIND_ROLE,
             "replica_addresses": replicas,
         },
         user="root",
@@ -240,7 +241,8 @@ def _plain_server(own: Settings) -> None:
 
 
 def _cluster_roles(own: Settings) -> None:
-    """The standbys' replication role and the superuser's password (pg_rewind, Patroni)."""
+    """The standbys' replication role, pg_rewind's role, and their and the superuser's
+    passwords (Patroni's file holds all three)."""
     if read_once(PostgresqlRoleVerifier, role=REPLICATION_ROLE) is None:
         sql = (
             f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REPLICATION_ROLE}')"
@@ -250,8 +252,21 @@ def _cluster_roles(own: Settings) -> None:
             name=f"Role {REPLICATION_ROLE} (replication)",
             commands=[f"{PSQL} -c {shlex.quote(sql)}"],
         )
+    if read_once(PostgresqlRoleVerifier, role=REWIND_ROLE) is None:
+        grants = "; ".join(
+            f"GRANT EXECUTE ON FUNCTION {function} TO {REWIND_ROLE}" for function in REWIND_GRANTS
+        )
+        sql = (
+            f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REWIND_ROLE}')"
+            f" THEN CREATE ROLE {REWIND_ROLE} LOGIN; END IF; END$$; {grants}"
+        )
+        server.shell(
+            name=f"Role {REWIND_ROLE} (pg_rewind: reads the files it compares, nothing else)",
+            commands=[f"{PSQL} -c {shlex.quote(sql)}"],
+        )
     passwords = {
         REPLICATION_ROLE: own.secrets["postgresql_replication_password"],
+        REWIND_ROLE: rewind_password(own),
         "postgres": own.secrets["postgresql_superuser_password"],
     }
     for role, password in host.loop(passwords.items()):

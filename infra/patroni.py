@@ -17,6 +17,15 @@ from infra.settings import Settings
 
 BIN_DIR = "/usr/lib/postgresql/15/bin"
 REPLICATION_ROLE = "replicator"
+# pg_rewind's login to the new primary (an old primary rejoining): a role that may only read
+# the files pg_rewind compares (PostgreSQL's documented grants), not the superuser.
+REWIND_ROLE = "rewind"
+REWIND_GRANTS = (
+    "pg_catalog.pg_ls_dir(text, boolean, boolean)",
+    "pg_catalog.pg_stat_file(text, boolean)",
+    "pg_catalog.pg_read_binary_file(text)",
+    "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)",
+)
 REST_USER = "patroni"
 # Patroni's timing (seconds): a lost leader's key expires after ttl; loop_wait + 2 *
 # retry_timeout must stay below it. A failover takes about ttl + 2 s.
@@ -92,6 +101,10 @@ def patroni_config(own: Settings, name: str, me: str, parameters: dict[str, str]
                     "username": REPLICATION_ROLE,
                     "password": own.secrets["postgresql_replication_password"].get_secret_value(),
                 },
+                "rewind": {
+                    "username": REWIND_ROLE,
+                    "password": rewind_password(own).get_secret_value(),
+                },
             },
             "parameters": {
                 "hba_file": f"{CONF_DIR}/pg_hba.conf",
@@ -136,3 +149,8 @@ def patch_dynamic_configuration(url: str, patch: dict, password: SecretStr):
         f"curl -fsS -o /dev/null -X PATCH -K - -H 'Content-Type: application/json' -d {body} {url}"
     )
     yield from with_secret_input("patroni-rest.curl", credentials, command)
+
+
+def rewind_password(own: Settings) -> SecretStr:
+    """pg_rewind's password (role REWIND_ROLE), derived from the superuser's."""
+    return service_password(own.secrets["postgresql_superuser_password"], "patroni", "rewind")

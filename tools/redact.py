@@ -47,6 +47,8 @@ def cluster_secrets(secrets: Mapping) -> dict[str, str]:
     if superuser and superuser.get_secret_value():
         rest = service_password(superuser, "patroni", "rest").get_secret_value()
         found["Patroni REST password (derived)"] = rest
+        rewind = service_password(superuser, "patroni", "rewind").get_secret_value()
+        found["pg_rewind password (derived)"] = rewind
     replication = secrets.get("redis_replication_password")
     if replication and replication.get_secret_value():
         for user in CLUSTER_USERS:

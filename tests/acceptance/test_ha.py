@@ -95,6 +95,44 @@ def test_the_standby_reaches_the_primarys_postgresql():
     assert lab.tcp_connect(DB[1], lab.host_info(DB[0])["address"], 5432).returncode == 0
 
 
+def on_the_leader(query: str) -> str:
+    name = leader()
+    return lab.ssh(
+        name, f"runuser -u postgres -- psql -XAtq -c {shlex.quote(query)}"
+    ).stdout.strip()
+
+
+def test_the_superuser_cannot_log_in_from_a_peer():
+    """pg_hba: postgres over the network is rejected before any password is asked."""
+    other = next(name for name in DB if name != leader())
+    target = lab.host_info(leader())["address"]
+    result = lab.ssh(other, f"psql -w 'host={target} user=postgres dbname=postgres' -c 'SELECT 1'")
+    assert "no pg_hba.conf entry" in result.stderr
+
+
+def test_pg_rewind_logs_in_as_a_role_that_is_no_superuser():
+    assert (
+        on_the_leader(
+            "SELECT rolsuper, rolreplication, rolcreaterole FROM pg_roles WHERE rolname = 'rewind'"
+        )
+        == "f|f|f"
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "allowed"),
+    [
+        ("pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)", "t"),
+        ("pg_catalog.pg_ls_dir(text, boolean, boolean)", "t"),
+        ("pg_catalog.pg_read_file(text)", "f"),
+        ("pg_catalog.pg_reload_conf()", "f"),
+    ],
+)
+def test_the_rewind_role_may_run_pg_rewinds_functions_only(function, allowed):
+    query = f"SELECT has_function_privilege('rewind', '{function}', 'EXECUTE')"
+    assert on_the_leader(query) == allowed
+
+
 def test_patronis_api_refuses_a_change_without_its_password():
     result = lab.ssh(
         LB,

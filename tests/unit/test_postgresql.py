@@ -74,9 +74,13 @@ def test_hba_of_a_cluster_member_admits_its_peers_replication_and_rewind_only():
     text = render(
         "/etc/postgresql/15/main/pg_hba.conf",
         role="r", databases="d", app_addresses=["10.0.0.11"], replication_role="replicator",
-        replica_addresses=["10.0.0.32"],
+        rewind_role="rewind", replica_addresses=["10.0.0.32"],
     )  # fmt: skip
     rules = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
     assert ["host", "replication", "replicator", "10.0.0.32/32", "scram-sha-256"] in rules
-    assert ["host", "all", "postgres", "10.0.0.32/32", "scram-sha-256"] in rules
+    assert ["host", "postgres", "rewind", "10.0.0.32/32", "scram-sha-256"] in rules
+    # The superuser logs in through the local socket only, never over the network.
+    assert [rule for rule in rules if "postgres" in rule[2:3]] == [
+        ["local", "all", "postgres", "peer"]
+    ]
     assert [rule[-1] for rule in rules[-3:]] == ["reject"] * 3

@@ -48,7 +48,7 @@ def test_the_redactor_knows_every_derived_cluster_login():
 
     found = cluster_secrets({"postgresql_superuser_password": SECRET,
                              "redis_replication_password": SECRET})  # fmt: skip
-    assert len(set(found.values())) == 2 + len(CLUSTER_USERS)  # + REST, Sentinel's zabbix
+    assert len(set(found.values())) == 3 + len(CLUSTER_USERS)  # + REST, rewind, Sentinel's
 
 
 def test_sentinels_monitoring_user_may_change_nothing():
