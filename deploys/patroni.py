@@ -33,6 +33,7 @@ from pyinfra.operations import server
 
 from facts.once import read_once
 from facts.patroni import PatroniMember
+from facts.postgresql import PostgresqlRuntime
 from facts.resources import EffectiveResources
 from facts.snapshot import Read, file_entries, files_in
 from infra.cluster import NAMESPACE, REST_PORT, SCOPE
@@ -48,8 +49,9 @@ from infra.patroni import (
     patch_dynamic_configuration,
     patroni_config,
     rest_password,
+    restart_pending_commands,
 )
-from infra.pgcluster import CONF_DIR, DATA_DIR
+from infra.pgcluster import CONF_DIR, DATA_DIR, RESTART_ONLY
 from infra.settings import Settings, size_bytes
 from infra.templating import put_rendered
 
@@ -200,16 +202,17 @@ def apply(parameters: dict[str, str]) -> None:
                 password=rest_password(own),
             )
             # Every member applies it in its next loop and marks a parameter that needs a
-            # restart as pending; restart those members now, so the converge after this one
-            # changes nothing. Patroni starts a standby with at least its primary's
-            # max_connections (and the like), whatever the order.
-            run_if_changed(
-                {"Patroni's dynamic configuration": patched},
-                server.shell,
-                effect="restart",
-                name="Restart the members with parameters pending a restart (Patroni)",
-                commands=[
-                    f"sleep {2 * TIMING['loop_wait'] + 2}",
-                    f"patronictl -c {CONFIG} restart {SCOPE} --pending --force",
-                ],
-            )
+            # restart as pending: restart those members now (the primary, then the standbys,
+            # which replay its lower values first), so the converge after this one changes
+            # nothing; the operation fails unless every member then runs with none pending.
+            runtime = read_once(PostgresqlRuntime)
+            restart_only = runtime["restart_only"] or RESTART_ONLY
+            pending = sorted(set(patch.get("postgresql", {}).get("parameters", {})) & restart_only)
+            if pending:
+                run_if_changed(
+                    {"Patroni's dynamic configuration": patched},
+                    server.shell,
+                    effect="restart",
+                    name=f"Restart the members for {', '.join(pending)} (Patroni)",
+                    commands=restart_pending_commands(CONFIG),
+                )

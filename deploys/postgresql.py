@@ -40,7 +40,7 @@ from infra.hostdata import address, cluster, peer_addresses, settings
 from infra.jobs import STANZA
 from infra.operations import PSQL, checked_file, ensure_service, extension, role_password
 from infra.patroni import REPLICATION_ROLE, REWIND_GRANTS, REWIND_ROLE, rewind_password
-from infra.pgcluster import CONF_DIR, DATA_DIR, directories_read, secure_directories
+from infra.pgcluster import CONF_DIR, DATA_DIR, RESTART_ONLY, directories_read, secure_directories
 from infra.services import CORE
 from infra.settings import Settings
 from infra.templating import put_rendered, render
@@ -51,16 +51,6 @@ POSTGRES = "/usr/lib/postgresql/15/bin/postgres"
 DROP_IN = f"{CONF_DIR}/conf.d/50-aktienanalyse.conf"
 HBA_FILE = f"{CONF_DIR}/pg_hba.conf"
 MONITORING_ROLE = "zabbix"  # the agent's OS user, for peer authentication
-# Restart-only parameters this deploy sets, for when PostgreSQL cannot tell (not running yet).
-RESTART_ONLY = {
-    "archive_mode",
-    "listen_addresses",
-    "max_connections",
-    "max_worker_processes",
-    "shared_buffers",
-    "shared_preload_libraries",
-    "wal_buffers",
-}
 _SETTING = re.compile(r"^\s*([a-z][a-z0-9_.]*)\s*=\s*'((?:[^']|'')*)'")
 
 

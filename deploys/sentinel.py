@@ -14,8 +14,9 @@ Sentinels it found, the master after a failover), so a converge never touches it
 never fights a failover. A drop-in points Debian's unit at it.
 
 Sentinel's ACL user `zabbix` (where this Sentinel sees the master, whether a failover could
-be agreed; infra/redis_ha.py) is kept at run time (ACL SETUSER, SENTINEL FLUSHCONFIG), so it
-reaches a Sentinel whose file was written before it, and follows a rotated secret.
+be agreed; infra/redis_ha.py) is kept at run time (ACL SETUSER, SENTINEL FLUSHCONFIG, logged in
+with the password Sentinel's file holds), so it reaches a Sentinel whose file was written
+before it, and follows a rotated secret.
 """
 
 from __future__ import annotations
@@ -109,5 +110,4 @@ def apply() -> None:
             user=SENTINEL_MONITOR_USER,
             rules=SENTINEL_MONITOR_RULES,
             password=monitor_password,
-            sentinel_password=SecretStr(password),
         )

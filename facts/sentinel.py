@@ -8,6 +8,13 @@ from pyinfra.api import FactBase
 
 from infra.cluster import SENTINEL_CONFIG, SENTINEL_PORT
 
+# Sentinel's own login (user `sentinel`) as its file holds it: the one Sentinel accepts, also
+# when redis_replication_password was rotated after the file was written.
+OWN_PASSWORD = (
+    """awk '$1 == "sentinel" && $2 == "sentinel-pass" {print $3; exit}' """
+    f"{shlex.quote(SENTINEL_CONFIG)} 2>/dev/null"
+)
+
 
 class SentinelUser(FactBase):
     """{"flags": [...], "passwords": [sha256 hex...], "commands": "<rules>"} of the Sentinel
@@ -16,10 +23,8 @@ class SentinelUser(FactBase):
     command line)."""
 
     def command(self, user: str) -> str:
-        config = shlex.quote(SENTINEL_CONFIG)
         return (
-            f'pass=$(awk \'$1 == "sentinel" && $2 == "sentinel-pass" {{print $3; exit}}\' '
-            f'{config} 2>/dev/null); if [ -n "$pass" ]; then REDISCLI_AUTH="$pass" timeout 3 '
+            f'pass=$({OWN_PASSWORD}); if [ -n "$pass" ]; then REDISCLI_AUTH="$pass" timeout 3 '
             f"redis-cli --no-auth-warning --user sentinel -p {SENTINEL_PORT} "
             f"ACL GETUSER {shlex.quote(user)} 2>/dev/null; fi; exit 0"
         )

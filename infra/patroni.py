@@ -154,3 +154,26 @@ def patch_dynamic_configuration(url: str, patch: dict, password: SecretStr):
 def rewind_password(own: Settings) -> SecretStr:
     """pg_rewind's password (role REWIND_ROLE), derived from the superuser's."""
     return service_password(own.secrets["postgresql_superuser_password"], "patroni", "rewind")
+
+
+# Exit 0 when `patronictl list -f json` (stdin) shows every member running, none pending.
+_SETTLED = (
+    "import json, sys; members = json.load(sys.stdin); "
+    'sys.exit(not all(m.get("State") == "running" and not m.get("Pending restart") '
+    "for m in members))"
+)
+
+
+def restart_pending_commands(config: str) -> list[str]:
+    """Restart the members with a pending restart (the primary, then the standbys) until
+    every member runs with none pending: a member marks itself pending in its next loop
+    after a change, and `patronictl restart --pending` skips one that has not yet (exit 0).
+    Fails after a minute, listing the members."""
+    ctl = f"patronictl -c {shlex.quote(config)}"
+    restart = f"{ctl} restart {SCOPE} --pending --force --role"
+    settled = f"{ctl} list -f json | python3 -c {shlex.quote(_SETTLED)}"
+    return [
+        f"sleep {2 * TIMING['loop_wait'] + 2}",
+        f"for i in $(seq 30); do {restart} primary && {restart} replica && {settled} && exit 0; "
+        f"sleep 2; done; {ctl} list >&2; exit 1",
+    ]

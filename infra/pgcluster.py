@@ -11,6 +11,16 @@ from infra.operations import ensure_directory
 CONF_DIR = "/etc/postgresql/15/main"
 DATA_DIR = "/var/lib/postgresql/15/main"
 HOME = "/var/lib/postgresql"
+# Restart-only parameters the deploys set, for when PostgreSQL cannot tell (not running yet).
+RESTART_ONLY = {
+    "archive_mode",
+    "listen_addresses",
+    "max_connections",
+    "max_worker_processes",
+    "shared_buffers",
+    "shared_preload_libraries",
+    "wal_buffers",
+}
 
 
 def directories_read() -> list[Read]:

@@ -17,6 +17,7 @@ import shlex
 from pydantic import SecretStr
 from pyinfra.api import operation
 
+from facts.sentinel import OWN_PASSWORD
 from infra.cluster import SENTINEL_PORT
 from infra.credentials import service_password
 from infra.operations import with_secret_input
@@ -92,29 +93,27 @@ def sentinel_user_is(current: dict | None, password: SecretStr, rules: str) -> b
 
 
 @operation()
-def sentinel_user(user: str, rules: str, password: SecretStr, sentinel_password: SecretStr):
+def sentinel_user(user: str, rules: str, password: SecretStr):
     """
     Give this host's Sentinel the ACL user `user` (ACL SETUSER, then SENTINEL FLUSHCONFIG, so
-    it survives a restart: Sentinel writes its own file). Both passwords reach redis-cli on
-    its standard input; it waits up to 10 s for a Sentinel restarted a moment ago.
+    it survives a restart: Sentinel writes its own file), logged in as Sentinel's own user
+    with the password its file holds. The user's password reaches redis-cli on its standard
+    input; it waits up to 10 s for a Sentinel restarted a moment ago.
 
     + user: the user's name
     + rules: its ACL rules
     + password: its password
-    + sentinel_password: the `sentinel` user's password (Sentinel's own login)
     """
     script = (
-        "read -r REDISCLI_AUTH; export REDISCLI_AUTH; i=0; "
+        f"REDISCLI_AUTH=$({OWN_PASSWORD}); export REDISCLI_AUTH; i=0; "
         f'ask() {{ redis-cli --no-auth-warning --user sentinel -p {SENTINEL_PORT} "$@"; }}; '
         'until [ "$(ask PING 2>/dev/null)" = PONG ]; do '
         "[ $i -lt 50 ] || exit 1; i=$((i + 1)); sleep 0.2; done; "
         'answer=$(ask); [ "$answer" = "$(printf "OK\\nOK")" ] || { echo "$answer" >&2; exit 1; }'
     )
     lines = [
-        sentinel_password.get_secret_value(),
         f"ACL SETUSER {user} reset on >{password.get_secret_value()} {rules}",
         "SENTINEL FLUSHCONFIG",
     ]
-    yield from with_secret_input(
-        "sentinel-user", "\n".join(lines) + "\n", f"sh -c {shlex.quote(script)}"
-    )
+    content = "\n".join(lines) + "\n"
+    yield from with_secret_input("sentinel-user", content, f"sh -c {shlex.quote(script)}")
