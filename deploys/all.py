@@ -120,10 +120,11 @@ if "db" in groups:
 if "cache" in groups:
     redis.apply()
 sentinel.apply()
-backup.apply(primary)  # db: pgBackRest's stanza; cache: where Redis' snapshots go
+backup.apply()  # pgBackRest (db, backup); where Redis' snapshots go (cache)
 # pyinfra orders operations per host only: the releases (their migrations and health gates)
 # must find the data services ready on the other hosts, PostgreSQL handed to Patroni included.
 barrier(name="Data services ready on every host", reason="data services converged")
+backup.first_backup()  # where the repository is, once: the db hosts' TLS servers are up
 # HAProxy before the releases: the services' database and cache addresses may be HAProxy's
 # (a cluster), so a migration or health gate needs it; an instance it does not know yet is
 # DOWN until it answers its health check.

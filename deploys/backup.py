@@ -1,4 +1,5 @@
-"""Backups: pgBackRest for PostgreSQL (group db) and copies of Redis' snapshots (group cache).
+"""Backups: pgBackRest for PostgreSQL (groups db and backup) and copies of Redis' snapshots
+(group cache).
 
 Settings: `backup` (enabled, path, require_mount, schedules, retention) and the secret
 `pgbackrest_cipher_pass` (the repository is encrypted, aes-256-cbc). PostgreSQL archives
@@ -6,6 +7,13 @@ every WAL segment into the repository (deploys/postgresql.py); the first converg
 stanza, checks that archiving works and takes the first full backup. Later backups, each
 followed by pgBackRest's own `verify`, are timers (deploys/jobs.py). `backup.path` must be a
 mount of its own (another disk or host), so a lost data disk does not take the backups along.
+
+Where the repository is:
+- no `backup` host: on the db host, under `backup.path` (one db host only);
+- a `backup` host (required by a PostgreSQL cluster): there, and only there. The db hosts and
+  it talk through pgBackRest's TLS server (`pgbackrest.service`, port 8432, certificates from
+  infra/pgbackrest.py); it backs up whichever db host is the primary, the primary archives to
+  it, and Patroni builds a new replica from it.
 
 Why pgBackRest: Debian packages it, it does WAL archiving, full/diff/incremental backups,
 retention, encryption, verification and point-in-time restore in one tool, and a restore is
@@ -18,27 +26,49 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import server
+from pyinfra.operations import server, systemd
 
 from facts.files import file_state
 from facts.kernel import MountPoints
 from facts.once import read_once
 from facts.snapshot import Read, file_entries, files_in
-from infra.hostdata import settings
+from infra.effects import run_if_changed
+from infra.hostdata import address, members, repository_host, secret, settings
 from infra.jobs import REDIS_COPY, STANZA, STATUS_DIR, redis_copies, repository, stamp
-from infra.operations import ensure_directory
+from infra.operations import checked_file, ensure_directory, ensure_service
+from infra.pgbackrest import CA_FILE, CERT_FILE, KEY_FILE, TLS_DIR, TLS_PORT, tls_files
 from infra.pgcluster import DATA_DIR
 from infra.settings import Settings
 from infra.templating import put_rendered
 
 CONFIG = "/etc/pgbackrest.conf"
-PACKAGES: list[str] = []  # pgBackRest comes with PostgreSQL (deploys/postgresql.py)
 PGBACKREST = f"runuser -u postgres -- pgbackrest --stanza={STANZA}"
+SPOOL = ["/var/log/pgbackrest", "/var/spool/pgbackrest"]
+
+
+def packages(own: Settings) -> list[str]:
+    """pgBackRest comes with PostgreSQL on db hosts (deploys/postgresql.py); the backup host's
+    (its dependency postgresql-common makes the account `postgres` that owns the repository)."""
+    return ["pgbackrest"] if "backup" in host.groups and own.backup.enabled else []
+
+
+def _role(own: Settings) -> str | None:
+    """What this host does for PostgreSQL's backups: `repository` (the backup host), `client`
+    (a db host archiving to it), `local` (a db host with its own repository), or None."""
+    if not own.backup.enabled:
+        return None
+    if "backup" in host.groups:
+        return "repository"
+    if "db" in host.groups:
+        return "client" if repository_host() else "local"
+    return None
 
 
 def facts(own: Settings) -> list[Read]:
-    """What the backups read on a db or cache host, when backups are enabled."""
-    if not own.backup.enabled or not {"db", "cache"} & set(host.groups):
+    """What the backups read on a db, cache or backup host, when backups are enabled."""
+    role = _role(own)
+    cache = own.backup.enabled and "cache" in host.groups
+    if role is None and not cache:
         return []
     reads = files_in(
         own.backup.path,
@@ -48,10 +78,10 @@ def facts(own: Settings) -> list[Read]:
         repository(own),
         redis_copies(own),
         f"{repository(own)}/backup/{STANZA}",
-        "/var/log/pgbackrest",
-        "/var/spool/pgbackrest",
+        TLS_DIR,
+        *SPOOL,
     )
-    if "db" in host.groups:
+    if role:
         reads += file_entries(CONFIG)
     if own.backup.require_mount:
         reads.append((MountPoints, {}))
@@ -59,17 +89,18 @@ def facts(own: Settings) -> list[Read]:
 
 
 @deploy("Backups")
-def apply(primary: bool = True) -> None:
-    """`primary`: this db host writes (a PostgreSQL cluster's standby cannot make the stanza;
-    the repository on each member is the one its primary time fills)."""
+def apply() -> None:
     own = settings()
-    if not own.backup.enabled or not {"db", "cache"} & set(host.groups):
+    role = _role(own)
+    cache = own.backup.enabled and "cache" in host.groups
+    if role is None and not cache:
         return
-    if not _backup_path(own):
+    # A client's PostgreSQL backups go to the backup host: it needs the path only for Redis.
+    if (role != "client" or cache) and not _backup_path(own):
         return
-    if "db" in host.groups:
-        _postgresql(own, primary)
-    if "cache" in host.groups:
+    if role:
+        _postgresql(own, role)
+    if cache:
         _redis(own)
 
 
@@ -89,33 +120,89 @@ def _backup_path(own: Settings) -> bool:
     return True
 
 
-def _postgresql(own: Settings, primary: bool) -> None:
-    repo = repository(own)
-    owned = {
-        repo: "750",
-        "/var/log/pgbackrest": "750",
-        "/var/spool/pgbackrest": "750",
-        f"{STATUS_DIR}/postgresql": "755",
-    }
+def _postgresql(own: Settings, role: str) -> None:
+    owned = {path: "750" for path in SPOOL}
+    if role != "client":
+        owned |= {repository(own): "750", f"{STATUS_DIR}/postgresql": "755"}
     for path, mode in host.loop(owned.items()):
         ensure_directory(
             name=f"Directory {path}", path=path, user="postgres", group="postgres", mode=mode
         )
-    put_rendered(
+    cipher_pass = secret("pgbackrest_cipher_pass")
+    tls = None if role == "local" else _tls(cipher_pass, role)
+    changed = dict(tls["changed"]) if tls else {}
+    changed[CONFIG] = put_rendered(
         CONFIG,
         {
-            "repository": repo,
+            "repository": repository(own) if role != "client" else None,
             "backup": own.backup,
-            "cipher_pass": own.secrets["pgbackrest_cipher_pass"].get_secret_value(),
+            "cipher_pass": cipher_pass.get_secret_value() if role != "client" else None,
             "stanza": STANZA,
             "data_dir": DATA_DIR,
+            "tls": tls,
         },
         user="root",
         group="postgres",
         mode=640,
-        sensitive=True,
+        sensitive=role != "client",
     )
-    if primary and file_state(f"{repo}/backup/{STANZA}/backup.info") is None:
+    if tls:
+        ensure_service(
+            name="pgBackRest TLS server", service="pgbackrest.service", running=True, enabled=True
+        )
+        run_if_changed(
+            changed,
+            systemd.service,
+            effect="restart",
+            name="Restart the pgBackRest TLS server",
+            service="pgbackrest.service",
+            restarted=True,
+        )
+
+
+def _tls(cipher_pass, role: str) -> dict:
+    """This host's certificate files, and the template's view of who it talks to."""
+    files = tls_files(cipher_pass, host.name, address(host))
+    ensure_directory(name=f"Directory {TLS_DIR}", path=TLS_DIR, user="root", group="root", mode=755)
+    changed = {
+        CA_FILE: checked_file(name=f"Render {CA_FILE}", dest=CA_FILE, content=files.ca, mode=644),
+        CERT_FILE: checked_file(
+            name=f"Render {CERT_FILE}", dest=CERT_FILE, content=files.certificate, mode=644
+        ),
+        KEY_FILE: checked_file(
+            name=f"Render {KEY_FILE}",
+            dest=KEY_FILE,
+            content=files.key.get_secret_value(),
+            user="root",
+            group="postgres",
+            mode=640,
+            sensitive=True,
+        ),
+    }
+    repo = repository_host()
+    db = members("db")
+    return {
+        "changed": changed,
+        "repository": repo.name,
+        "repository_address": address(repo),
+        "address": address(host),
+        "port": TLS_PORT,
+        "ca_file": CA_FILE,
+        "cert_file": CERT_FILE,
+        "key_file": KEY_FILE,
+        "clients": [h.name for h in db] if role == "repository" else [repo.name],
+        "db_addresses": [address(h) for h in db],
+    }
+
+
+def first_backup() -> None:
+    """The stanza, a check that archiving works and the first full backup, once, where the
+    repository is (after the barrier: a backup host needs the db hosts' TLS servers up)."""
+    own = settings()
+    role = _role(own)
+    if role not in ("repository", "local"):
+        return
+    if file_state(f"{repository(own)}/backup/{STANZA}/backup.info") is None:
         server.shell(
             name=f"pgBackRest stanza {STANZA}: create, check archiving, first full backup",
             commands=[

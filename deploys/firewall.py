@@ -35,8 +35,17 @@ from infra.cluster import (
     SENTINEL_PORT,
 )
 from infra.effects import reload_if_changed, run_if_changed
-from infra.hostdata import address, cluster, members, peer_addresses, remote_lb_admin, settings
+from infra.hostdata import (
+    address,
+    cluster,
+    members,
+    peer_addresses,
+    remote_lb_admin,
+    repository_host,
+    settings,
+)
 from infra.operations import ensure_directory, ensure_service, unit_check
+from infra.pgbackrest import TLS_PORT
 from infra.services import UNIT_DIR, deployed
 from infra.templating import put_rendered
 
@@ -60,7 +69,7 @@ def cluster_openings() -> list[tuple[list[int], list[str]]]:
     hosts (replication, pg_rewind, Patroni)."""
     c = cluster()
     if not c.postgresql:
-        return redis_openings()
+        return redis_openings() + repository_openings()
     others = {h.name: address(h) for h in [*members("db"), *members("voter")] if h != host}
     openings = []
     if host.name in c.etcd_members:
@@ -70,7 +79,20 @@ def cluster_openings() -> list[tuple[list[int], list[str]]]:
     if "db" in host.groups:
         db_peers = [others[name] for name in c.db if name in others]
         openings.append(([POSTGRES_PORT, REST_PORT], sorted({*db_peers, *peer_addresses("lb")})))
-    return openings + redis_openings()
+    return openings + redis_openings() + repository_openings()
+
+
+def repository_openings() -> list[tuple[list[int], list[str]]]:
+    """pgBackRest's TLS server: on the backup host for the db hosts (WAL, restores), on a db
+    host for the backup host (backups); certificates decide the rest (infra/pgbackrest.py)."""
+    repository = repository_host()
+    if repository is None or not settings().backup.enabled:
+        return []
+    if host == repository:
+        return [([TLS_PORT], sorted(address(h) for h in members("db")))]
+    if "db" in host.groups:
+        return [([TLS_PORT], [address(repository)])]
+    return []
 
 
 def etcd_clients() -> list[str]:

@@ -18,7 +18,7 @@ from pyinfra.operations import files, systemd
 from facts.files import regular_files
 from facts.snapshot import Read, files_in
 from infra.effects import run_if_changed
-from infra.hostdata import cluster, settings
+from infra.hostdata import cluster, repository_host, settings
 from infra.jobs import host_jobs
 from infra.operations import ensure_service, unit_check
 from infra.templating import put_rendered
@@ -34,7 +34,9 @@ def facts(own) -> list[Read]:
 @deploy("Scheduled jobs")
 def apply() -> None:
     own = settings()
-    jobs = host_jobs(own, set(host.groups), cluster().postgresql)
+    jobs = host_jobs(
+        own, set(host.groups), cluster().postgresql, repository_host=repository_host() is not None
+    )
     changed = {}
     for job in host.loop(jobs):
         for kind in ("service", "timer"):

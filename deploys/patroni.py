@@ -38,7 +38,7 @@ from facts.resources import EffectiveResources
 from facts.snapshot import Read, file_entries, files_in
 from infra.cluster import NAMESPACE, REST_PORT, SCOPE
 from infra.effects import reload_if_changed, run_if_changed, run_with_effect
-from infra.hostdata import address, cluster, etcd_endpoints, members, settings
+from infra.hostdata import address, cluster, etcd_endpoints, members, repository_host, settings
 from infra.operations import checked_file, ensure_directory
 from infra.patroni import (
     BIN_DIR,
@@ -124,7 +124,13 @@ def apply(parameters: dict[str, str]) -> None:
         name=f"Patroni configuration {CONFIG}",
         dest=CONFIG,
         content=yaml.safe_dump(
-            patroni_config(own, host.name, address(host), parameters),
+            patroni_config(
+                own,
+                host.name,
+                address(host),
+                parameters,
+                from_repository=own.backup.enabled and repository_host() is not None,
+            ),
             sort_keys=False,
         ),
         user="root",

@@ -31,6 +31,11 @@ except ValueError as exc:
     raise SystemExit(f"Restore refused, no host was contacted: {exc}") from None
 if request.host not in {db_host.name for db_host in inventory.get_group("db", [])}:
     raise SystemExit(f"Restore refused, no host was contacted: {request.host} is not a db host")
+if len(inventory.get_group("db", [])) > 1:
+    raise SystemExit(
+        "Restore refused, no host was contacted: PostgreSQL is a Patroni cluster; restoring one "
+        "member in place would fork it (docs/runbook.md: restoring a cluster, by hand)"
+    )
 settings()
 groups = set(host.groups)
 restoring = "db" in groups and host.name == request.host

@@ -24,7 +24,7 @@ from pyinfra.operations import server
 from facts.files import file_state
 from facts.snapshot import Read, files_in
 from infra.effects import restart_if_changed
-from infra.hostdata import address, cluster, members, settings
+from infra.hostdata import address, cluster, members, repository_host, settings
 from infra.operations import checked_file, ensure_service, ensure_user
 from infra.redis_ha import sentinel_monitor_password
 from infra.services import LOG_READERS, migrates
@@ -102,6 +102,8 @@ def apply() -> None:
     redis_cluster = "cache" in groups and cluster().redis
     cache_addresses = [address(cache) for cache in members("cache")] if redis_cluster else []
     sentinel = host.name in cluster().sentinels
+    repository = repository_host() is not None and own.backup.enabled
+    tls_server = repository and bool({"db", "backup"} & groups)
     parameters = checked_file(
         name=f"UserParameters {USER_PARAMETERS_FILE}",
         dest=USER_PARAMETERS_FILE,
@@ -117,9 +119,9 @@ def apply() -> None:
         mode=644,
     )
     for kind, data in (
-        ("jobs", jobs_discovery(own, groups, migrates())),
-        ("daemons", daemons_discovery(groups, patroni, etcd)),
-        ("backups", backups_discovery(own, groups)),
+        ("jobs", jobs_discovery(own, groups, migrates(), repository)),
+        ("daemons", daemons_discovery(groups, patroni, etcd, tls_server)),
+        ("backups", backups_discovery(own, groups, repository)),
         ("tls", tls_discovery(own, groups)),
         ("pgsql", pgsql_discovery(own, groups)),
         ("redis", redis_discovery(groups)),

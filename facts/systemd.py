@@ -24,6 +24,7 @@ UNIT_FILES = (
     "haproxy.service",
     "nftables.service",
     "patroni@15-main.service",
+    "pgbackrest.service",
     "postgresql@15-main.service",
     "postgresql.service",
     "redis-sentinel.service",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from infra.pgbackrest import NAME
 from infra.settings import Settings
 
 POSTGRESQL_SECRETS = ("postgresql_superuser_password", "postgresql_replication_password")
@@ -33,6 +34,7 @@ class Cluster:
     db: tuple[str, ...]
     voters: tuple[str, ...]
     cache: tuple[str, ...] = ()
+    backup: tuple[str, ...] = ()  # the pgBackRest repository's host (infra/pgbackrest.py)
 
     @classmethod
     def of(cls, groups: Mapping[str, Iterable[str]]) -> Cluster:
@@ -43,6 +45,7 @@ class Cluster:
                 name for name, g in groups.items() if "voter" in g and not {"db", "cache"} & set(g)
             ),
             cache=tuple(name for name, g in groups.items() if "cache" in g),
+            backup=tuple(name for name, g in groups.items() if "backup" in g),
         )
 
     @property
@@ -79,6 +82,7 @@ def problems(hosts: Sequence, settings: Mapping[str, Settings]) -> list[str]:
         )
     ]
     found += _redis_problems(cluster, by_name, settings)
+    found += _repository_problems(cluster, by_name, settings)
     for h in hosts:
         clustered = {"db": cluster.postgresql, "cache": cluster.redis}
         clashes = [g for g, on in clustered.items() if on and {"lb", g} <= set(h.groups)]
@@ -158,4 +162,37 @@ def _redis_problems(cluster: Cluster, by_name: Mapping, settings: Mapping[str, S
                 f"{name}: {by_name[name].source('secrets')}: secrets.redis_replication_password: "
                 f"required when {len(cluster.cache)} cache hosts form a cluster"
             )
+    return found
+
+
+def _repository_problems(cluster: Cluster, by_name: Mapping, settings: Mapping) -> list[str]:
+    """More than one repository host, one on a db host, a PostgreSQL cluster that backs up
+    without one, a name pgBackRest cannot carry in a certificate."""
+    found = []
+    for name in cluster.backup[1:]:
+        found.append(
+            f"{name}: {by_name[name].layers[1][0]}: groups: a second backup host; pgBackRest's "
+            f"repository is on one ({cluster.backup[0]})"
+        )
+    for name in cluster.backup:
+        if name in cluster.db:
+            found.append(
+                f"{name}: {by_name[name].layers[1][0]}: groups: a backup host that is also a db "
+                "host: the repository would die with the database; give it a host of its own"
+            )
+    if cluster.postgresql and not cluster.backup:
+        first = cluster.db[0]
+        if settings[first].backup.enabled:
+            found.append(
+                f"{first}: {by_name[first].source('backup')}: backup.enabled: a PostgreSQL "
+                "cluster needs a backup host for pgBackRest's repository (group backup): a "
+                "repository on each member would not follow the primary"
+            )
+    if cluster.backup:
+        for name in (*cluster.db, *cluster.backup):
+            if not NAME.fullmatch(name):
+                found.append(
+                    f"{name}: {by_name[name].layers[1][0]}: host name: pgBackRest names hosts "
+                    "in its certificates: letters, digits, '.' and '-' only, 63 at most"
+                )
     return found

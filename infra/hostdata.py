@@ -115,8 +115,16 @@ def members(group: str) -> list:
 
 def cluster() -> Cluster:
     """What the inventory clusters (infra/cluster.py), its hosts in inventory order."""
-    groups = {h.name: h.groups for h in [*members("db"), *members("cache"), *members("voter")]}
+    hosts = [*members("db"), *members("cache"), *members("voter"), *members("backup")]
+    groups = {h.name: h.groups for h in hosts}
     return Cluster.of(groups)
+
+
+def repository_host():
+    """The `backup` host holding pgBackRest's repository, or None (each db host keeps its own,
+    under `backup.path`)."""
+    hosts = members("backup")
+    return hosts[0] if hosts else None
 
 
 def etcd_endpoints() -> str:

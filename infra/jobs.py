@@ -101,12 +101,16 @@ ON_THE_PRIMARY = [
 ]
 
 
-def host_jobs(settings: Settings, groups: set[str], clustered: bool = False) -> list[ScheduledJob]:
+def host_jobs(
+    settings: Settings, groups: set[str], clustered: bool = False, repository_host: bool = False
+) -> list[ScheduledJob]:
     """Every job this host runs, by name; `clustered`: PostgreSQL is a Patroni cluster, so
-    its jobs run only where it is the primary."""
+    its jobs run only where it is the primary; `repository_host`: the inventory has a backup
+    host, which backs PostgreSQL up (from whichever db host is the primary), not the db hosts."""
     jobs = []
     backup = settings.backup
-    if backup.enabled and "db" in groups:
+    backs_up = "backup" in groups or ("db" in groups and not repository_host)
+    if backup.enabled and backs_up:
         jobs.append(_postgresql_backup(settings, "full", backup.full_schedule))
         jobs.append(_postgresql_backup(settings, "diff", backup.diff_schedule))
     if backup.enabled and "cache" in groups:

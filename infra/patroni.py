@@ -11,6 +11,7 @@ from pyinfra.api import operation
 
 from infra.cluster import ETCD_CLIENT_PORT, NAMESPACE, POSTGRES_PORT, REST_PORT, SCOPE
 from infra.credentials import service_password
+from infra.jobs import STANZA
 from infra.operations import with_secret_input
 from infra.pgcluster import CONF_DIR, DATA_DIR
 from infra.settings import Settings
@@ -67,7 +68,9 @@ def config_patch(current: dict | None, wanted: dict) -> dict:
     return patch | ({"postgresql": pg} if pg else {})
 
 
-def patroni_config(own: Settings, name: str, me: str, parameters: dict[str, str]) -> dict:
+def patroni_config(
+    own: Settings, name: str, me: str, parameters: dict[str, str], from_repository: bool = False
+) -> dict:
     """/etc/patroni/15-main.yml (Debian's layout; rendered here, not by
     pg_createconfig_patroni, which guesses addresses and writes a placeholder password)."""
     superuser = own.secrets["postgresql_superuser_password"].get_secret_value()
@@ -111,11 +114,25 @@ def patroni_config(own: Settings, name: str, me: str, parameters: dict[str, str]
                 "ident_file": f"{CONF_DIR}/pg_ident.conf",
                 "unix_socket_directories": "/var/run/postgresql",
             },
-            "create_replica_methods": ["basebackup"],
-            "basebackup": [{"checkpoint": "fast"}],
+            **_replica_methods(from_repository),
         },
         "watchdog": {"mode": "off"},  # a container has none (see the docstring)
     }
+
+
+def _replica_methods(from_repository: bool) -> dict:
+    """How Patroni builds a replica: from the pgBackRest repository when there is a backup
+    host (the primary is not read for it; `--delta` reuses what the data directory holds),
+    else, or when that fails (no backup yet), by pg_basebackup from the primary."""
+    methods = {"create_replica_methods": ["basebackup"], "basebackup": [{"checkpoint": "fast"}]}
+    if from_repository:
+        methods["create_replica_methods"] = ["pgbackrest", "basebackup"]
+        methods["pgbackrest"] = {
+            "command": f"/usr/bin/pgbackrest --stanza={STANZA} --delta restore",
+            "keep_data": True,
+            "no_params": True,
+        }
+    return methods
 
 
 def rest_password(own: Settings) -> SecretStr:

@@ -323,19 +323,18 @@ def discovery(settings: Settings, is_app_host: bool) -> dict:
     return {"data": entries}
 
 
-def jobs_discovery(settings: Settings, groups: set[str], migrates: bool = False) -> dict:
+def jobs_discovery(settings: Settings, groups: set[str], migrates=False, repository=False) -> dict:
     """Low-level discovery data: one entry per oneshot judged by its last result, the
     scheduled jobs and, on the host that runs it, the migration."""
-    units = [job.unit for job in host_jobs(settings, groups)]
+    units = [job.unit for job in host_jobs(settings, groups, repository_host=repository)]
     units += [MIGRATION] if migrates else []
     return {"data": [{"{#JOB}": unit} for unit in units]}
 
 
-def backups_discovery(settings: Settings, groups: set[str]) -> dict:
-    """Low-level discovery data: one entry per backup job, with the stamp its verified backups
-    touch and how old that may grow (seconds)."""
+def backups_discovery(settings: Settings, groups: set[str], repository_host: bool = False) -> dict:
+    """Low-level discovery data: each backup job, its verified backups' stamp, its max age (s)."""
     entries = []
-    for job in host_jobs(settings, groups):
+    for job in host_jobs(settings, groups, repository_host=repository_host):
         kind = next((k for k in ("postgresql", "redis") if job.name.startswith(k + "-")), None)
         if job.name.startswith("postgresql-backup") or job.name == "redis-snapshot-copy":
             entries.append(
@@ -357,6 +356,7 @@ DAEMONS = {
 }
 PATRONI_UNIT = f"patroni@{SCOPE}.service"  # PostgreSQL's, on a cluster's db hosts
 ETCD_UNIT = "etcd.service"  # on a cluster's etcd members
+PGBACKREST_UNIT = "pgbackrest.service"  # where a backup host and the db hosts talk
 
 
 def redis_monitor_password(admin_password: SecretStr) -> SecretStr:
@@ -366,13 +366,16 @@ def redis_monitor_password(admin_password: SecretStr) -> SecretStr:
     return SecretStr(digest.hexdigest())
 
 
-def daemons_discovery(groups: set[str], patroni: bool = False, etcd: bool = False) -> dict:
+def daemons_discovery(
+    groups: set[str], patroni: bool = False, etcd: bool = False, pgbackrest: bool = False
+) -> dict:
     """Low-level discovery data: the daemons this host's groups run; on a db host of a
-    PostgreSQL cluster (`patroni`) Patroni's unit instead of PostgreSQL's, which Patroni
-    starts; etcd on its members (`etcd`)."""
+    PostgreSQL cluster (`patroni`) Patroni's unit instead of PostgreSQL's; etcd (`etcd`);
+    pgBackRest's TLS server (`pgbackrest`)."""
     daemons = {**DAEMONS, "db": PATRONI_UNIT} if patroni else DAEMONS
     units = [unit for group, unit in daemons.items() if group in groups]
     units += [ETCD_UNIT] if etcd else []
+    units += [PGBACKREST_UNIT] if pgbackrest else []
     return {"data": [{"{#DAEMON}": unit} for unit in units]}
 
 

@@ -3,8 +3,9 @@ unless the repository variable AKTIENANALYSE_INVENTORY names this file).
 
 Two data hosts, each with PostgreSQL (a Patroni cluster, etcd on both) and Redis (a master and
 a replica, a Sentinel on both); a third host, the voter, runs only an etcd member and a
-Sentinel, so either data host may be lost. The lb host's HAProxy is the services' one address
-for the PostgreSQL primary and the Redis master (docs/runbook.md: High availability). Each
+Sentinel and holds pgBackRest's repository (group backup), so either data host may be lost.
+The lb host's HAProxy is the services' one address for the PostgreSQL primary and the Redis
+master (docs/runbook.md: High availability). Each
 cluster member declares its container's limits (`machine`): the cluster has one tuning. Growing
 prod.py into this is a converge: docs/runbook.md, "Growing to two data hosts". The host keys of
 every host belong in inventories/known_hosts.
@@ -32,3 +33,4 @@ app = [_edge]
 db = [_data_1, _data_2]
 cache = [_data_1, _data_2]
 voter = [_voter]
+backup = [_voter]  # pgBackRest's repository (backup.path: a mount of its own there too)

@@ -49,7 +49,8 @@ def lxc_config(host: LabHost, rootfs: Path) -> str:
         "lxc.autodev = 1",
         *limits,
     ]
-    if {"db", "cache"} & set(host.groups):  # backup.path: a mount of its own, off the rootfs
+    # backup.path: a mount of its own, off the rootfs
+    if {"db", "cache", "backup"} & set(host.groups):
         lines.append(f"lxc.mount.entry = {backup_dir(host)} srv/backup none bind,create=dir 0 0")
     return "\n".join(lines) + "\n"
 

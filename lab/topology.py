@@ -43,14 +43,15 @@ TOPOLOGIES: dict[str, list[tuple[str, list[str]]]] = {
     ],
     # Surviving the loss of a data host (issue 28): PostgreSQL on two db hosts under Patroni,
     # Redis on two cache hosts under Sentinel; etcd and a Sentinel on both and on the voter,
-    # mon-1, so either data host may go.
+    # mon-1, so either data host may go. mon-1 also holds the pgBackRest repository (backup),
+    # which backs up whichever db host is the primary.
     "ha": [
         ("lb-1", ["lb"]),
         ("app-1", ["app"]),
         ("app-2", ["app"]),
         ("data-1", ["db", "cache"]),
         ("data-2", ["db", "cache"]),
-        ("mon-1", ["voter"]),
+        ("mon-1", ["voter", "backup"]),
     ],
     # The benchmark's (`make bench`): 16 hosts, 14 of them app hosts, to show how a converge
     # scales with hosts. Not tested; memory for all 16 fits the lab machine.

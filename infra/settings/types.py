@@ -26,7 +26,7 @@ from pydantic import (
 from infra.calendar import calendar_problem
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = ("lb", "app", "db", "cache", "monitoring", "voter")
+GROUPS = ("lb", "app", "db", "cache", "monitoring", "voter", "backup")
 
 
 def words(*lines: str) -> frozenset[str]:

@@ -13,7 +13,7 @@ CLUSTER_SECRETS = {
     "postgresql_superuser_password": {"env": "T_PG_SUPER"},
     "postgresql_replication_password": {"env": "T_PG_REPL"},
 }
-HOSTS = {"data-1": ["db"], "data-2": ["db"], "mon-1": ["voter"]}
+HOSTS = {"data-1": ["db"], "data-2": ["db"], "mon-1": ["voter", "backup"]}
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_the_example_ha_inventory_without_the_cluster_secrets_is_refused(product
     )
 
 
-REDIS_HOSTS = {"data-1": ["db", "cache"], "data-2": ["db", "cache"], "mon-1": ["voter"]}
+REDIS_HOSTS = {"data-1": ["db", "cache"], "data-2": ["db", "cache"], "mon-1": ["voter", "backup"]}
 
 
 @pytest.fixture

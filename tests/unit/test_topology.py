@@ -9,7 +9,7 @@ from lab.topology import BRIDGE_ADDRESS, SUBNET, TOPOLOGIES, hosts_for
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
 def test_every_platform_group_has_a_host(topology):
     groups = {group for host in hosts_for(topology) for group in host.groups}
-    optional = {"monitoring", "voter"}  # the Zabbix server; a cluster's third vote
+    optional = {"monitoring", "voter", "backup"}  # Zabbix server; third vote; repository
     assert groups - optional == set(GROUPS) - optional
 
 
