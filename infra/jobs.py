@@ -128,6 +128,6 @@ def host_jobs(
     for name, job in settings.jobs.items():
         if (job.run_as == "postgres" and "db" in groups) or job.run_as in services:
             jobs.append(_setting_job(settings, name, job))
-    if clustered:
+    if clustered and "db" in groups:  # the backup host's find the primary themselves
         jobs = [replace(j, condition=ON_THE_PRIMARY) if j.user == "postgres" else j for j in jobs]
     return sorted(jobs, key=lambda job: job.name)

@@ -108,8 +108,8 @@ def _usage(cert_sign: bool) -> x509.KeyUsage:
 
 
 def tls_files(secret: SecretStr, name: str, address: str) -> TlsFiles:
-    """`name`'s key and certificate (CN and DNS name = `name`, IP = `address`), server and
-    client in one, and the CA that signed it."""
+    """`name`'s key and certificate (CN and DNS name = `name`, DNS name and IP = `address`),
+    server and client in one, and the CA that signed it."""
     if not NAME.fullmatch(name):
         raise ValueError("a host name pgBackRest can name: letters, digits, '.', '-'")
     ca_key, ca = _ca(secret)
@@ -132,7 +132,14 @@ def tls_files(secret: SecretStr, name: str, address: str) -> TlsFiles:
         )
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address(address))]
+                # pgBackRest 2.45 matches the host it dials against DNS names and the common
+                # name only, so the address is a DNS name too (measured: an IP entry alone is
+                # "unable to find hostname").
+                [
+                    x509.DNSName(name),
+                    x509.DNSName(str(ipaddress.ip_address(address))),
+                    x509.IPAddress(ipaddress.ip_address(address)),
+                ]
             ),
             critical=False,
         )

@@ -38,7 +38,7 @@ def test_the_certificate_names_the_host_and_its_address():
         tls_files(SECRET, "data-1", "10.0.0.31").certificate.encode()
     )
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert [str(n.value) for n in names] == ["data-1", "10.0.0.31"]
+    assert [str(n.value) for n in names] == ["data-1", "10.0.0.31", "10.0.0.31"]
 
 
 def test_the_certificate_names_the_host_as_common_name():
@@ -136,6 +136,11 @@ def test_a_local_repository_has_no_tls_server():
 def test_the_backup_host_runs_the_backups():
     names = [job.name for job in host_jobs(Settings(), {"backup", "voter"}, repository_host=True)]
     assert names == ["postgresql-backup-diff", "postgresql-backup-full"]
+
+
+def test_the_backup_host_runs_them_without_asking_for_a_primary():
+    jobs = host_jobs(Settings(), {"backup", "voter"}, clustered=True, repository_host=True)
+    assert [job.condition for job in jobs] == [[], []]
 
 
 def test_a_db_host_with_a_backup_host_runs_none():
