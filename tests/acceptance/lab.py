@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from infra.settings import DEFAULT_SERVICES
@@ -106,3 +107,13 @@ def migration_runs_since(since: str) -> int:
 def now_on(host: str) -> str:
     """The host's clock, as journalctl --since takes it."""
     return ssh(host, "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
+
+
+def wait_for(condition, timeout: float) -> float:
+    """Seconds until `condition()` held (asked every 2 s); AssertionError after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(2)
+    raise AssertionError(f"not within {timeout:.0f} s")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from pydantic import SecretStr
@@ -143,34 +142,25 @@ def test_a_second_registration_changes_nothing(registered):
     assert verdicts == [f"{name}: unchanged" for name in sorted(lab.names())]
 
 
-def wait_for(condition, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(2)
-    raise AssertionError(f"not within {timeout:.0f} s")
-
-
 def test_a_stopped_instance_raises_a_problem_within_two_minutes_and_it_resolves(api):
     victim, unit = lab.names("app")[0], "aktienanalyse-frontend@8005.service"
     problem = f"{unit} is down"
     # Discovery must have created the unit's item first. The registration asked for it, but a
     # server ignores a "check now" for a rule its configuration cache does not hold yet.
     check_now(api, victim)
-    wait_for(lambda: api.item.get(host=victim, search={"key_": unit}, output=["itemid"]), 180)
+    lab.wait_for(lambda: api.item.get(host=victim, search={"key_": unit}, output=["itemid"]), 180)
     # An earlier test may have stopped this instance: the server reports it until its next poll.
-    wait_for(lambda: problem not in problems(api, victim), 150)
+    lab.wait_for(lambda: problem not in problems(api, victim), 150)
     lab.ssh(victim, f"systemctl stop {unit}")
     try:
-        raised = wait_for(lambda: problem in problems(api, victim), 120)
+        raised = lab.wait_for(lambda: problem in problems(api, victim), 120)
     finally:
         lab.ssh(victim, f"systemctl start {unit}")
     # The raise waited for the item's own interval (the promise); the resolution needs only a
     # fresh value, so ask for it instead of waiting up to another minute.
-    wait_for(lambda: lab.ssh(victim, f"systemctl is-active --quiet {unit}").returncode == 0, 30)
+    lab.wait_for(lambda: lab.ssh(victim, f"systemctl is-active --quiet {unit}").returncode == 0, 30)
     check_now(api, victim)
-    resolved = wait_for(lambda: problem not in problems(api, victim), 120)
+    resolved = lab.wait_for(lambda: problem not in problems(api, victim), 120)
     print(f"problem raised after {raised:.0f} s, resolved {resolved:.0f} s after the start")
 
 
