@@ -4,9 +4,9 @@
 
 Order: base (with every deploy's Debian packages, in one apt transaction), security updates,
 logrotate and the firewall (all hosts); etcd (a PostgreSQL cluster's members); data services
-(db, with Patroni in a cluster; cache) and their backups; HAProxy in front (lb); the
-application's releases (app); then the app instances HAProxy does not route to are stopped; the
-scheduled jobs; the optional Zabbix server (monitoring); the Zabbix agent.
+and their backups (db, then pgBackRest, then Patroni in a cluster; cache); HAProxy in front
+(lb); the application's releases (app); then the app instances HAProxy does not route to are
+stopped; the scheduled jobs; the optional Zabbix server (monitoring); the Zabbix agent.
 This file only composes.
 """
 
@@ -48,10 +48,10 @@ DEPLOYS = [
     (firewall, None),
     (etcd, None),  # the members of a PostgreSQL cluster only (deploys/etcd.py)
     (postgresql, "db"),
+    (backup, None),
     (patroni, "db"),  # with two or more db hosts only
     (redis, "cache"),
     (sentinel, None),  # the cache and voter hosts of a Redis cluster only
-    (backup, None),
     (haproxy, "lb"),
     (app, "app"),
     (jobs, None),
@@ -113,14 +113,15 @@ firewall.apply()
 etcd.apply()
 primary = "db" in groups and (not patroni.clustered() or patroni.writes_objects())
 if "db" in groups:
-    clustered = patroni.clustered()
-    postgresql.apply(clustered, writes_objects=primary)
-    if clustered:
-        patroni.apply(postgresql.parameters(own, patroni.machine_resources(own), "*"))
+    postgresql.apply(patroni.clustered(), writes_objects=primary)
+# pgBackRest (db, backup) before Patroni, which builds a new member from the repository;
+# where Redis' snapshots go (cache).
+backup.apply()
+if "db" in groups and patroni.clustered():
+    patroni.apply(postgresql.parameters(own, patroni.machine_resources(own), "*"))
 if "cache" in groups:
     redis.apply()
 sentinel.apply()
-backup.apply()  # pgBackRest (db, backup); where Redis' snapshots go (cache)
 # pyinfra orders operations per host only: the releases (their migrations and health gates)
 # must find the data services ready on the other hosts, PostgreSQL handed to Patroni included.
 barrier(name="Data services ready on every host", reason="data services converged")

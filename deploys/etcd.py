@@ -9,7 +9,9 @@ etcd on localhost; this deploy points the unit at a data directory of its own
 A changed /etc/default/etcd restarts etcd on every member in one operation without waiting
 (a member of a new cluster is ready only with a quorum), then waits, bounded, until the
 cluster answers healthy: the operation after it (Patroni) finds a working store or the run
-stops naming the host.
+stops naming the host. A member whose data directory is new (a new cluster, or a host
+rebuilt in place of a lost one) is started by aktienanalyse-etcd-start instead, which joins
+the existing cluster when the other members answer (`etcdctl member remove`/`add`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
+from facts.files import path_state
 from facts.snapshot import Read, file_entries
-from infra.cluster import ETCD_METRICS_PORT
+from infra.cluster import ETCD_CLIENT_PORT, ETCD_METRICS_PORT
 from infra.cluster import ETCD_PEER_PORT as PEER_PORT
 from infra.effects import run_if_changed
 from infra.hostdata import address, cluster, etcd_endpoints, members
@@ -27,6 +30,7 @@ from infra.operations import ensure_service
 from infra.templating import put_rendered
 
 CONFIG = "/etc/default/etcd"
+START = "/usr/local/sbin/aktienanalyse-etcd-start"
 DATA_DIR = "/var/lib/etcd/aktienanalyse"
 TOKEN = "aktienanalyse-15-main"
 HEARTBEAT_MS = 100  # within a data centre; the election waits for ten missed heartbeats
@@ -44,7 +48,7 @@ def packages(own) -> list[str]:
 
 
 def facts(own) -> list[Read]:
-    return file_entries(CONFIG) if member() else []
+    return file_entries(CONFIG, START, f"{DATA_DIR}/member") if member() else []
 
 
 @deploy("etcd")
@@ -52,8 +56,11 @@ def apply() -> None:
     if not member():
         return
     hosts = {h.name: h for h in [*members("db"), *members("voter")]}
+    # By name, not inventory order: reordering the inventory (so that another host is the
+    # first, docs/runbook.md) must not restart every member.
     initial = ",".join(
-        f"{name}=http://{address(hosts[name])}:{PEER_PORT}" for name in cluster().etcd_members
+        f"{name}=http://{address(hosts[name])}:{PEER_PORT}"
+        for name in sorted(cluster().etcd_members)
     )
     config = put_rendered(
         CONFIG,
@@ -69,16 +76,34 @@ def apply() -> None:
         },
         mode=644,
     )
-    run_if_changed(
-        {"etcd configuration": config},
-        server.shell,
-        effect="restart",
-        name="Restart etcd (configuration changed; every member at once)",
-        commands=["systemctl restart --no-block etcd.service"],
+    others = [name for name in cluster().etcd_members if name != host.name]
+    put_rendered(
+        START,
+        {
+            "name": host.name,
+            "peer_url": f"http://{address(host)}:{PEER_PORT}",
+            "others": ",".join(f"http://{address(hosts[n])}:{ETCD_CLIENT_PORT}" for n in others),
+        },
+        mode=755,
+        check="sh -n {path}",
     )
+    new = path_state(f"{DATA_DIR}/member") is None
+    if new:
+        server.shell(
+            name="Start etcd: join the running cluster (a rebuilt member) or found it",
+            commands=[START],
+        )
+    else:
+        run_if_changed(
+            {"etcd configuration": config},
+            server.shell,
+            effect="restart",
+            name="Restart etcd (configuration changed; every member at once)",
+            commands=["systemctl restart --no-block etcd.service"],
+        )
     ensure_service(name="etcd enabled", service="etcd", enabled=True)
     health = f"etcdctl --endpoints={etcd_endpoints()} endpoint health"
-    if config.will_change:
+    if config.will_change or new:
         server.shell(
             name=f"Wait until etcd is healthy on every member (at most {HEALTH_TIMEOUT} s)",
             commands=[

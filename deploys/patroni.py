@@ -172,6 +172,7 @@ def apply(parameters: dict[str, str]) -> None:
             "config": CONFIG,
             "scope": SCOPE,
             "name": host.name,
+            "members": [shlex.quote(address(h)) for h in members("db") if h != host],
         },
         mode=755,
         check="sh -n {path}",
@@ -180,9 +181,7 @@ def apply(parameters: dict[str, str]) -> None:
     if member["member"] is None:
         server.shell(
             name="Hand PostgreSQL to Patroni (aktienanalyse-patroni-enrol)",
-            commands=[
-                f"{ENROL} {'seed' if is_seed() else 'member'} {shlex.quote(address(seed_host()))}"
-            ],
+            commands=[f"{ENROL} {'seed' if is_seed() else 'member'}"],
         )
         return
     reload_if_changed({"Patroni configuration": config}, name="Reload Patroni", service=UNIT)

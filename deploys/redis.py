@@ -19,6 +19,7 @@ other cache hosts follow the first one; from then on only Sentinel moves the mas
 from __future__ import annotations
 
 import hashlib
+import shlex
 
 from pydantic import SecretStr
 from pyinfra import host, logger
@@ -35,7 +36,7 @@ from infra.credentials import redis_users, service_password
 from infra.effects import restart_if_changed, run_if_changed
 from infra.hostdata import address, cluster, members, peer_addresses, settings
 from infra.operations import checked_file, ensure_service, ensure_stat_override, unit_check
-from infra.redis_ha import CLUSTER_USER_RULES, CLUSTER_USERS, cluster_password, follow_master
+from infra.redis_ha import CLUSTER_USER_RULES, CLUSTER_USERS, cluster_password
 from infra.services import UNIT_DIR
 from infra.settings import size_bytes
 from infra.templating import put_rendered
@@ -164,6 +165,8 @@ def apply() -> None:
         group="redis",
         mode=640,
     )
+    if clustered:  # before any restart: a rebuilt host's Redis must never serve as a master
+        _fence(own, replication_secret)
     ensure_service(name="Redis running and enabled", service=UNIT, running=True, enabled=True)
     restart_if_changed(
         {"redis.conf": config, "ACL users": acl, "replication login": replication},
@@ -171,11 +174,11 @@ def apply() -> None:
         service=UNIT,
     )
     if clustered:
-        _cluster(own, replication_secret)
+        _follow_first()
 
 
-def _cluster(own, replication_secret) -> None:
-    """The boot fence, and on the first converge the other cache hosts follow the first."""
+def _fence(own, replication_secret) -> None:
+    """The boot fence: a Redis that starts follows the master a majority of Sentinels name."""
     c = cluster()
     sentinel_password = cluster_password(replication_secret, "sentinel")
     env = checked_file(
@@ -214,13 +217,21 @@ def _cluster(own, replication_secret) -> None:
         commands=["systemctl daemon-reload"],
     )
     ensure_service(name="Redis boot fence enabled", service=FENCE_UNIT, enabled=True)
+
+
+def _follow_first() -> None:
+    """A cache host that was never part of the cluster follows the master a majority of
+    Sentinels names (a host rebuilt in place of a lost one), or, while there is none (the
+    cluster being built), the first cache host. The fence does it, its login from its
+    environment file, never from a command line."""
     seed = members("cache")[0]
     if seed != host and file_state(SENTINEL_CONFIG) is None:  # never part of the cluster yet
-        follow_master(
-            name=f"Follow the first cache host's Redis ({seed.name})",
-            master=address(seed),
-            port=6379,
-            password=sentinel_password,
+        server.shell(
+            name=f"Follow the Sentinels' master, or else the first cache host's ({seed.name})",
+            commands=[
+                f"set -a; . {FENCE_ENV}; set +a; "
+                f"runuser -u redis -- {FENCE} {shlex.quote(address(seed))}"
+            ],
         )
 
 

@@ -38,23 +38,6 @@ def cluster_password(secret: SecretStr, user: str) -> SecretStr:
 
 
 @operation()
-def follow_master(master: str, port: int, password: SecretStr):
-    """
-    Make this host's Redis a replica of `master` now (SLAVEOF, as Sentinel's user, whose
-    password reaches redis-cli on its standard input); Sentinel takes over from there.
-
-    + master: the master's address
-    + port: its port
-    + password: the `sentinel` user's password
-    """
-    command = (
-        "sh -c 'read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec redis-cli --no-auth-warning "
-        f"--user sentinel SLAVEOF {shlex.quote(master)} {int(port)}'"
-    )
-    yield from with_secret_input("redis-follow", password.get_secret_value() + "\n", command)
-
-
-@operation()
 def write_once_as_redis(path: str, content: SecretStr):
     """
     Write `content` to `path` as the redis user (mode 0640), only when the file is absent:

@@ -1,5 +1,7 @@
 """Templates render to exactly what the hosts should get."""
 
+import subprocess
+
 from infra.settings import Operator
 from infra.templating import render
 
@@ -102,3 +104,54 @@ def test_an_app_host_lets_only_root_reach_the_lb_admin_socket():
     )
     assert "chain input" not in text
     assert "ip daddr 10.0.0.10 tcp dport 9999 meta skuid != 0 reject with tcp reset" in text
+
+
+def _shell_ok(text: str) -> bool:
+    return subprocess.run(["sh", "-n"], input=text, text=True).returncode == 0
+
+
+def test_etcd_start_joins_only_through_the_other_members():
+    text = render(
+        "/usr/local/sbin/aktienanalyse-etcd-start",
+        name="data-2",
+        peer_url="http://10.0.0.32:2380",
+        others="http://10.0.0.31:2379,http://10.0.0.41:2379",
+    )
+    assert _shell_ok(text)
+    assert "--endpoints=http://10.0.0.31:2379,http://10.0.0.41:2379 " in text
+
+
+def test_patroni_enrol_waits_for_any_other_member_s_primary():
+    text = render(
+        "/usr/local/sbin/aktienanalyse-patroni-enrol",
+        unit="patroni@15-main",
+        plain_unit="postgresql@15-main",
+        data_dir="/var/lib/postgresql/15/main",
+        bin_dir="/usr/lib/postgresql/15/bin",
+        key="/postgresql-common/15-main/initialize",
+        endpoints="http://10.0.0.31:2379",
+        address="10.0.0.32",
+        rest_port=8008,
+        start_timeout=120,
+        clone_timeout=600,
+        settle=4,
+        config="/etc/patroni/15-main.yml",
+        scope="15-main",
+        name="data-2",
+        members=["10.0.0.31", "10.0.0.33"],
+    )
+    assert _shell_ok(text)
+    assert "for member in 10.0.0.31 10.0.0.33; do" in text
+
+
+def test_the_redis_fence_follows_a_fallback_only_without_a_majority():
+    text = render(
+        "/usr/local/sbin/aktienanalyse-redis-fence",
+        sentinels="10.0.0.31 10.0.0.32 10.0.0.41",
+        majority=2,
+        sentinel_port=26379,
+        master_name="aktienanalyse",
+        address="10.0.0.32",
+    )
+    assert _shell_ok(text)
+    assert 'master="${master:-$fallback}"' in text
