@@ -32,6 +32,7 @@ from facts.files import file_state
 from facts.kernel import MountPoints
 from facts.once import read_once
 from facts.snapshot import Read, file_entries, files_in
+from facts.systemd import unit_state
 from infra.effects import run_if_changed
 from infra.hostdata import address, members, repository_host, secret, settings
 from infra.jobs import REDIS_COPY, STANZA, STATUS_DIR, redis_copies, repository, stamp
@@ -44,6 +45,7 @@ from infra.templating import put_rendered
 CONFIG = "/etc/pgbackrest.conf"
 PGBACKREST = f"runuser -u postgres -- pgbackrest --stanza={STANZA}"
 SPOOL = ["/var/log/pgbackrest", "/var/spool/pgbackrest"]
+SERVER = "pgbackrest.service"  # Debian's: `pgbackrest server`, as postgres
 
 
 def packages(own: Settings) -> list[str]:
@@ -144,20 +146,24 @@ def _postgresql(own: Settings, role: str) -> None:
         user="root",
         group="postgres",
         mode=640,
-        sensitive=role != "client",
+        sensitive=True,  # a client's too: its diff from a former local one shows the pass
     )
-    if tls:
-        ensure_service(
-            name="pgBackRest TLS server", service="pgbackrest.service", running=True, enabled=True
-        )
-        run_if_changed(
-            changed,
-            systemd.service,
-            effect="restart",
-            name="Restart the pgBackRest TLS server",
-            service="pgbackrest.service",
-            restarted=True,
-        )
+    if not tls:  # a local repository needs no server (one left from a former backup host)
+        found = unit_state(SERVER)
+        if found["active"] == "active" or found["file"] == "enabled":
+            systemd.service(
+                name="Stop the pgBackRest TLS server", service=SERVER, running=False, enabled=False
+            )
+        return
+    ensure_service(name="pgBackRest TLS server", service=SERVER, running=True, enabled=True)
+    run_if_changed(
+        changed,
+        systemd.service,
+        effect="restart",
+        name="Restart the pgBackRest TLS server",
+        service=SERVER,
+        restarted=True,
+    )
 
 
 def _tls(cipher_pass, role: str) -> dict:
@@ -180,7 +186,7 @@ def _tls(cipher_pass, role: str) -> dict:
         ),
     }
     repo = repository_host()
-    db = members("db")
+    db = sorted(members("db"), key=lambda h: h.name)  # by name: the inventory's order may change
     return {
         "changed": changed,
         "repository": repo.name,

@@ -24,8 +24,6 @@ through Patroni (`patronictl restart --pending`; docs/runbook.md).
 
 from __future__ import annotations
 
-import shlex
-
 import yaml
 from pyinfra import host
 from pyinfra.api import deploy
@@ -172,7 +170,7 @@ def apply(parameters: dict[str, str]) -> None:
             "config": CONFIG,
             "scope": SCOPE,
             "name": host.name,
-            "members": [shlex.quote(address(h)) for h in members("db") if h != host],
+            "members": [address(h) for h in members("db") if h != host],
         },
         mode=755,
         check="sh -n {path}",

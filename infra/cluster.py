@@ -180,6 +180,15 @@ def _repository_problems(cluster: Cluster, by_name: Mapping, settings: Mapping) 
                 f"{name}: {by_name[name].layers[1][0]}: groups: a backup host that is also a db "
                 "host: the repository would die with the database; give it a host of its own"
             )
+    if cluster.backup:
+        wanted = settings[cluster.backup[0]].backup.enabled
+        for name in cluster.db:
+            if settings[name].backup.enabled != wanted:
+                found.append(
+                    f"{name}: {by_name[name].source('backup')}: backup.enabled: differs from "
+                    f"the backup host {cluster.backup[0]}'s: a db host would archive to a "
+                    "repository that is not there (or keep one nobody backs up)"
+                )
     if cluster.postgresql and not cluster.backup:
         first = cluster.db[0]
         if settings[first].backup.enabled:

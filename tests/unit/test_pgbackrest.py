@@ -193,3 +193,10 @@ def test_a_second_backup_host_is_refused(cluster_tree):
     hosts = _hosts(**{"mon-1": ["voter", "backup"], "mon-2": ["backup"]})
     message = problem(cluster_tree, None, "", hosts=hosts, data=data())
     assert "t.py (host mon-2): groups: a second backup host" in message
+
+
+def test_a_db_host_backing_up_unlike_the_backup_host_is_refused(cluster_tree):
+    hosts = _hosts(**{"mon-1": ["voter", "backup"]})
+    per_host = data(**{"data-2": {"backup": {"enabled": False}}})
+    message = problem(cluster_tree, None, "", hosts=hosts, data=per_host)
+    assert "t.py (host data-2): backup.enabled: differs from the backup host mon-1's" in message
