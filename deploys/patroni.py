@@ -40,6 +40,7 @@ from infra.hostdata import address, cluster, etcd_endpoints, members, repository
 from infra.operations import checked_file, ensure_directory
 from infra.patroni import (
     BIN_DIR,
+    ROLE_CHANGE,
     TIMING,
     changed_keys,
     config_patch,
@@ -100,7 +101,7 @@ def facts(own) -> list[Read]:
     return [
         (PatroniMember, {"address": address(host)}),
         (EffectiveResources, {}),
-        *file_entries("/etc/patroni", CONFIG, START_CONF, ENROL, DROP_IN_DIR),
+        *file_entries("/etc/patroni", CONFIG, START_CONF, ENROL, ROLE_CHANGE, DROP_IN_DIR),
         *files_in(DROP_IN_DIR),
     ]
 
@@ -153,6 +154,7 @@ def apply(parameters: dict[str, str]) -> None:
         name="Reload systemd (Patroni drop-in)",
         commands=["systemctl daemon-reload"],
     )
+    put_rendered(ROLE_CHANGE, {}, mode=755, check="sh -n {path}")
     put_rendered(
         ENROL,
         {

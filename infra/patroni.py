@@ -120,10 +120,14 @@ def patroni_config(
     }
 
 
+ROLE_CHANGE = "/usr/local/sbin/aktienanalyse-patroni-role-change"  # a new primary switches WAL
+
+
 def _replica_methods(from_repository: bool) -> dict:
     """How Patroni builds a replica: from the pgBackRest repository when there is a backup
     host (the primary is not read for it; `--delta` reuses what the data directory holds),
-    else, or when that fails (no backup yet), by pg_basebackup from the primary."""
+    else, or when that fails (no backup yet), by pg_basebackup from the primary; with a
+    repository, replicas also read WAL the primary no longer has from its archive."""
     methods = {"create_replica_methods": ["basebackup"], "basebackup": [{"checkpoint": "fast"}]}
     if from_repository:
         methods["create_replica_methods"] = ["pgbackrest", "basebackup"]
@@ -132,6 +136,12 @@ def _replica_methods(from_repository: bool) -> dict:
             "keep_data": True,
             "no_params": True,
         }
+        # A replica that is behind what the primary still keeps (one restored from an older
+        # backup, one that was down for long) takes the rest from the archive.
+        methods["recovery_conf"] = {
+            "restore_command": f'/usr/bin/pgbackrest --stanza={STANZA} archive-get %f "%p"'
+        }
+        methods["callbacks"] = {"on_role_change": ROLE_CHANGE}
     return methods
 
 

@@ -77,6 +77,17 @@ def test_the_rebuilt_host_is_a_running_standby(rebuilt):
     assert state[LOST] in (("Sync Standby", "running"), ("Replica", "running"))
 
 
+def streams() -> bool:
+    query = "SELECT status FROM pg_stat_wal_receiver"
+    result = lab.ssh(LOST, f'runuser -u postgres -- psql -XAtq -c "{query}"')
+    return result.stdout.strip() == "streaming"
+
+
+def test_the_rebuilt_replica_streams_on_the_primary_s_timeline(rebuilt):
+    lab.wait_for(streams, timeout=60)
+    assert len({m["TL"] for m in members()}) == 1
+
+
 def test_patroni_built_it_from_the_repository(rebuilt):
     journal = lab.ssh(LOST, "journalctl -u patroni@15-main --no-pager -o cat")
     assert "replica has been created using pgbackrest" in journal.stdout

@@ -153,6 +153,13 @@ def test_patroni_builds_a_replica_from_the_repository_first():
     assert methods["create_replica_methods"] == ["pgbackrest", "basebackup"]
 
 
+def test_replicas_read_missing_wal_from_the_repository():
+    recovery = _replica_methods(from_repository=True)["recovery_conf"]
+    assert recovery == {
+        "restore_command": '/usr/bin/pgbackrest --stanza=aktienanalyse archive-get %f "%p"'
+    }
+
+
 def test_without_a_repository_host_patroni_uses_basebackup():
     assert _replica_methods(from_repository=False)["create_replica_methods"] == ["basebackup"]
 
