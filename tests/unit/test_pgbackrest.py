@@ -13,7 +13,7 @@ from infra.patroni import _replica_methods
 from infra.pgbackrest import CA_NAME, NOT_AFTER, tls_files
 from infra.settings import Settings
 from infra.templating import render
-from tests.unit.test_cluster import CLUSTER_SECRETS, data, with_secrets
+from tests.unit.test_cluster import cluster_tree, data  # noqa: F401 (the fixture)
 from tests.unit.test_settings import problem, tree  # noqa: F401 (the fixture)
 
 SECRET = SecretStr("s3cret-cipher-pass-long-enough")
@@ -164,24 +164,16 @@ def test_without_a_repository_host_patroni_uses_basebackup():
     assert _replica_methods(from_repository=False)["create_replica_methods"] == ["basebackup"]
 
 
-@pytest.fixture
-def cluster_tree(tree, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("T_PG_SUPER", "s3cret-superuser-long-enough")
-    monkeypatch.setenv("T_PG_REPL", "s3cret-replication-long-enough")
-    with_secrets(tree, CLUSTER_SECRETS)
-    return tree
-
-
 def _hosts(**extra):
     return {"data-1": ["db"], "data-2": ["db"], "mon-1": ["voter"], **extra}
 
 
-def test_a_cluster_without_a_backup_host_is_refused(cluster_tree):
+def test_a_cluster_without_a_backup_host_is_refused(cluster_tree):  # noqa: F811
     message = problem(cluster_tree, None, "", hosts=_hosts(), data=data())
     assert "backup.enabled: a PostgreSQL cluster needs a backup host" in message
 
 
-def test_a_cluster_without_backups_needs_no_backup_host(cluster_tree):
+def test_a_cluster_without_backups_needs_no_backup_host(cluster_tree):  # noqa: F811
     (cluster_tree / "group_data" / "all.py").write_text(
         (cluster_tree / "group_data" / "all.py").read_text() + "backup = {'enabled': False}\n"
     )
@@ -190,19 +182,19 @@ def test_a_cluster_without_backups_needs_no_backup_host(cluster_tree):
     assert load(cluster_tree, hosts=_hosts(), data=data())
 
 
-def test_a_backup_host_on_a_db_host_is_refused(cluster_tree):
+def test_a_backup_host_on_a_db_host_is_refused(cluster_tree):  # noqa: F811
     hosts = _hosts(**{"data-1": ["db", "backup"], "mon-1": ["voter", "backup"]})
     message = problem(cluster_tree, None, "", hosts=hosts, data=data())
     assert "t.py (host data-1): groups: a backup host that is also a db host" in message
 
 
-def test_a_second_backup_host_is_refused(cluster_tree):
+def test_a_second_backup_host_is_refused(cluster_tree):  # noqa: F811
     hosts = _hosts(**{"mon-1": ["voter", "backup"], "mon-2": ["backup"]})
     message = problem(cluster_tree, None, "", hosts=hosts, data=data())
     assert "t.py (host mon-2): groups: a second backup host" in message
 
 
-def test_a_db_host_backing_up_unlike_the_backup_host_is_refused(cluster_tree):
+def test_a_db_host_backing_up_unlike_the_backup_host_is_refused(cluster_tree):  # noqa: F811
     hosts = _hosts(**{"mon-1": ["voter", "backup"]})
     per_host = data(**{"data-2": {"backup": {"enabled": False}}})
     message = problem(cluster_tree, None, "", hosts=hosts, data=per_host)
